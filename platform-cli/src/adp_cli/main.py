@@ -1,0 +1,22 @@
+"""Entry point of the `adp` command: one typer app, one sub-command group per concern."""
+
+import typer
+
+from adp_cli import __version__
+
+app = typer.Typer(
+    name="adp",
+    help="The Airflow Data Platform's command line.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the platform-cli version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

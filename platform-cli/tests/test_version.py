@@ -1,0 +1,11 @@
+from typer.testing import CliRunner
+
+from adp_cli import __version__
+from adp_cli.main import app
+
+
+def test_version_command_prints_installed_version() -> None:
+    result = CliRunner().invoke(app, ["version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == __version__
+    assert __version__ != "0.0.0+unknown"
