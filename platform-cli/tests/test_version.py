@@ -1,7 +1,6 @@
-from typer.testing import CliRunner
-
 from adp_cli import __version__
 from adp_cli.main import app
+from typer.testing import CliRunner
 
 
 def test_version_command_prints_installed_version() -> None:

@@ -12,6 +12,14 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main() -> None:
+    """The Airflow Data Platform's command line.
+
+    Exit codes: 0 ok, 1 findings or failure, 2 usage error.
+    """
+
+
 @app.command()
 def version() -> None:
     """Print the platform-cli version."""
