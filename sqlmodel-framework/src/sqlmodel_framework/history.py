@@ -1,0 +1,154 @@
+"""History tables and the DDL events that create them with their triggers.
+
+For every framework table the framework keeps a :class:`FrameworkTableInfo` in
+``table.info`` and listens to the table's DDL events:
+
+* ``before_create`` refuses unsupported dialects, naming the table, before anything is created;
+* ``after_create`` creates the history table and the triggers (SQLite, PostgreSQL); on SQL
+  Server the temporal table DDL is part of ``CREATE TABLE`` itself (see ``mssql_temporal``);
+* ``before_drop``/``after_drop`` remove what ``after_create`` added (history included).
+
+History tables live in a private ``MetaData`` per table, so ``metadata.create_all()`` never
+creates them on SQL Server, where the server creates and owns the history table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+)
+from sqlalchemy.engine import Connection
+
+from .columns import USER_NAME_LENGTH, UTCDateTime
+from .dialects import require_supported
+from .errors import HistoryNotEnabledError
+
+INFO_KEY = "sqlmodel_framework"
+
+TableKind = Literal["reference", "transactional"]
+
+
+@dataclass(frozen=True)
+class FrameworkTableInfo:
+    """What the framework knows about one of its tables (kept in ``table.info``)."""
+
+    kind: TableKind
+    history: Table | None
+
+    @property
+    def keeps_history(self) -> bool:
+        return self.history is not None
+
+
+def framework_info(table: Table) -> FrameworkTableInfo | None:
+    """The framework's information about ``table``, or None for a plain table."""
+    info = table.info.get(INFO_KEY)
+    return info if isinstance(info, FrameworkTableInfo) else None
+
+
+def history_name(table: Table) -> str:
+    return f"{table.name}_history"
+
+
+def build_history_table(table: Table) -> Table:
+    """The history table of ``table``: every column of it (no constraints, all nullable), plus
+    ``history_id``, ``valid_to`` (end of the version's validity, which began at ``systime``),
+    ``operation`` ('U' update, 'D' delete) and ``ended_by`` (who ended it, where known)."""
+    copied = [Column(c.name, c.type, nullable=True) for c in table.columns]
+    key = [c.name for c in table.primary_key.columns]
+    return Table(
+        history_name(table),
+        MetaData(),
+        Column(
+            "history_id",
+            BigInteger().with_variant(Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        *copied,
+        Column("valid_to", UTCDateTime(), nullable=False),
+        Column("operation", String(1), nullable=False),
+        Column("ended_by", String(USER_NAME_LENGTH), nullable=True),
+        Index(f"ix_{history_name(table)}_key", *key, "systime"),
+        schema=table.schema,
+        comment=f"Previous versions of {table.name}, written by database triggers",
+    )
+
+
+def history_table(model_or_table: Any) -> Table:
+    """The history ``Table`` of a framework model (or table); raises if it keeps no history."""
+    table: Table = getattr(model_or_table, "__table__", model_or_table)
+    info = framework_info(table)
+    if info is None or info.history is None:
+        raise HistoryNotEnabledError(
+            f"table '{table.name}' keeps no history: derive it from ReferenceTable, "
+            "or set __history__ = True on the class"
+        )
+    return info.history
+
+
+def register_table(table: Table, kind: TableKind, *, keep_history: bool) -> FrameworkTableInfo:
+    """Mark ``table`` as a framework table and attach its DDL event listeners."""
+    info = FrameworkTableInfo(kind, build_history_table(table) if keep_history else None)
+    table.info[INFO_KEY] = info
+    event.listen(table, "before_create", _before_create)
+    event.listen(table, "after_create", _after_create)
+    event.listen(table, "before_drop", _before_drop)
+    event.listen(table, "after_drop", _after_drop)
+    return info
+
+
+def execute_ddl(connection: Connection, statements: list[str]) -> None:
+    """Run plain SQL DDL statements through ``DDL()`` (works on mock engines too)."""
+    for statement in statements:
+        connection.execute(DDL(statement.replace("%", "%%")))
+
+
+def _before_create(table: Table, connection: Connection, **kw: Any) -> None:
+    require_supported(connection.dialect.name, table.name)
+
+
+def _after_create(table: Table, connection: Connection, **kw: Any) -> None:
+    from .triggers import statements_for
+
+    info = framework_info(table)
+    if info is None:
+        return
+    dialect = connection.dialect.name
+    if dialect == "mssql":
+        return  # temporal table DDL is part of CREATE TABLE
+    if info.history is not None:
+        info.history.create(connection, checkfirst=True)
+    execute_ddl(connection, statements_for(dialect).create_statements(table, info.history))
+
+
+def _before_drop(table: Table, connection: Connection, **kw: Any) -> None:
+    from .mssql_temporal import before_drop_statements
+
+    info = framework_info(table)
+    if info is not None and connection.dialect.name == "mssql":
+        execute_ddl(connection, before_drop_statements(table, info.history))
+
+
+def _after_drop(table: Table, connection: Connection, **kw: Any) -> None:
+    from .triggers import statements_for
+
+    info = framework_info(table)
+    if info is None:
+        return
+    dialect = connection.dialect.name
+    if dialect != "mssql":
+        execute_ddl(connection, statements_for(dialect).drop_statements(table, info.history))
+    if info.history is not None:
+        info.history.drop(connection, checkfirst=True)

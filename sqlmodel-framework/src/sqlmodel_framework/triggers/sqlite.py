@@ -1,0 +1,131 @@
+"""SQLite triggers: stamp ``systime``/``updated_at`` and copy old versions into history.
+
+SQLite triggers cannot change ``NEW``, so the AFTER triggers update the row they fired for;
+that update changes only the stamp columns, and the update trigger fires only when another
+column changed, so it never recurses and a no-op update writes no history.
+``systime`` is strictly increasing per row: a new version starts at least 1 ms after the old.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
+
+from ..columns import SQLITE_NOW, STANDARD_COLUMNS
+
+_quote = sqlite.dialect().identifier_preparer.quote
+
+#: The start of a row's next version: now, but never before the old version's start + 1 ms.
+NEXT_SYSTIME = (
+    f"max({SQLITE_NOW}, coalesce(strftime('%Y-%m-%d %H:%M:%f', OLD.\"systime\", "
+    "'+0.001 seconds') || '000', ''))"
+)
+#: When a deleted row's last version ends.
+DELETE_TIME = f"max({SQLITE_NOW}, coalesce(OLD.\"systime\", ''))"
+
+
+def trigger_names(table: Table) -> dict[str, str]:
+    return {op: f"adp_{table.name}_{op}" for op in ("insert", "update", "delete")}
+
+
+def _qualified_trigger(table: Table, name: str) -> str:
+    # In SQLite a trigger lives in its table's schema; its body must use unqualified names.
+    prefix = f"{_quote(table.schema)}." if table.schema else ""
+    return prefix + _quote(name)
+
+
+def _key_match(table: Table) -> str:
+    return " AND ".join(f"{_quote(c.name)} = NEW.{_quote(c.name)}" for c in table.primary_key)
+
+
+def _changed(table: Table) -> str:
+    """True when a column other than the stamps changed: only then is there a new version
+    (so a no-op update and the triggers' own stamping update write no history)."""
+    data = [c.name for c in table.columns if c.name not in STANDARD_COLUMNS]
+    return " OR ".join(f"OLD.{_quote(n)} IS NOT NEW.{_quote(n)}" for n in data) or "0"
+
+
+def _history_insert(table: Table, history: Table, valid_to: str, operation: str) -> str:
+    names = [c.name for c in table.columns]
+    columns = ", ".join(_quote(n) for n in [*names, "valid_to", "operation", "ended_by"])
+    values = ", ".join([*(f"OLD.{_quote(n)}" for n in names), valid_to, f"'{operation}'", "NULL"])
+    return f"INSERT INTO {_quote(history.name)} ({columns}) VALUES ({values});"
+
+
+def trigger_statements(table: Table, history: Table | None) -> dict[str, str]:
+    """``CREATE TRIGGER`` statements by trigger name."""
+    names = trigger_names(table)
+    target = _quote(table.name)
+    statements = {
+        names["insert"]: (
+            f"CREATE TRIGGER {_qualified_trigger(table, names['insert'])} "
+            f"AFTER INSERT ON {target} FOR EACH ROW\n"
+            "BEGIN\n"
+            f'  UPDATE {target} SET "created_at" = coalesce(NEW."created_at", {SQLITE_NOW}), '
+            f'"updated_at" = {SQLITE_NOW}, "systime" = {SQLITE_NOW}\n'
+            f"  WHERE {_key_match(table)};\n"
+            "END"
+        ),
+    }
+    history_line = ""
+    if history is not None:
+        history_line = "  " + _history_insert(table, history, NEXT_SYSTIME, "U") + "\n"
+    statements[names["update"]] = (
+        f"CREATE TRIGGER {_qualified_trigger(table, names['update'])} "
+        f"AFTER UPDATE ON {target} FOR EACH ROW\n"
+        f"WHEN {_changed(table)}\n"
+        "BEGIN\n"
+        f"{history_line}"
+        f'  UPDATE {target} SET "created_at" = OLD."created_at", "updated_at" = {SQLITE_NOW}, '
+        f'"systime" = {NEXT_SYSTIME}\n'
+        f"  WHERE {_key_match(table)};\n"
+        "END"
+    )
+    if history is not None:
+        statements[names["delete"]] = (
+            f"CREATE TRIGGER {_qualified_trigger(table, names['delete'])} "
+            f"AFTER DELETE ON {target} FOR EACH ROW\n"
+            "BEGIN\n"
+            f"  {_history_insert(table, history, DELETE_TIME, 'D')}\n"
+            "END"
+        )
+    return statements
+
+
+def create_statements(table: Table, history: Table | None) -> list[str]:
+    return list(trigger_statements(table, history).values())
+
+
+def drop_statements(table: Table, history: Table | None) -> list[str]:
+    # Dropping a table drops its triggers; the history table is dropped by the caller.
+    return []
+
+
+def _normalized(sql: str | None) -> str:
+    return " ".join((sql or "").split())
+
+
+def ensure(connection: Connection, table: Table, history: Table | None) -> list[str]:
+    """Create missing triggers, replace ones whose definition differs, drop stale ones."""
+    from ..history import execute_ddl
+
+    schema = _quote(table.schema) + "." if table.schema else ""
+    rows = connection.exec_driver_sql(
+        f"SELECT name, sql FROM {schema}sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+        (table.name,),
+    ).all()
+    existing = {name: sql for name, sql in rows}
+    wanted = trigger_statements(table, history)
+    actions: list[str] = []
+    for name, statement in wanted.items():
+        if name not in existing:
+            execute_ddl(connection, [statement])
+            actions.append(f"created trigger {name} on {table.name}")
+        elif _normalized(existing[name]) != _normalized(statement):
+            execute_ddl(connection, [f"DROP TRIGGER {_qualified_trigger(table, name)}", statement])
+            actions.append(f"replaced trigger {name} on {table.name}")
+    for name in sorted(set(trigger_names(table).values()) & set(existing) - set(wanted)):
+        execute_ddl(connection, [f"DROP TRIGGER {_qualified_trigger(table, name)}"])
+        actions.append(f"dropped trigger {name} on {table.name} (table keeps no history)")
+    return actions
