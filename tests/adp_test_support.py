@@ -1,0 +1,150 @@
+"""Helpers for the cross-component tests: commands, build settings, the Docker SDK."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+REPO = Path(__file__).resolve().parent.parent
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+LAYER1_TAG = os.environ.get("ADP_TEST_LAYER1_IMAGE", "layer1-airflow:latest")
+
+
+def buildkit_docker() -> str:
+    """The docker client that builds with BuildKit (see scripts/find-buildkit-docker)."""
+    return subprocess.run(
+        [str(REPO / "scripts" / "find-buildkit-docker")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def build_env(**overrides: str) -> dict[str, str]:
+    """Environment for `make build`: oss flavor, offline base, host CA bundle."""
+    env = dict(os.environ)
+    env.update(
+        FLAVOR="oss",
+        IMAGE_PYTHON="adp-debian-python:bookworm",
+        DOCKER_BUILDKIT="1",
+    )
+    if HOST_CA_BUNDLE.exists():
+        env["CA_BUNDLE"] = str(HOST_CA_BUNDLE)
+    env.update(overrides)
+    return env
+
+
+def run(
+    cmd: list[str], *, check: bool = True, timeout: float = 1800, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, keeping its output for assertions and failure messages."""
+    result = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Ran:
+    exit_code: int
+    output: str
+
+
+def run_in(
+    client: docker.DockerClient,
+    image: str,
+    command: str,
+    *,
+    volumes: dict[str, dict[str, str]] | None = None,
+    environment: dict[str, str] | None = None,
+    user: str | None = None,
+    network_mode: str | None = None,
+    timeout: int = 600,
+) -> Ran:
+    """Run `bash -c command` in a throw-away container; return exit code and output."""
+    container = client.containers.run(
+        image,
+        ["bash", "-c", command],
+        detach=True,
+        volumes=volumes or {},
+        environment=environment or {},
+        user=user,
+        network_mode=network_mode,
+    )
+    try:
+        status = container.wait(timeout=timeout)
+        output = container.logs(stdout=True, stderr=True).decode(errors="replace")
+        return Ran(int(status["StatusCode"]), output)
+    finally:
+        container.remove(force=True)
+
+
+def layer_hits(client: docker.DockerClient, image: str, needles: Iterable[str]) -> list[str]:
+    """Search every file of every layer of `image` (docker save) for each needle.
+
+    Returns "layer:path: needle" for every hit; empty when no layer holds any.
+    """
+    patterns = [n.encode() for n in needles]
+    hits: list[str] = []
+    blob = io.BytesIO()
+    for chunk in client.images.get(image).save(named=True):
+        blob.write(chunk)
+    blob.seek(0)
+    with tarfile.open(fileobj=blob) as outer:
+        for member in outer:
+            if not member.isfile():
+                continue
+            data = outer.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name.endswith("layer.tar") or member.name.startswith("blobs/"):
+                layer_hits_ = _search_layer(member.name, data, patterns)
+                if layer_hits_ is not None:
+                    hits += layer_hits_
+                    continue
+            # Image config and manifests hold env, labels and history.
+            hits += [f"{member.name}: {p.decode()}" for p in patterns if p in data]
+    return hits
+
+
+def _search_layer(name: str, data: bytes, patterns: list[bytes]) -> list[str] | None:
+    """Hits inside one layer tarball, or None when `data` is not a tarball (config, manifest)."""
+    hits: list[str] = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as inner:
+            for f in inner:
+                if not f.isfile():
+                    continue
+                content = inner.extractfile(f).read()  # type: ignore[union-attr]
+                hits += [f"{name}:{f.name}: {p.decode()}" for p in patterns if p in content]
+    except tarfile.ReadError:
+        return None
+    return hits
+
+
+def onbuild_triggers(client: docker.DockerClient, image: str) -> list[str]:
+    return list(client.api.inspect_image(image)["Config"]["OnBuild"] or [])
+
+
+def labels(client: docker.DockerClient, image: str, prefix: str = "") -> dict[str, str]:
+    all_labels = client.api.inspect_image(image)["Config"]["Labels"] or {}
+    return {k: v for k, v in all_labels.items() if k.startswith(prefix)}
+
+
+def strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

@@ -1,0 +1,98 @@
+"""`make build` itself: secrets stay out of the image, bad settings fail fast and clearly."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+
+import docker
+import pytest
+from adp_test_support import REPO, build_env, layer_hits, run
+
+pytestmark = pytest.mark.docker
+
+MAKE = shutil.which("make") or "make"
+LAYER1_DIR = str(REPO / "layer1-base-image")
+
+NETRC_PASSWORD = "netrc-pw-7Qx9-never-in-a-layer"
+INDEX_PASSWORD = "index-pw-Zk3v-never-in-a-layer"
+
+
+def make_build(**overrides: str):
+    return run([MAKE, "-C", LAYER1_DIR, "build"], env=build_env(**overrides), check=False)
+
+
+def test_secrets_leave_no_trace_in_layers_or_history(
+    docker_client, docker_cli, layer1_image, tmp_path
+):
+    netrc = tmp_path / "netrc"
+    netrc.write_text(
+        f"machine artifactory.example.invalid login builder password {NETRC_PASSWORD}\n"
+    )
+    password = tmp_path / "index-password"
+    password.write_text(INDEX_PASSWORD + "\n")
+    tag = "adp-test-secrets"
+    result = make_build(
+        LAYER1_IMAGE=tag,
+        RUNTIME_IMAGE=f"{tag}-runtime:latest",
+        NETRC_FILE=str(netrc),
+        INDEX_PASSWORD_FILE=str(password),
+        # A real index that accepts basic auth, so the build really uses the credentials.
+        PACKAGE_INDEX_URL="https://pypi.org/simple",
+        PACKAGE_INDEX_USERNAME="builder",
+    )
+    try:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        log = result.stdout + result.stderr
+        assert "with credentials from the index_password secret" in log, "the secret was not used"
+        assert NETRC_PASSWORD not in log and INDEX_PASSWORD not in log, (
+            "a secret reached the build log"
+        )
+        for image in (f"{tag}:latest", f"{tag}-runtime:latest"):
+            history = run([docker_cli, "history", "--no-trunc", image]).stdout
+            assert NETRC_PASSWORD not in history and INDEX_PASSWORD not in history
+            assert layer_hits(docker_client, image, [NETRC_PASSWORD, INDEX_PASSWORD]) == []
+    finally:
+        for image in (f"{tag}:latest", f"{tag}:0.1.0", f"{tag}-runtime:latest"):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                docker_client.images.remove(image, force=True)
+
+
+def test_unreachable_astronomer_image_fails_fast_naming_the_fix(docker_client):
+    # A registry address on loopback that nothing listens on: refused at once.
+    started = time.monotonic()
+    result = make_build(
+        FLAVOR="astro", IMAGE_ASTRONOMER="127.0.0.1:9/astronomer/runtime:3.3-8-base"
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert (
+        "IMAGE_ASTRONOMER=127.0.0.1:9/astronomer/runtime:3.3-8-base cannot be pulled"
+        in result.stderr
+    )
+    assert "FLAVOR=oss" in result.stderr
+    print(f"make build failed after {elapsed:.1f}s")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"FLAVOR": "enterprise"}, "FLAVOR=enterprise is not a runtime flavor"),
+        (
+            {"PACKAGE_INDEX_URL": "https://user:token@artifactory.example.invalid/simple"},
+            "PACKAGE_INDEX_URL holds credentials",
+        ),
+        (
+            {"NETRC_FILE": "/nonexistent/netrc"},
+            "NETRC_FILE=/nonexistent/netrc is not a readable file",
+        ),
+        ({"CA_BUNDLE": "/etc/hostname"}, "/etc/hostname holds no PEM certificate"),
+    ],
+)
+def test_bad_settings_are_refused_before_building(docker_client, overrides, message):
+    before = {image.id for image in docker_client.images.list()}
+    result = make_build(LAYER1_IMAGE="adp-test-refused", **overrides)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert {image.id for image in docker_client.images.list()} == before, "nothing may change"

@@ -1,0 +1,188 @@
+"""The Layer-1 image, built offline through the whole chain, keeps ARCHITECTURE decision 1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import docker
+import pytest
+from adp_test_support import REPO, labels, onbuild_triggers, run, run_in
+
+pytestmark = pytest.mark.docker
+
+PINNED_AIRFLOW = "3.3.2"
+EXPECTED_ONBUILD = [
+    "COPY packages.txt .",
+    "USER root",
+    "RUN /usr/local/bin/install-system-packages",
+    "COPY requirements.txt .",
+    "RUN /usr/local/bin/install-python-dependencies",
+    "USER astro",
+    "COPY --chown=astro:0 . .",
+]
+
+VALID_DAG = """\
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["test"])
+def layer1_valid():
+    @task
+    def hello() -> str:
+        return "hello"
+
+    hello()
+
+
+layer1_valid()
+"""
+
+BROKEN_DAG = """\
+from airflow.sdk import dag
+import module_that_does_not_exist  # noqa: F401
+
+
+@dag(schedule=None)
+def layer1_broken():
+    pass
+
+
+layer1_broken()
+"""
+
+
+def dag_folder(tmp_path: Path, name: str, source: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / f"{name}.py").write_text(source)
+    folder.chmod(0o755)
+    tmp_path.chmod(0o755)
+    return folder
+
+
+def list_import_errors(client: docker.DockerClient, image: str, folder: Path):
+    return run_in(
+        client,
+        image,
+        "airflow db migrate >/dev/null 2>&1 && airflow dags list-import-errors --local -o json",
+        volumes={str(folder): {"bind": "/dags", "mode": "ro"}},
+        environment={"AIRFLOW__CORE__DAGS_FOLDER": "/dags"},
+    )
+
+
+def test_airflow_reports_the_pinned_version(docker_client, layer1_image):
+    ran = run_in(docker_client, layer1_image, "airflow version")
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.strip().splitlines()[-1] == PINNED_AIRFLOW
+
+
+def test_valid_dag_folder_has_no_import_errors(docker_client, layer1_image, tmp_path):
+    ran = list_import_errors(docker_client, layer1_image, dag_folder(tmp_path, "good", VALID_DAG))
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(ran.output.strip().splitlines()[-1]) == []
+
+
+def test_broken_dag_folder_fails_and_names_the_error(docker_client, layer1_image, tmp_path):
+    ran = list_import_errors(docker_client, layer1_image, dag_folder(tmp_path, "bad", BROKEN_DAG))
+    assert ran.exit_code != 0, ran.output
+    assert "module_that_does_not_exist" in ran.output
+
+
+def test_kerberos_client_and_ticket_location(docker_client, layer1_image):
+    ran = run_in(docker_client, layer1_image, 'klist -V && echo "KRB5CCNAME=$KRB5CCNAME"')
+    assert ran.exit_code == 0, ran.output
+    assert "Kerberos 5 version" in ran.output
+    assert "KRB5CCNAME=/krb5/cache/krb5cc" in ran.output
+    ran = run_in(docker_client, layer1_image, "grep -h default_realm /etc/krb5.conf")
+    assert "EXAMPLE.COM" in ran.output, "without config/krb5.conf the example realm is used"
+
+
+def test_platform_packages_and_common_deps_import(docker_client, layer1_image):
+    ran = run_in(
+        docker_client,
+        layer1_image,
+        "python -c 'import sqlmodel_framework, adp_cli, sqlmodel, sqlalchemy, pyodbc, psycopg2;"
+        " import airflow.providers.microsoft.mssql, airflow.providers.cncf.kubernetes;"
+        " print(sqlmodel_framework.__name__, adp_cli.__version__)'"
+        " && adp version && pytest --version && odbcinst -q -d",
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "sqlmodel_framework 0.1.0" in ran.output
+    assert "[FreeTDS]" in ran.output
+
+
+def test_runs_as_astro_in_airflow_home(docker_client, layer1_image):
+    ran = run_in(docker_client, layer1_image, 'id -un; pwd; echo "$AIRFLOW_HOME"')
+    assert ran.output.split() == ["astro", "/usr/local/airflow", "/usr/local/airflow"]
+
+
+def test_onbuild_triggers_in_astro_runtime_order(docker_client, layer1_image):
+    assert onbuild_triggers(docker_client, layer1_image) == EXPECTED_ONBUILD
+
+
+def test_runtime_labels_untouched_and_own_labels_added(docker_client, layer1_image, runtime_image):
+    runtime_labels = labels(docker_client, runtime_image, "io.astronomer.docker")
+    assert runtime_labels["io.astronomer.docker.runtime.version"]
+    assert labels(docker_client, layer1_image, "io.astronomer.docker") == runtime_labels
+    ours = labels(docker_client, layer1_image)
+    version = (REPO / "VERSION").read_text().strip()
+    assert ours["org.opencontainers.image.version"] == version
+    assert ours["io.adp.platform.version"] == version
+    assert ours["org.opencontainers.image.revision"] not in ("", "unknown")
+    assert ours["io.adp.base.image"] == runtime_image
+    assert onbuild_triggers(docker_client, runtime_image) == [], "the runtime plays -base"
+
+
+def test_layer2_gets_packages_requirements_and_files(
+    docker_client, docker_cli, layer1_image, tmp_path
+):
+    (tmp_path / "Dockerfile").write_text(f"FROM {layer1_image}\n")
+    (tmp_path / "packages.txt").write_text("# a tool Layer 1 does not have\njq\n")
+    (tmp_path / "requirements.txt").write_text("cowsay==6.1\n")
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "marker.txt").write_text("layer-2 file\n")
+    tag = "adp-test-layer2:latest"
+    run([docker_cli, "build", "-q", "-t", tag, str(tmp_path)], env={"DOCKER_BUILDKIT": "1"})
+    try:
+        ran = run_in(
+            docker_client,
+            tag,
+            "jq --version && python -c 'import cowsay; print(cowsay.__name__)'"
+            " && cat dags/marker.txt && stat -c %U dags/marker.txt"
+            " && id -un",
+        )
+        assert ran.exit_code == 0, ran.output
+        lines = ran.output.split("\n")
+        assert lines[0].startswith("jq-")
+        assert lines[1:5] == ["cowsay", "layer-2 file", "astro", "astro"]
+    finally:
+        docker_client.images.remove(tag, force=True)
+
+
+def test_layer2_requirements_cannot_change_airflow(docker_cli, layer1_image, tmp_path):
+    (tmp_path / "Dockerfile").write_text(f"FROM {layer1_image}\n")
+    (tmp_path / "packages.txt").write_text("")
+    (tmp_path / "requirements.txt").write_text("apache-airflow==3.2.0\n")
+    result = run(
+        [docker_cli, "build", "-t", "adp-test-layer2-bad", str(tmp_path)],
+        env={"DOCKER_BUILDKIT": "1"},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "the Airflow version comes from the base image" in result.stderr
+
+
+def test_bad_package_name_in_packages_txt_is_refused(docker_cli, layer1_image, tmp_path):
+    (tmp_path / "Dockerfile").write_text(f"FROM {layer1_image}\n")
+    (tmp_path / "packages.txt").write_text("jq; rm -rf /\n")
+    (tmp_path / "requirements.txt").write_text("")
+    result = run(
+        [docker_cli, "build", "-t", "adp-test-layer2-bad", str(tmp_path)],
+        env={"DOCKER_BUILDKIT": "1"},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "packages.txt: 'jq;' is not a Debian package name" in result.stderr
