@@ -1,0 +1,52 @@
+# Airflow Data Platform: the table of contents. Every target delegates to a
+# component's own Makefile or script; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help build demo test lint format dev-env base \
+        platform-start platform-stop platform-status images images-push clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## Build layer1-airflow:<version> and :latest (settings: layer1-base-image/.env)
+	$(MAKE) -C layer1-base-image build
+
+demo: ## Offline: build the image chain, create a datakit, prove Airflow runs its DAG
+	scripts/demo
+
+test: lint ## Lint, then run every test (needs a Docker engine)
+	.venv/bin/pytest $(PYTEST_ARGS)
+
+lint: dev-env ## ruff check and ruff format --check over the repository
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: dev-env ## Format the code with ruff
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+dev-env: ## Create/refresh .venv (installs uv when missing)
+	scripts/dev-env
+
+base: ## Build the offline Debian + Python base image (debootstrap)
+	scripts/build-debian-base
+
+platform-start: ## Start the Kerberos ticket sharer (platform-bootstrap)
+	$(MAKE) -C platform-bootstrap platform-start
+
+platform-stop: ## Stop the platform services
+	$(MAKE) -C platform-bootstrap platform-stop
+
+platform-status: ## Show the platform services and the shared ticket
+	$(MAKE) -C platform-bootstrap platform-status
+
+images: ## Build every runtime-environments/<type> image in parallel
+	$(MAKE) -C runtime-environments images
+
+images-push: ## Push the runtime images to the configured registry
+	$(MAKE) -C runtime-environments images-push
+
+clean: ## Remove build contexts and the demo datakit
+	$(MAKE) -C layer1-base-image clean
+	rm -rf build
