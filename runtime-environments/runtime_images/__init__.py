@@ -1,0 +1,1 @@
+"""Per-DAG-type runtime images: configuration, discovery, build and push."""

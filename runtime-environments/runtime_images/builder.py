@@ -1,0 +1,257 @@
+"""Build and push runtime images with a BuildKit-capable docker client.
+
+Each type builds in its own `docker build`, in a thread pool bounded by the machine's cores.
+One type failing never stops or hides the others: every type gets a BuildResult.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from runtime_images.config import RUNTIME_ROOT, ImageConfig
+from runtime_images.discovery import RuntimeType
+
+REPO_ROOT = RUNTIME_ROOT.parent
+SCRIPTS = REPO_ROOT / "scripts"
+LOG_TAIL_LINES = 15
+
+
+class DockerError(RuntimeError):
+    """No usable docker client or base image; the message says what to do."""
+
+
+@dataclass
+class BuildResult:
+    name: str
+    tag: str
+    ok: bool
+    seconds: float
+    size_bytes: int | None = None
+    log: str = ""
+    error: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class BuildOptions:
+    no_cache: bool = False
+    # BuildKit secrets, each "id=<id>,src=<file>"; RUNTIME_NETRC adds id=netrc.
+    secrets: list[str] = field(default_factory=list)
+    log_dir: Path = RUNTIME_ROOT / ".build"
+    extra_args: list[str] = field(default_factory=list)
+
+
+def docker_client() -> str:
+    """Path of a docker client that builds with BuildKit (scripts/find-buildkit-docker)."""
+    finder = SCRIPTS / "find-buildkit-docker"
+    proc = subprocess.run([str(finder)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise DockerError(proc.stderr.strip() or f"{finder} found no docker client")
+    return proc.stdout.strip()
+
+
+def docker_env() -> dict[str, str]:
+    return {**os.environ, "DOCKER_BUILDKIT": "1"}
+
+
+def image_size(docker: str, tag: str) -> int | None:
+    proc = subprocess.run(
+        [docker, "image", "inspect", "--format", "{{.Size}}", tag],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return int(proc.stdout.strip()) if proc.returncode == 0 else None
+
+
+def require_base_image(docker: str, config: ImageConfig) -> None:
+    if image_size(docker, config.image_python) is None:
+        raise DockerError(
+            f"IMAGE_PYTHON={config.image_python} is not in the local Docker cache; build it "
+            "with scripts/build-debian-base (offline) or pull it from your mirror"
+        )
+
+
+def default_secrets(environ: dict[str, str] | None = None) -> list[str]:
+    """`--secret` specs from the environment: RUNTIME_NETRC=<file> becomes id=netrc."""
+    environ = dict(os.environ) if environ is None else environ
+    netrc = environ.get("RUNTIME_NETRC", "")
+    if not netrc:
+        return []
+    if not Path(netrc).is_file():
+        raise DockerError(
+            f"RUNTIME_NETRC={netrc} is not a file; point it at a netrc file or unset it"
+        )
+    return [f"id=netrc,src={netrc}"]
+
+
+def stage_ca_certificates(runtime: RuntimeType) -> None:
+    """Put the corporate CA into the type's build context (the foundation's one mechanism)."""
+    proc = subprocess.run(
+        [str(SCRIPTS / "stage-ca-certificates"), str(runtime.path / "ca-certificates")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise DockerError(proc.stderr.strip() or "stage-ca-certificates failed")
+
+
+def build_command(
+    docker: str, runtime: RuntimeType, config: ImageConfig, options: BuildOptions
+) -> list[str]:
+    cmd = [
+        docker,
+        "build",
+        "--progress=plain",
+        "--file",
+        str(runtime.dockerfile),
+        "--tag",
+        config.tag_for(runtime.name),
+        "--build-arg",
+        f"IMAGE_PYTHON={config.image_python}",
+        "--build-arg",
+        f"RUNTIME_TYPE={runtime.name}",
+        "--build-arg",
+        f"RUNTIME_VERSION={config.version}",
+    ]
+    if config.uv_default_index:
+        cmd += ["--build-arg", f"UV_DEFAULT_INDEX={config.uv_default_index}"]
+    if options.no_cache:
+        cmd.append("--no-cache")
+    for secret in options.secrets:
+        cmd += ["--secret", secret]
+    return [*cmd, *options.extra_args, str(runtime.path)]
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+TLS_FAILURES = ("CERTIFICATE_VERIFY_FAILED", "invalid peer certificate", "UnknownIssuer")
+TLS_HINT = (
+    "hint: downloads inside the build do not trust this network's TLS certificates. Commit the "
+    "company CA as layer1-base-image/config/ca-certificates/<name>.crt, or set "
+    "CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt when the host already trusts it."
+)
+
+
+def _diagnose(log: Path) -> str:
+    """The log's last lines, plus a hint when the failure is a known one."""
+    tail = _tail(log)
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        text = ""
+    if any(marker in text for marker in TLS_FAILURES):
+        tail += "\n" + TLS_HINT
+    return tail
+
+
+def build_one(
+    docker: str, runtime: RuntimeType, config: ImageConfig, options: BuildOptions
+) -> BuildResult:
+    tag = config.tag_for(runtime.name)
+    options.log_dir.mkdir(parents=True, exist_ok=True)
+    log = options.log_dir / f"{runtime.name}.log"
+    start = time.monotonic()
+    try:
+        stage_ca_certificates(runtime)
+        with log.open("w") as out:
+            proc = subprocess.run(
+                build_command(docker, runtime, config, options),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=docker_env(),
+                check=False,
+            )
+    except (OSError, DockerError) as exc:
+        return BuildResult(
+            runtime.name, tag, False, time.monotonic() - start, None, str(log), str(exc)
+        )
+    finally:
+        shutil.rmtree(runtime.path / "ca-certificates", ignore_errors=True)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        return BuildResult(runtime.name, tag, False, seconds, None, str(log), _diagnose(log))
+    return BuildResult(runtime.name, tag, True, seconds, image_size(docker, tag), str(log))
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def build_all(
+    runtimes: Sequence[RuntimeType],
+    config: ImageConfig,
+    options: BuildOptions | None = None,
+    jobs: int | None = None,
+    docker: str | None = None,
+    on_start: Callable[[RuntimeType], None] | None = None,
+    on_done: Callable[[BuildResult], None] | None = None,
+) -> list[BuildResult]:
+    """Build every runtime, at most `jobs` at a time (default: the number of cores).
+
+    Results come back in the order of `runtimes`, whatever order the builds finish in.
+    """
+    options = options or BuildOptions()
+    docker = docker or docker_client()
+    require_base_image(docker, config)
+    jobs = max(1, min(jobs or default_jobs(), len(runtimes) or 1))
+
+    def run(runtime: RuntimeType) -> BuildResult:
+        if on_start:
+            on_start(runtime)
+        result = build_one(docker, runtime, config, options)
+        if on_done:
+            on_done(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(run, runtimes))
+
+
+def push_all(
+    runtimes: Sequence[RuntimeType], config: ImageConfig, docker: str | None = None
+) -> list[BuildResult]:
+    """Push each type's tag; a missing local image or a failed push is that type's failure."""
+    if not config.registry:
+        raise DockerError(
+            "RUNTIME_REGISTRY is empty (runtime-environments/images.env): set it there or run "
+            "make -C runtime-environments images-push RUNTIME_REGISTRY=registry.example.com/team"
+        )
+    docker = docker or docker_client()
+    results = []
+    for runtime in runtimes:
+        tag = config.tag_for(runtime.name)
+        start = time.monotonic()
+        if image_size(docker, tag) is None:
+            results.append(
+                BuildResult(runtime.name, tag, False, 0.0, None, "", "not built: run make images")
+            )
+            continue
+        proc = subprocess.run([docker, "push", tag], capture_output=True, text=True, check=False)
+        results.append(
+            BuildResult(
+                runtime.name,
+                tag,
+                proc.returncode == 0,
+                time.monotonic() - start,
+                image_size(docker, tag),
+                "",
+                "" if proc.returncode == 0 else (proc.stderr or proc.stdout).strip()[-800:],
+            )
+        )
+    return results

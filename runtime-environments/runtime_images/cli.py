@@ -1,0 +1,310 @@
+"""runtime-images: build, tag and push the per-DAG-type runtime images.
+
+Exit codes: 0 everything worked, 1 a build/push/lock failed, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from runtime_images import builder, discovery, locking, scaffold
+from runtime_images.config import CONFIG_FILE, RUNTIME_ROOT, ConfigError, ImageConfig, load_config
+
+app = typer.Typer(
+    help="Build, tag and push the per-DAG-type runtime images of runtime-environments/.",
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+RootOpt = Annotated[
+    Path, typer.Option("--root", help="Folder holding one sub-folder per runtime type.")
+]
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", help="KEY=value file with registry, repo and version.")
+]
+TypesArg = Annotated[
+    list[str] | None, typer.Argument(help="Runtime types to act on (default: all discovered).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _load(root: Path, config_file: Path, names: list[str] | None = None):
+    try:
+        config = load_config(config_file)
+        runtimes = discovery.select(discovery.discover(root), names)
+        for runtime in runtimes:
+            config.tag_for(runtime.name)
+    except (ConfigError, discovery.DiscoveryError) as exc:
+        raise _fail(str(exc), 2) from None
+    return config, runtimes
+
+
+def _mb(size: int | None) -> str:
+    return "-" if size is None else f"{size / 1e6:,.0f} MB"
+
+
+@app.callback(invoke_without_command=True)
+def welcome(ctx: typer.Context) -> None:
+    """Show what is configured and what to do next when called with no command."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config, runtimes = _load(RUNTIME_ROOT, CONFIG_FILE)
+    lines = [
+        "[bold]Runtime images[/]: one small image per kind of DAG task.",
+        f"Config: {CONFIG_FILE.name}  registry=[cyan]{config.registry or '(none: local only)'}[/]"
+        f"  repo=[cyan]{config.repo}[/]  version=[cyan]{config.version}[/]",
+        "Types: " + ", ".join(f"[green]{r.name}[/]" for r in runtimes),
+        "",
+        "make images           build all types in parallel",
+        "make images-push      push them (needs RUNTIME_REGISTRY)",
+        "make new-runtime NAME=x   add a type",
+        "python -m runtime_images --help   every command",
+    ]
+    console.print(Panel("\n".join(lines), title="runtime-images", expand=False))
+
+
+@app.command("list")
+def list_types(
+    json_out: JsonOpt = False, root: RootOpt = RUNTIME_ROOT, config_file: ConfigOpt = CONFIG_FILE
+) -> None:
+    """List the discovered runtime types and the tag each one gets."""
+    config, runtimes = _load(root, config_file)
+    rows = [{"name": r.name, "tag": config.tag_for(r.name), "path": str(r.path)} for r in runtimes]
+    if json_out:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("type", "Debian packages")
+    table.add_column("tag", no_wrap=True)
+    for r in runtimes:
+        table.add_row(r.name, " ".join(r.debian_packages()) or "-", config.tag_for(r.name))
+    console.print(table)
+
+
+@app.command("config")
+def show_config(
+    key: Annotated[str | None, typer.Argument(help="Print only this key's value.")] = None,
+    config_file: ConfigOpt = CONFIG_FILE,
+) -> None:
+    """Print the effective configuration (images.env with environment overrides)."""
+    try:
+        config = load_config(config_file)
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+    values = {
+        "RUNTIME_REGISTRY": config.registry,
+        "RUNTIME_REPO": config.repo,
+        "RUNTIME_VERSION": config.version,
+        "IMAGE_PYTHON": config.image_python,
+        "UV_DEFAULT_INDEX": config.uv_default_index,
+    }
+    if key is None:
+        print("\n".join(f"{k}={v}" for k, v in values.items()))
+    elif key in values:
+        print(values[key])
+    else:
+        raise _fail(f"unknown key {key}; known keys: {', '.join(values)}", 2)
+
+
+@app.command()
+def tag(
+    runtime_type: Annotated[str, typer.Argument(help="A runtime type, e.g. dbt-runner.")],
+    config_file: ConfigOpt = CONFIG_FILE,
+) -> None:
+    """Print one type's full image reference (for scripts and DAG code generation)."""
+    try:
+        print(load_config(config_file).tag_for(runtime_type))
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _summary(results: list[builder.BuildResult], config: ImageConfig, verb: str) -> Table:
+    table = Table(title=f"{verb}: {config.image_name()} (version {config.version})")
+    table.add_column("type", no_wrap=True)
+    table.add_column("result")
+    table.add_column("size", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("tag / log", no_wrap=True)
+    for r in results:
+        status = "[green]ok[/]" if r.ok else "[bold red]FAILED[/]"
+        where = r.tag if r.ok else (r.log or r.tag)
+        table.add_row(r.name, status, _mb(r.size_bytes), f"{r.seconds:.1f} s", where)
+    return table
+
+
+@app.command()
+def build(
+    types: TypesArg = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Parallel builds (default: number of cores).")
+    ] = 0,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Ignore Docker's layer cache.")
+    ] = False,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            help="BuildKit secret id=<id>,src=<file>; repeatable. RUNTIME_NETRC=<file> adds "
+            "id=netrc (credentials for the package index).",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+    root: RootOpt = RUNTIME_ROOT,
+    config_file: ConfigOpt = CONFIG_FILE,
+) -> None:
+    """Build every runtime type (or the named ones), in parallel, and summarise.
+
+    A failed type does not stop the others; the summary lists each type's size and build
+    time, and the exit code is 1 if any type failed.
+    """
+    config, runtimes = _load(root, config_file, types)
+    if not runtimes:
+        raise _fail(f"{root}: no runtime types found (folders with a Dockerfile)", 2)
+    try:
+        options = builder.BuildOptions(
+            no_cache=no_cache, secrets=[*builder.default_secrets(), *(secret or [])]
+        )
+        docker = builder.docker_client()
+        n_jobs = jobs or builder.default_jobs()
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=json_out,
+        ) as progress:
+            tasks = {r.name: progress.add_task(f"{r.name}: waiting", start=False) for r in runtimes}
+
+            def started(r: discovery.RuntimeType) -> None:
+                progress.start_task(tasks[r.name])
+                progress.update(tasks[r.name], description=f"{r.name}: building")
+
+            def done(res: builder.BuildResult) -> None:
+                word = "[green]built[/]" if res.ok else "[red]failed[/]"
+                progress.update(tasks[res.name], description=f"{res.name}: {word}")
+                progress.stop_task(tasks[res.name])
+
+            results = builder.build_all(
+                runtimes,
+                config,
+                options,
+                jobs=n_jobs,
+                docker=docker,
+                on_start=started,
+                on_done=done,
+            )
+    except builder.DockerError as exc:
+        raise _fail(str(exc), 1) from None
+    if json_out:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        console.print(_summary(results, config, f"built with {min(n_jobs, len(runtimes))} jobs"))
+        for r in results:
+            if not r.ok:
+                err.print(
+                    Panel(
+                        Text(r.error or "(no output)", overflow="fold"),
+                        title=f"{r.name}: last lines of {r.log}",
+                    ),
+                    highlight=False,
+                )
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def push(
+    types: TypesArg = None,
+    json_out: JsonOpt = False,
+    root: RootOpt = RUNTIME_ROOT,
+    config_file: ConfigOpt = CONFIG_FILE,
+) -> None:
+    """Push the built images to RUNTIME_REGISTRY (refuses when no registry is configured)."""
+    config, runtimes = _load(root, config_file, types)
+    if not config.registry:
+        raise _fail(
+            "RUNTIME_REGISTRY is empty (runtime-environments/images.env): nowhere to push; set "
+            "it there or pass RUNTIME_REGISTRY=registry.example.com/team",
+            2,
+        )
+    try:
+        results = builder.push_all(runtimes, config)
+    except builder.DockerError as exc:
+        raise _fail(str(exc), 1) from None
+    if json_out:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        console.print(_summary(results, config, "pushed"))
+        for r in results:
+            if not r.ok:
+                err.print(Text(f"{r.name}: {r.error}", style="red"))
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def lock(
+    types: TypesArg = None,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", help="Take the newest versions pyproject allows.")
+    ] = False,
+    root: RootOpt = RUNTIME_ROOT,
+    config_file: ConfigOpt = CONFIG_FILE,
+) -> None:
+    """Re-lock pyproject.toml into requirements.lock (uv pip compile, with hashes)."""
+    names = types or None
+    runtimes = []
+    try:
+        # A type being created has no lock yet: find it without requiring one.
+        for name in names or [
+            p.name for p in sorted(root.iterdir()) if (p / "Dockerfile").is_file()
+        ]:
+            path = root / name
+            if not (path / "pyproject.toml").is_file():
+                raise discovery.DiscoveryError(f"{path / 'pyproject.toml'}: missing")
+            runtimes.append(discovery.RuntimeType(name=name, path=path))
+        for runtime in runtimes:
+            locking.lock(runtime, upgrade=upgrade)
+            console.print(f"locked {runtime.lock}")
+    except discovery.DiscoveryError as exc:
+        raise _fail(str(exc), 2) from None
+    except locking.LockError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+@app.command("new")
+def new(
+    name: Annotated[str, typer.Argument(help="Name of the new type, e.g. ml-runner.")],
+    no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not run uv to lock.")] = False,
+    root: RootOpt = RUNTIME_ROOT,
+) -> None:
+    """Create a new runtime type folder from the reference type (python-runner)."""
+    try:
+        runtime = scaffold.new_runtime(name, root)
+        if not no_lock:
+            locking.lock(runtime)
+    except scaffold.ScaffoldError as exc:
+        raise _fail(str(exc), 2) from None
+    except locking.LockError as exc:
+        raise _fail(str(exc), 1) from None
+    console.print(
+        f"created {runtime.path}: add Python dependencies to pyproject.toml and Debian "
+        f"packages to packages.txt, then `make lock TYPE={name}` and `make images TYPES={name}`"
+    )

@@ -1,0 +1,132 @@
+"""The one place of configuration: registry, repository, version -> image tags.
+
+Values come from `runtime-environments/images.env`; the environment (and so the make command
+line) overrides any of them. Pure logic: no Docker, no network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+RUNTIME_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE = RUNTIME_ROOT / "images.env"
+KEYS = ("RUNTIME_REGISTRY", "RUNTIME_REPO", "RUNTIME_VERSION", "IMAGE_PYTHON", "UV_DEFAULT_INDEX")
+
+# Docker reference grammar, simplified to what we accept.
+_REGISTRY_RE = re.compile(
+    r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+)
+_REPO_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_VERSION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+TYPE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+MAX_TAG_LENGTH = 128
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    registry: str
+    repo: str
+    version: str
+    image_python: str
+    uv_default_index: str = ""
+
+    def image_name(self) -> str:
+        """`<registry>/<repo>`, or just `<repo>` when no registry is configured."""
+        return f"{self.registry}/{self.repo}" if self.registry else self.repo
+
+    def tag_for(self, runtime_type: str) -> str:
+        """The full reference of one runtime type's image: `<registry>/<repo>:<type>-<version>`."""
+        if not TYPE_NAME_RE.match(runtime_type):
+            raise ConfigError(
+                f"runtime type {runtime_type!r}: use lowercase letters, digits and single "
+                "hyphens, starting with a letter (e.g. dbt-runner)"
+            )
+        tag = f"{runtime_type}-{self.version}"
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ConfigError(
+                f"image tag {tag!r} is {len(tag)} characters; Docker allows {MAX_TAG_LENGTH}: "
+                "shorten the type name or RUNTIME_VERSION"
+            )
+        return f"{self.image_name()}:{tag}"
+
+
+def parse_env_file(text: str, source: str = "images.env") -> dict[str, str]:
+    """Parse `KEY=value` lines; `#` starts a comment line. No shell expansion."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", key):
+            raise ConfigError(f"{source}:{number}: expected KEY=value, got {raw!r}")
+        if key not in KEYS:
+            raise ConfigError(
+                f"{source}:{number}: unknown key {key}; known keys: {', '.join(KEYS)}"
+            )
+        values[key] = value.strip().strip("'\"")
+    return values
+
+
+def load_config(path: Path = CONFIG_FILE, environ: Mapping[str, str] | None = None) -> ImageConfig:
+    """Read `path`, let `environ` (default: os.environ) override each key, and validate."""
+    environ = os.environ if environ is None else environ
+    try:
+        values = parse_env_file(path.read_text(), source=str(path))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: missing; it holds RUNTIME_REGISTRY, RUNTIME_REPO, RUNTIME_VERSION "
+            "(restore it from git)"
+        ) from None
+    for key in KEYS:
+        if key in environ:
+            values[key] = environ[key].strip()
+    return validate(values, source=f"{path} or the environment")
+
+
+def validate(values: Mapping[str, str], source: str = "images.env") -> ImageConfig:
+    registry = values.get("RUNTIME_REGISTRY", "")
+    repo = values.get("RUNTIME_REPO", "")
+    version = values.get("RUNTIME_VERSION", "")
+    image_python = values.get("IMAGE_PYTHON", "")
+    if "://" in registry:
+        raise ConfigError(
+            f"RUNTIME_REGISTRY={registry!r} ({source}): give the host and optional path "
+            "without a scheme, e.g. registry.example.com/data-platform"
+        )
+    if registry and not _REGISTRY_RE.match(registry):
+        raise ConfigError(
+            f"RUNTIME_REGISTRY={registry!r} ({source}): not a registry reference; use "
+            "lowercase host[:port][/path] with no trailing slash"
+        )
+    if not repo or not _REPO_RE.match(repo):
+        raise ConfigError(
+            f"RUNTIME_REPO={repo!r} ({source}): use lowercase letters, digits and . _ - / "
+            "separators, e.g. adp-runtime"
+        )
+    if not version or not _VERSION_RE.match(version):
+        raise ConfigError(
+            f"RUNTIME_VERSION={version!r} ({source}): use letters, digits, '.', '_' and '-', "
+            "not starting with '.' or '-', e.g. 0.1.0"
+        )
+    if not image_python:
+        raise ConfigError(
+            f"IMAGE_PYTHON is empty ({source}): set it to the Debian/Python base image, "
+            "e.g. adp-debian-python:bookworm"
+        )
+    return ImageConfig(
+        registry=registry,
+        repo=repo,
+        version=version,
+        image_python=image_python,
+        uv_default_index=values.get("UV_DEFAULT_INDEX", ""),
+    )
