@@ -4,7 +4,17 @@ keeps (triggers on SQLite and PostgreSQL, system-versioned temporal tables on SQ
 from __future__ import annotations
 
 from . import mssql_temporal as _mssql_temporal  # noqa: F401  (registers the SQL Server DDL)
+from .as_of import as_of, as_of_statement
 from .columns import UTCDateTime, current_db_user, utc_now
+from .deploy import DeployReport, deploy
+from .engines import (
+    engine_from_url,
+    mssql_engine,
+    mssql_url,
+    postgres_engine,
+    postgres_url,
+    sqlite_engine,
+)
 from .errors import (
     EngineConfigError,
     FrameworkError,
@@ -23,6 +33,7 @@ from .tables import ReferenceTable, TransactionalTable
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeployReport",
     "EngineConfigError",
     "FrameworkError",
     "HistoryNotEnabledError",
@@ -37,7 +48,16 @@ __all__ = [
     "UTCDateTime",
     "UnsupportedDialectError",
     "__version__",
+    "as_of",
+    "as_of_statement",
     "current_db_user",
+    "deploy",
+    "engine_from_url",
     "history_table",
+    "mssql_engine",
+    "mssql_url",
+    "postgres_engine",
+    "postgres_url",
+    "sqlite_engine",
     "utc_now",
 ]

@@ -47,12 +47,13 @@ class TriggerFunction:
 class Trigger:
     name: str
     timing: str
+    level: str
     function: TriggerFunction
 
     def create(self, table: Table) -> str:
         return (
             f"CREATE TRIGGER {_quote(self.name)} {self.timing} ON {_preparer.format_table(table)} "
-            f"EXECUTE FUNCTION {self.function.qualified(table)}()"
+            f"FOR EACH {self.level} EXECUTE FUNCTION {self.function.qualified(table)}()"
         )
 
 
@@ -126,7 +127,7 @@ def _truncate_body(table: Table, history: Table) -> str:
 def triggers(table: Table, history: Table | None) -> list[Trigger]:
     """The triggers (with their functions) a framework table needs, in creation order."""
     stamp = TriggerFunction(f"adp_{table.name}_stamp", _stamp_body(table), security_definer=False)
-    wanted = [Trigger("adp_stamp", "BEFORE INSERT OR UPDATE FOR EACH ROW", stamp)]
+    wanted = [Trigger("adp_stamp", "BEFORE INSERT OR UPDATE", "ROW", stamp)]
     if history is not None:
         copy = TriggerFunction(
             f"adp_{table.name}_history", _history_body(table, history), security_definer=True
@@ -135,8 +136,8 @@ def triggers(table: Table, history: Table | None) -> list[Trigger]:
             f"adp_{table.name}_truncate", _truncate_body(table, history), security_definer=True
         )
         wanted += [
-            Trigger("adp_history", "AFTER UPDATE OR DELETE FOR EACH ROW", copy),
-            Trigger("adp_truncate", "BEFORE TRUNCATE FOR EACH STATEMENT", truncate),
+            Trigger("adp_history", "AFTER UPDATE OR DELETE", "ROW", copy),
+            Trigger("adp_truncate", "BEFORE TRUNCATE", "STATEMENT", truncate),
         ]
     return wanted
 

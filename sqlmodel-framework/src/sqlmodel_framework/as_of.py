@@ -1,0 +1,86 @@
+"""A table's state as of a point in time.
+
+A row version is valid from its ``systime`` until the ``valid_to`` recorded when it was
+updated or deleted. The state at time ``at`` is every version with ``systime <= at < valid_to``
+(current rows have no end). SQLite and PostgreSQL read the table and its history table; SQL
+Server uses ``FOR SYSTEM_TIME AS OF``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, Table, bindparam, or_, select, text, union_all
+from sqlalchemy.dialects import mssql
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from .columns import INACTIVATED_AT, UTCDateTime, to_utc
+from .dialects import require_supported
+from .history import history_table
+
+M = TypeVar("M")
+
+
+def as_of_statement(
+    model: Any, at: datetime, dialect_name: str, *, include_inactive: bool = False
+) -> Select[Any]:
+    """A ``SELECT`` of ``model``'s table as it was at ``at`` (naive means UTC), ordered by key.
+
+    Reference tables' inactivated rows (``inactivated_at <= at``) are left out unless
+    ``include_inactive`` is true.
+    """
+    table: Table = getattr(model, "__table__", model)
+    require_supported(dialect_name, table.name)
+    history = history_table(table)
+    moment = bindparam("as_of", to_utc(at), type_=UTCDateTime())
+    names = [c.name for c in table.columns]
+    if dialect_name == "mssql":
+        preparer = mssql.dialect().identifier_preparer
+        columns = ", ".join(preparer.quote(n) for n in names)
+        source = (
+            text(
+                f"SELECT {columns} FROM {preparer.format_table(table)} FOR SYSTEM_TIME AS OF :as_of"
+            )
+            .bindparams(moment)
+            .columns(*table.columns)
+            .subquery("as_of")
+        )
+    else:
+        current = select(*table.columns).where(table.c.systime <= moment)
+        past = select(*(history.c[n] for n in names)).where(
+            history.c.systime <= moment, history.c.valid_to > moment
+        )
+        source = union_all(current, past).subquery("as_of")
+    statement = select(*(source.c[n] for n in names))
+    if INACTIVATED_AT in table.c and not include_inactive:
+        marker = source.c[INACTIVATED_AT]
+        statement = statement.where(or_(marker.is_(None), marker > moment))
+    return statement.order_by(*(source.c[c.name] for c in table.primary_key))
+
+
+def _dialect_name(bind: Session | Connection | Engine) -> str:
+    if isinstance(bind, Session):
+        return bind.get_bind().dialect.name
+    return bind.dialect.name
+
+
+def as_of(
+    bind: Session | Connection | Engine,
+    model: type[M],
+    at: datetime,
+    *,
+    include_inactive: bool = False,
+) -> list[M]:
+    """The rows of ``model``'s table as they were at ``at``, as new (unattached) instances.
+
+    The instances are not added to any session: changing them changes nothing in the database.
+    """
+    statement = as_of_statement(model, at, _dialect_name(bind), include_inactive=include_inactive)
+    if isinstance(bind, Engine):
+        with bind.connect() as connection:
+            rows = connection.execute(statement).mappings().all()
+    else:
+        rows = bind.execute(statement).mappings().all()
+    return [model(**row) for row in rows]

@@ -1,0 +1,127 @@
+"""Create a datakit's tables, history tables and triggers in a target database, idempotently.
+
+:func:`deploy` converges the database to the models: it creates what is missing, repairs
+triggers whose definition differs (or that were dropped or disabled), and otherwise changes
+nothing, so running it twice in a row issues no DDL the second time. It checks everything it
+can before changing anything: an unsupported dialect or an existing table that lacks model
+columns raises an error naming the table, and the database is left as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData, Table, inspect
+from sqlalchemy.schema import sort_tables
+
+from . import mssql_temporal
+from .dialects import require_supported
+from .errors import SchemaDriftError
+from .history import framework_info
+from .triggers import statements_for
+
+
+@dataclass
+class DeployReport:
+    """What :func:`deploy` did: one line per change, none when the database was up to date."""
+
+    dialect: str
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+
+def _tables(models: MetaData | Iterable[Any]) -> list[Table]:
+    if isinstance(models, MetaData):
+        return list(models.sorted_tables)
+    tables = [getattr(m, "__table__", m) for m in models]
+    for table in tables:
+        if not isinstance(table, Table):
+            raise TypeError(f"deploy() takes SQLModel table classes or Tables, not {table!r}")
+    return list(sort_tables(tables))
+
+
+def _exists(connection: Connection, table: Table) -> bool:
+    return connection.dialect.has_table(connection, table.name, schema=table.schema)
+
+
+def _missing_columns(connection: Connection, table: Table) -> list[str]:
+    present = {c["name"] for c in inspect(connection).get_columns(table.name, schema=table.schema)}
+    return [c.name for c in table.columns if c.name not in present]
+
+
+def _check(connection: Connection, tables: list[Table]) -> None:
+    dialect = connection.dialect.name
+    problems: list[str] = []
+    for table in tables:
+        info = framework_info(table)
+        if info is not None:
+            require_supported(dialect, table.name)
+        candidates = [table]
+        if info is not None and info.history is not None and dialect != "mssql":
+            candidates.append(info.history)
+        for candidate in candidates:
+            if _exists(connection, candidate):
+                missing = _missing_columns(connection, candidate)
+                if missing:
+                    columns = ", ".join(missing)
+                    problems.append(f"table '{candidate.name}' lacks column(s) {columns}")
+    if problems:
+        raise SchemaDriftError(
+            "; ".join(problems)
+            + ": the database was left unchanged. Migrate these tables (e.g. with Alembic) "
+            "and deploy again"
+        )
+
+
+def _converge(connection: Connection, tables: list[Table]) -> list[str]:
+    dialect = connection.dialect.name
+    actions: list[str] = []
+    for table in tables:
+        info = framework_info(table)
+        if not _exists(connection, table):
+            table.create(connection)
+            extra = ""
+            if info is not None and dialect != "mssql":
+                extra = " with its history table and triggers" if info.history is not None else ""
+                extra = extra or " with its triggers"
+            elif info is not None:
+                extra = " as a temporal table"
+            actions.append(f"created table {table.name}{extra}")
+            continue
+        if info is None:
+            continue
+        if dialect == "mssql":
+            actions += mssql_temporal.ensure(connection, table, info.history)
+            continue
+        if info.history is not None and not _exists(connection, info.history):
+            info.history.create(connection)
+            actions.append(f"created history table {info.history.name}")
+        actions += statements_for(dialect, table.name).ensure(connection, table, info.history)
+    return actions
+
+
+def deploy(bind: Engine | Connection, models: MetaData | Iterable[Any]) -> DeployReport:
+    """Create or repair ``models`` (SQLModel table classes, ``Table`` objects, or a whole
+    ``MetaData``) in the database behind ``bind``, in one transaction where the database
+    allows. Returns what was changed."""
+    tables = _tables(models)
+    for table in tables:  # before connecting: an unsupported database is never touched
+        if framework_info(table) is not None:
+            require_supported(bind.dialect.name, table.name)
+    if isinstance(bind, Engine):
+        with bind.begin() as connection:
+            return deploy(connection, tables)
+    report = DeployReport(bind.dialect.name)
+    if bind.in_transaction():
+        _check(bind, tables)
+        report.actions = _converge(bind, tables)
+    else:
+        with bind.begin():
+            _check(bind, tables)
+            report.actions = _converge(bind, tables)
+    return report

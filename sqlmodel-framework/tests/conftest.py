@@ -1,0 +1,170 @@
+"""Fixtures: a throw-away PostgreSQL server for the session, and an engine per test on a fresh
+SQLite file or a fresh PostgreSQL database (``engine`` is parametrized over both)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel_framework import postgres_engine, sqlite_engine
+
+#: Role the behaviour tests connect as (the triggers must record it as changed_by).
+WRITER = "adp_writer"
+#: Role that logs in with a password (scram-sha-256) in the engine tests.
+PASSWORD_USER = "adp_password_user"
+PASSWORD = "s3cr3t-Pa55-never-logged"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    host: str
+    port: int
+    superuser: str
+    password_user: str
+    password: str
+
+    def superuser_engine(self, database: str = "postgres") -> Engine:
+        return create_engine(
+            f"postgresql+psycopg2://{self.superuser}@{self.host}:{self.port}/{database}"
+            "?gssencmode=disable",
+            isolation_level="AUTOCOMMIT",
+        )
+
+
+def _find_bindir() -> Path:
+    candidates = [os.environ.get("ADP_PG_BINDIR", "")]
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    pytest.fail(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin: "
+        "install Debian's 'postgresql' package (apt-get install postgresql) or set "
+        "ADP_PG_BINDIR to the directory holding initdb",
+        pytrace=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _as_server_user() -> tuple[list[str], int | None, int | None]:
+    """PostgreSQL refuses to run as root: run its programs as the 'postgres' user then."""
+    if os.geteuid() != 0:
+        return [], None, None
+    try:
+        account = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail(
+            "running as root, but there is no 'postgres' system user to run the test server "
+            "as: install Debian's 'postgresql' package (it creates the user) or run as non-root",
+            pytrace=False,
+        )
+    return ["runuser", "-u", "postgres", "--"], account.pw_uid, account.pw_gid
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    bindir = _find_bindir()
+    prefix, uid, gid = _as_server_user()
+    root = Path(tempfile.mkdtemp(prefix="adp-pgtest-"))
+    if uid is not None and gid is not None:
+        os.chown(root, uid, gid)
+    data, log = root / "data", root / "server.log"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*prefix, *args], cwd=root, capture_output=True, text=True, check=False
+        )
+
+    result = run(
+        str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+        "-E", "UTF8", "--locale=C", "--no-sync",
+    )  # fmt: skip
+    if result.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"initdb failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    hba = data / "pg_hba.conf"
+    hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    port = _free_port()
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off"
+    )
+    result = run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+                 "-o", options, "start")  # fmt: skip
+    if result.returncode != 0:
+        server_log = log.read_text() if log.exists() else ""
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start:\n{result.stderr}\n{server_log}", pytrace=False)
+    server = PostgresServer("127.0.0.1", port, "postgres", PASSWORD_USER, PASSWORD)
+    try:
+        admin = server.superuser_engine()
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE ROLE {WRITER} LOGIN"))
+            connection.execute(text(f"CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD '{PASSWORD}'"))
+            connection.execute(text(f"CREATE ROLE adp_other NOLOGIN; GRANT adp_other TO {WRITER}"))
+        admin.dispose()
+        yield server
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_database(pg_server: PostgresServer) -> Iterator[str]:
+    """A new, empty database owned by the writer role; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_server.superuser_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" OWNER {WRITER}'))
+    try:
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_engine(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Engine:
+    if kind == "sqlite":
+        return sqlite_engine(tmp_path / "test.sqlite")
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    database: str = request.getfixturevalue("pg_database")
+    return postgres_engine(host=server.host, port=server.port, database=database, user=WRITER)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a fresh, empty database of each supported, locally runnable dialect."""
+    engine = make_engine(request.param, request, tmp_path)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_server: PostgresServer, pg_database: str) -> Iterator[Engine]:
+    """An engine on a fresh PostgreSQL database, for PostgreSQL-only behaviour."""
+    engine = postgres_engine(
+        host=pg_server.host, port=pg_server.port, database=pg_database, user=WRITER
+    )
+    try:
+        yield engine
+    finally:
+        engine.dispose()
