@@ -1,0 +1,202 @@
+"""deploy(): creates tables, history tables and triggers; a second run changes nothing;
+damaged triggers are repaired; bad input changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, inspect, text
+from sqlmodel import Field, SQLModel
+from sqlmodel_framework import (
+    ReferenceTable,
+    SchemaDriftError,
+    TransactionalTable,
+    deploy,
+    history_table,
+)
+
+
+class DpCustomer(ReferenceTable, table=True):
+    __tablename__ = "dp_customer"
+    customer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str
+
+
+class DpInvoice(TransactionalTable, table=True):
+    __tablename__ = "dp_invoice"
+    invoice_id: int = Field(primary_key=True)
+    customer_id: int = Field(foreign_key="dp_customer.customer_id")
+    total: float
+
+
+class DpDrift(ReferenceTable, table=True):
+    __tablename__ = "dp_drift"
+    drift_id: int = Field(primary_key=True)
+    added_later: str | None = None
+
+
+MODELS = [DpCustomer, DpInvoice]
+
+
+def schema_snapshot(engine: Engine) -> Any:
+    """Everything that identifies the schema objects, including their internal ids."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            version = connection.exec_driver_sql("PRAGMA schema_version").scalar()
+            objects = connection.exec_driver_sql(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+            ).all()
+            return version, objects
+        return [
+            connection.execute(text(query)).all()
+            for query in (
+                "SELECT c.oid, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY c.relname",
+                "SELECT t.oid, t.tgname, t.tgenabled, t.tgfoid FROM pg_trigger t "
+                "WHERE NOT t.tgisinternal ORDER BY t.tgname, t.oid",
+                "SELECT p.oid, p.proname, p.prosrc, p.prosecdef FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
+                "ORDER BY p.proname",
+                "SELECT a.attrelid, a.attname, a.atttypid, a.attnotnull FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND a.attnum > 0 "
+                "ORDER BY a.attrelid, a.attnum",
+            )
+        ]
+
+
+@contextmanager
+def recorded_statements(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+WRITES = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "GRANT")
+
+
+def writes(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith(WRITES)]
+
+
+def customer_history_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM dp_customer_history")).scalar_one()
+
+
+def test_deploy_twice_changes_nothing(engine: Engine) -> None:
+    first = deploy(engine, MODELS)
+    assert first.changed
+    assert first.actions == [
+        "created table dp_customer with its history table and triggers",
+        "created table dp_invoice with its triggers",
+    ]
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO dp_customer (customer_id, name) VALUES (1, 'Ada')"))
+        connection.execute(text("UPDATE dp_customer SET name = 'Ada L.'"))
+    before = schema_snapshot(engine)
+    with recorded_statements(engine) as statements:
+        second = deploy(engine, MODELS)
+    assert second.actions == [] and not second.changed
+    assert statements, "deploy should have inspected the database"
+    assert writes(statements) == []
+    assert schema_snapshot(engine) == before
+    assert customer_history_count(engine) == 1
+    # ... and the triggers still work after the second deploy
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE dp_customer SET name = 'Ada K.'"))
+    assert customer_history_count(engine) == 2
+
+
+def test_deploy_after_create_all_has_nothing_to_do(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine, tables=[m.__table__ for m in MODELS])
+    assert deploy(engine, MODELS).actions == []
+
+
+def test_deploy_accepts_tables_and_metadata_and_sorts_dependencies(engine: Engine) -> None:
+    # Children first on purpose: deploy orders by foreign keys.
+    report = deploy(engine, [DpInvoice.__table__, DpCustomer.__table__])
+    assert [a.split()[2] for a in report.actions] == ["dp_customer", "dp_invoice"]
+
+
+def test_deploy_repairs_a_dropped_history_trigger(engine: Engine) -> None:
+    deploy(engine, MODELS)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(text("DROP TRIGGER adp_dp_customer_update"))
+        else:
+            connection.execute(text("DROP TRIGGER adp_history ON dp_customer"))
+        connection.execute(text("INSERT INTO dp_customer (customer_id, name) VALUES (1, 'Ada')"))
+        connection.execute(text("UPDATE dp_customer SET name = 'lost'"))
+    assert customer_history_count(engine) == 0  # the damage is real
+    report = deploy(engine, MODELS)
+    expected = "adp_dp_customer_update" if engine.dialect.name == "sqlite" else "adp_history"
+    assert report.actions == [f"created trigger {expected} on dp_customer"]
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE dp_customer SET name = 'kept'"))
+    assert customer_history_count(engine) == 1
+    assert deploy(engine, MODELS).actions == []
+
+
+def test_deploy_recreates_a_dropped_history_table(engine: Engine) -> None:
+    deploy(engine, MODELS)
+    history_table(DpCustomer).drop(engine)
+    report = deploy(engine, MODELS)
+    assert report.actions[0] == "created history table dp_customer_history"
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO dp_customer (customer_id, name) VALUES (1, 'Ada')"))
+        connection.execute(text("UPDATE dp_customer SET name = 'Ada L.'"))
+    assert customer_history_count(engine) == 1
+
+
+def test_deploy_repairs_disabled_trigger_and_altered_function(pg_engine: Engine) -> None:
+    deploy(pg_engine, MODELS)
+    with pg_engine.begin() as connection:
+        connection.execute(text("ALTER TABLE dp_customer DISABLE TRIGGER adp_history"))
+        connection.execute(
+            text(
+                "CREATE OR REPLACE FUNCTION adp_dp_customer_stamp() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END;$$"
+            )
+        )
+    report = deploy(pg_engine, MODELS)
+    assert report.actions == [
+        "replaced function adp_dp_customer_stamp() for dp_customer",
+        "enabled trigger adp_history on dp_customer",
+    ]
+    assert deploy(pg_engine, MODELS).actions == []
+
+
+def test_existing_table_missing_columns_is_refused_and_nothing_changes(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE dp_drift (drift_id INTEGER PRIMARY KEY)"))
+    before = schema_snapshot(engine)
+    with pytest.raises(SchemaDriftError, match=r"'dp_drift' lacks column\(s\) added_later, "):
+        deploy(engine, [DpCustomer, DpDrift])
+    assert schema_snapshot(engine) == before
+    assert not inspect(engine).has_table("dp_customer")
+
+
+def test_drop_all_removes_history_tables_and_trigger_functions(engine: Engine) -> None:
+    deploy(engine, MODELS)
+    SQLModel.metadata.drop_all(engine, tables=[m.__table__ for m in MODELS])
+    assert not {"dp_customer", "dp_customer_history", "dp_invoice"} & set(
+        inspect(engine).get_table_names()
+    )
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            leftovers = connection.execute(
+                text("SELECT proname FROM pg_proc WHERE proname LIKE 'adp\\_%'")
+            ).all()
+        assert leftovers == []
+    assert deploy(engine, MODELS).changed  # and can be deployed again
