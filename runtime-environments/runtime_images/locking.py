@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
+from pathlib import Path
 
 from runtime_images.discovery import RuntimeType
 
@@ -19,7 +21,30 @@ class LockError(RuntimeError):
     pass
 
 
+def constraint_files(runtime: RuntimeType) -> list[Path]:
+    """`[tool.runtime-images] constraints = [...]` in pyproject.toml, relative to the type.
+
+    Used by types that install Airflow: they resolve under the same constraints file as the
+    platform's Airflow images, so a pod_override task runs the Airflow the scheduler runs.
+    """
+    try:
+        data = tomllib.loads(runtime.pyproject.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise LockError(f"{runtime.pyproject}: cannot read it: {exc}") from None
+    paths = data.get("tool", {}).get("runtime-images", {}).get("constraints", [])
+    for path in paths:
+        file = (runtime.path / path).resolve()
+        if not file.is_file():
+            raise LockError(
+                f"{runtime.pyproject}: [tool.runtime-images] constraints names {file}, which "
+                "does not exist; fix the path (relative to the type's folder)"
+            )
+    # Relative, as written: the lock's comments must not hold this machine's paths.
+    return [Path(p) for p in paths]
+
+
 def lock_command(runtime: RuntimeType, uv: str = "uv") -> list[str]:
+    constraints = [arg for f in constraint_files(runtime) for arg in ("--constraint", str(f))]
     return [
         uv,
         "pip",
@@ -33,6 +58,7 @@ def lock_command(runtime: RuntimeType, uv: str = "uv") -> list[str]:
         f"make -C runtime-environments lock TYPE={runtime.name}",
         "--output-file",
         "requirements.lock",
+        *constraints,
         "pyproject.toml",
     ]
 
