@@ -1,0 +1,46 @@
+CREATE TABLE gd_payment (
+	payment_id SERIAL NOT NULL, 
+	customer_id INTEGER NOT NULL, 
+	amount FLOAT NOT NULL, 
+	paid_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+	created_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL, 
+	updated_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL, 
+	systime TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL, 
+	changed_by VARCHAR(128) DEFAULT session_user, 
+	PRIMARY KEY (payment_id), 
+	FOREIGN KEY(customer_id) REFERENCES sales.gd_customer (customer_id)
+);
+
+CREATE OR REPLACE FUNCTION adp_gd_payment_stamp() RETURNS trigger LANGUAGE plpgsql AS $adp$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    NEW."created_at" := coalesce(NEW."created_at", now());
+    NEW."systime" := now();
+    NEW."updated_at" := now();
+    NEW."changed_by" := session_user;
+  ELSIF ROW(OLD.payment_id, OLD.customer_id, OLD.amount, OLD.paid_at) IS DISTINCT FROM ROW(NEW.payment_id, NEW.customer_id, NEW.amount, NEW.paid_at) THEN
+    NEW."created_at" := OLD."created_at";
+    NEW."systime" := greatest(now(), OLD."systime" + interval '1 microsecond');
+    NEW."updated_at" := now();
+    NEW."changed_by" := session_user;
+  ELSE
+    -- nothing but the stamps changed: no new version
+    NEW."created_at" := OLD."created_at";
+    NEW."systime" := OLD."systime";
+    NEW."updated_at" := OLD."updated_at";
+    NEW."changed_by" := OLD."changed_by";
+  END IF;
+  RETURN NEW;
+END;
+$adp$;
+
+CREATE TRIGGER adp_stamp BEFORE INSERT OR UPDATE ON gd_payment FOR EACH ROW EXECUTE FUNCTION adp_gd_payment_stamp();
+
+DROP TABLE gd_payment;
+
+DROP FUNCTION IF EXISTS adp_gd_payment_stamp();
+
+DROP FUNCTION IF EXISTS adp_gd_payment_history();
+
+DROP FUNCTION IF EXISTS adp_gd_payment_truncate();
+
