@@ -1,0 +1,68 @@
+"""`kerberos-ticket-sharer run | status | healthcheck` (stdlib only: the image needs no PyPI).
+
+Exit codes: 0 ok/healthy, 1 unhealthy or failed, 2 bad settings or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from kerberos_ticket_sharer import __version__, config, shared_copy, sharer, status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kerberos-ticket-sharer",
+        description=(
+            "Share the developer's Kerberos TGT with Airflow containers: copy it, only while "
+            "valid, atomically into SHARER_TARGET_DIR/SHARER_TARGET_NAME (default "
+            "/krb5/cache/krb5cc), readable only by SHARER_OWNER_UID. Settings come from "
+            "environment variables; see platform-bootstrap/.env.example."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="poll the source and share its ticket (the default)")
+    show = commands.add_parser(
+        "status", help="print principal, expiry and time since the last share"
+    )
+    show.add_argument("--json", action="store_true", help="print a JSON object instead")
+    commands.add_parser(
+        "healthcheck",
+        help="exit 0 only if the sharer is alive and the shared copy holds a valid TGT",
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        settings = config.from_env()
+    except config.ConfigError as exc:
+        print(f"kerberos-ticket-sharer: {exc}", file=sys.stderr)
+        return 2
+
+    if args.command in (None, "run"):
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s kerberos-ticket-sharer: %(message)s",
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+            stream=sys.stderr,
+        )
+        try:
+            sharer.Sharer(settings).run()
+        except shared_copy.SharedCopyError as exc:
+            logging.getLogger("kerberos_ticket_sharer").error("%s", exc.strerror)
+            return 1
+        return 0
+
+    result = status.report(settings)
+    if args.command == "status" and args.json:
+        print(json.dumps(result.data, indent=2, sort_keys=True))
+    elif args.command == "status":
+        print("\n".join(result.lines))
+    else:
+        print(
+            result.lines[0] if result.healthy else " | ".join(result.lines[:1] + result.lines[-1:])
+        )
+    return 0 if result.healthy else 1

@@ -1,0 +1,130 @@
+"""The shared file's invariant: always absent or complete, owned by uid 50000, mode 0400."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kerberos_ticket_sharer import shared_copy
+from kerberos_ticket_sharer.testing import Realm, as_uid
+
+READER = r"""
+import os, sys, time
+target, seconds = sys.argv[1], float(sys.argv[4])
+a, b = open(sys.argv[2], "rb").read(), open(sys.argv[3], "rb").read()
+reads = bad = absent = 0
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    try:
+        with open(target, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        absent += 1
+        continue
+    reads += 1
+    if data != a and data != b:
+        bad += 1
+print(reads, bad, absent)
+"""
+
+
+def _two_caches(realm: Realm, workdir: Path) -> tuple[Path, Path]:
+    a, b = workdir / "a.ccache", workdir / "b.ccache"
+    realm.kinit("alice@ADP.TEST", f"FILE:{a}")
+    realm.kinit("bob@ADP.TEST", f"FILE:{b}")
+    assert realm.run("kvno", "host/localhost", ccache=f"FILE:{b}").returncode == 0
+    assert a.read_bytes() != b.read_bytes() and a.stat().st_size != b.stat().st_size
+    return a, b
+
+
+def _race(target: Path, a: Path, b: Path, write: object, seconds: float = 3.0) -> tuple[int, int]:
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(target), str(a), str(b), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    data = [a.read_bytes(), b.read_bytes()]
+    writes = 0
+    while reader.poll() is None:
+        write(data[writes % 2])  # type: ignore[operator]
+        writes += 1
+    reads, bad, _absent = (int(x) for x in reader.stdout.read().split())  # type: ignore[union-attr]
+    assert writes > 100 and reads > 1000, (writes, reads)
+    return reads, bad
+
+
+def test_concurrent_reader_never_sees_a_partial_file(realm: Realm, workdir: Path) -> None:
+    a, b = _two_caches(realm, workdir)
+    volume = workdir / "volume"
+    shared_copy.prepare_directory(volume, 0o711)
+    target = volume / "krb5cc"
+
+    def atomic(data: bytes) -> None:
+        shared_copy.write_atomically(target, data, uid=50000, gid=0, mode=0o400)
+
+    reads, bad = _race(target, a, b, atomic)
+    print(f"atomic replacement: {reads} concurrent reads, {bad} partial")
+    assert bad == 0
+    assert not list(volume.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_the_race_test_catches_an_in_place_rewrite(realm: Realm, workdir: Path) -> None:
+    """Control: the same reader does see torn files when the cache is rewritten in place."""
+    a, b = _two_caches(realm, workdir)
+    target = workdir / "in-place"
+    target.write_bytes(a.read_bytes())
+
+    def in_place(data: bytes) -> None:
+        with open(target, "r+b") as f:
+            f.truncate(0)
+            f.write(data[:100])
+            f.flush()
+            time.sleep(0)
+            f.write(data[100:])
+
+    reads, bad = _race(target, a, b, in_place, seconds=2.0)
+    print(f"in-place rewrite: {reads} concurrent reads, {bad} partial")
+    assert bad > 0
+
+
+def test_only_uid_50000_can_read_the_shared_copy(realm: Realm, workdir: Path) -> None:
+    a, _ = _two_caches(realm, workdir)
+    volume = workdir / "volume"
+    shared_copy.prepare_directory(volume, 0o711)
+    target = volume / "krb5cc"
+    shared_copy.write_atomically(target, a.read_bytes(), uid=50000, gid=0, mode=0o400)
+
+    st = target.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (50000, 0, 0o400)
+    assert volume.stat().st_mode & 0o7777 == 0o711
+    airflow = subprocess.run(as_uid(50000, 0, "cat", str(target)), capture_output=True)
+    assert airflow.returncode == 0 and airflow.stdout == a.read_bytes()
+    for uid, gid in [(1000, 1000), (50001, 0), (65534, 65534)]:
+        other = subprocess.run(as_uid(uid, gid, "cat", str(target)), capture_output=True)
+        assert other.returncode != 0, f"uid {uid} could read the shared ticket"
+        assert b"Permission denied" in other.stderr
+    listing = subprocess.run(as_uid(50000, 0, "ls", str(volume)), capture_output=True)
+    assert listing.returncode != 0, "the shared directory should not be listable"
+    # The copy authenticates when used by the Airflow user, read-only.
+    kvno = subprocess.run(
+        as_uid(50000, 0, "kvno", "host/localhost"),
+        env=realm.env(f"FILE:{target}"),
+        capture_output=True,
+        text=True,
+    )
+    assert kvno.returncode == 0, kvno.stderr
+    assert os.stat(target).st_size == len(a.read_bytes()), "a reader must not modify the copy"
+
+
+def test_prepare_directory_takes_over_a_volume_created_by_a_datakit(workdir: Path) -> None:
+    volume = workdir / "volume"
+    volume.mkdir(mode=0o750)
+    os.chown(volume, 50000, 0)
+    (volume / ".krb5cc.abc.tmp").write_bytes(b"left over from a crash")
+    shared_copy.prepare_directory(volume, 0o711)
+    st = volume.stat()
+    assert (st.st_uid, st.st_mode & 0o7777) == (os.geteuid(), 0o711)
+    assert not list(volume.glob(".*.tmp"))
