@@ -38,6 +38,14 @@ class DpDrift(ReferenceTable, table=True):
     added_later: str | None = None
 
 
+class DpLongName(ReferenceTable, table=True):
+    """Its history table and trigger function names exceed PostgreSQL's 63 characters."""
+
+    __tablename__ = "dp_" + "a_rather_long_table_name_for_a_dimension_" + "x" * 16
+    long_id: int = Field(primary_key=True)
+    label: str
+
+
 MODELS = [DpCustomer, DpInvoice]
 
 
@@ -200,3 +208,16 @@ def test_drop_all_removes_history_tables_and_trigger_functions(engine: Engine) -
             ).all()
         assert leftovers == []
     assert deploy(engine, MODELS).changed  # and can be deployed again
+
+
+def test_long_table_names_deploy_idempotently(engine: Engine) -> None:
+    assert len(DpLongName.__tablename__) == 60
+    history = history_table(DpLongName)
+    assert len(history.name) == 63 and history.name != f"{DpLongName.__tablename__}_history"
+    assert deploy(engine, [DpLongName]).changed
+    assert deploy(engine, [DpLongName]).actions == []
+    with engine.begin() as connection:
+        table = DpLongName.__tablename__
+        connection.execute(text(f"INSERT INTO {table} (long_id, label) VALUES (1, 'a')"))
+        connection.execute(text(f"UPDATE {table} SET label = 'b'"))
+        assert connection.execute(history.select()).one().label == "a"

@@ -14,6 +14,7 @@ creates them on SQL Server, where the server creates and owns the history table.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,8 +58,21 @@ def framework_info(table: Table) -> FrameworkTableInfo | None:
     return info if isinstance(info, FrameworkTableInfo) else None
 
 
+#: PostgreSQL's identifier limit, the strictest of the supported databases.
+MAX_IDENTIFIER_LENGTH = 63
+
+
+def short_identifier(name: str) -> str:
+    """``name``, or if longer than PostgreSQL allows, a prefix plus a stable hash of it (so the
+    name the database stores is the one the framework looks for)."""
+    if len(name) <= MAX_IDENTIFIER_LENGTH:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: MAX_IDENTIFIER_LENGTH - 9]}_{digest}"
+
+
 def history_name(table: Table) -> str:
-    return f"{table.name}_history"
+    return short_identifier(f"{table.name}_history")
 
 
 def build_history_table(table: Table) -> Table:
@@ -80,7 +94,7 @@ def build_history_table(table: Table) -> Table:
         Column("valid_to", UTCDateTime(), nullable=False),
         Column("operation", String(1), nullable=False),
         Column("ended_by", String(USER_NAME_LENGTH), nullable=True),
-        Index(f"ix_{history_name(table)}_key", *key, "systime"),
+        Index(short_identifier(f"ix_{history_name(table)}_key"), *key, "systime"),
         schema=table.schema,
         comment=f"Previous versions of {table.name}, written by database triggers",
     )

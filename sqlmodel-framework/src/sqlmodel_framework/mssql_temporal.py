@@ -12,7 +12,7 @@ The history table is named with ``dbo`` when the table has no schema: give the m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import mssql
@@ -44,17 +44,18 @@ def history_table_name(table: Table) -> str:
 
 
 @compiles(CreateColumn, "mssql")
-def _create_column(element: CreateColumn[Any], compiler: DDLCompiler, **kw: Any) -> str:
+def _create_column(element: CreateColumn, compiler: DDLCompiler, **kw: Any) -> str | None:
     column = element.element
     table = getattr(column, "table", None)
     if column.name == "systime" and isinstance(table, Table) and framework_info(table):
         return period_start_spec()
-    return compiler.visit_create_column(element, **kw)
+    # None means "render nothing" (system columns): pass it through unchanged.
+    return cast("str | None", compiler.visit_create_column(element, **kw))
 
 
 @compiles(CreateTable, "mssql")
 def _create_table(element: CreateTable, compiler: DDLCompiler, **kw: Any) -> str:
-    sql = compiler.visit_create_table(element, **kw)
+    sql = str(compiler.visit_create_table(element, **kw))
     table = element.element
     info = framework_info(table)
     if info is None:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from ..columns import STANDARD_COLUMNS
+from ..history import short_identifier
 
 _preparer = postgresql.dialect().identifier_preparer
 _quote = _preparer.quote
@@ -55,6 +56,10 @@ class Trigger:
             f"CREATE TRIGGER {_quote(self.name)} {self.timing} ON {_preparer.format_table(table)} "
             f"FOR EACH {self.level} EXECUTE FUNCTION {self.function.qualified(table)}()"
         )
+
+
+def function_name(table: Table, kind: str) -> str:
+    return short_identifier(f"adp_{table.name}_{kind}")
 
 
 def _stamp_body(table: Table) -> str:
@@ -126,14 +131,16 @@ def _truncate_body(table: Table, history: Table) -> str:
 
 def triggers(table: Table, history: Table | None) -> list[Trigger]:
     """The triggers (with their functions) a framework table needs, in creation order."""
-    stamp = TriggerFunction(f"adp_{table.name}_stamp", _stamp_body(table), security_definer=False)
+    stamp = TriggerFunction(
+        function_name(table, "stamp"), _stamp_body(table), security_definer=False
+    )
     wanted = [Trigger("adp_stamp", "BEFORE INSERT OR UPDATE", "ROW", stamp)]
     if history is not None:
         copy = TriggerFunction(
-            f"adp_{table.name}_history", _history_body(table, history), security_definer=True
+            function_name(table, "history"), _history_body(table, history), security_definer=True
         )
         truncate = TriggerFunction(
-            f"adp_{table.name}_truncate", _truncate_body(table, history), security_definer=True
+            function_name(table, "truncate"), _truncate_body(table, history), security_definer=True
         )
         wanted += [
             Trigger("adp_history", "AFTER UPDATE OR DELETE", "ROW", copy),
@@ -143,7 +150,7 @@ def triggers(table: Table, history: Table | None) -> list[Trigger]:
 
 
 def _all_function_names(table: Table) -> list[str]:
-    return [f"adp_{table.name}_{kind}" for kind in ("stamp", "history", "truncate")]
+    return [function_name(table, kind) for kind in ("stamp", "history", "truncate")]
 
 
 def create_statements(table: Table, history: Table | None) -> list[str]:
