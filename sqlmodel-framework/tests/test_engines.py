@@ -137,6 +137,13 @@ def test_unsupported_url_is_refused_without_showing_the_password() -> None:
     _secret_free("Hunter2-secret", str(raised.value))
 
 
+def test_unparsable_url_error_does_not_repeat_the_url() -> None:
+    with pytest.raises(EngineConfigError, match="could not be parsed") as raised:
+        engine_from_url("postgres ql://etl:Hunter2-secret@db.example/app")
+    _secret_free("Hunter2-secret", str(raised.value))
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
 def test_sqlite_engine_enforces_foreign_keys(tmp_path: Path) -> None:
     for engine in (
         sqlite_engine(tmp_path / "a.sqlite"),

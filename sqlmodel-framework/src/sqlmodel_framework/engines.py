@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
-from .dialects import require_supported
-from .errors import EngineConfigError
+from .dialects import SUPPORTED_DIALECTS
+from .errors import EngineConfigError, UnsupportedDialectError
 
 log = logging.getLogger(__name__)
 
@@ -257,14 +258,21 @@ def engine_from_url(url: str | URL, **engine_kwargs: Any) -> Engine:
 
     Error messages show the URL with its password hidden.
     """
-    parsed = make_url(url)
     try:
-        require_supported(parsed.get_backend_name())
-    except Exception as error:
-        raise type(error)(
-            f"{parsed.render_as_string(hide_password=True)}: {error}".replace("engine: ", "")
+        parsed = make_url(url)
+    except ArgumentError:
+        # SQLAlchemy's message repeats the whole string, password included.
+        raise EngineConfigError(
+            "the engine URL could not be parsed (not shown: it may contain a password); "
+            "expected dialect+driver://user@host:port/database"
         ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DIALECTS:
+        raise UnsupportedDialectError(
+            f"{parsed.render_as_string(hide_password=True)}: database dialect '{backend}' is "
+            f"not supported by sqlmodel_framework; use one of {', '.join(SUPPORTED_DIALECTS)}"
+        )
     engine = create_engine(parsed, **engine_kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if backend == "sqlite":
         return _finish_sqlite(engine)
     return _log_created(engine)
