@@ -1,0 +1,187 @@
+"""The compose stack with the real Docker engine: `make platform-start/status/stop`.
+
+Uses a throw-away project and volume name, so it never touches a developer's running
+platform (`platform` / `platform_kerberos_cache`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kerberos_ticket_sharer.testing import Realm
+
+pytestmark = pytest.mark.docker
+
+HERE = Path(__file__).resolve().parent.parent
+SHARER_IMAGE = "adp-kerberos-ticket-sharer:latest"
+
+
+def docker_client():  # type: ignore[no-untyped-def]
+    docker = pytest.importorskip("docker", reason="pip install docker (the Docker SDK)")
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:  # no engine: these tests need one (CI has it)
+        pytest.fail(f"Docker engine not reachable: {exc}")
+    return client
+
+
+def make(target: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "-C", str(HERE), "--no-print-directory", target],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def stack(realm: Realm, workdir: Path) -> Iterator[dict[str, str]]:
+    """Environment for `make platform-*` with a fresh project, volume and host cache."""
+    tag = uuid.uuid4().hex[:8]
+    host_dir = workdir / "host-tmp"
+    host_dir.mkdir()
+    env = realm.env()
+    env.update(
+        {
+            "COMPOSE_PROJECT_NAME": f"adptest{tag}",
+            "KERBEROS_CACHE_VOLUME": f"adptest_{tag}_kerberos_cache",
+            "HOST_KRB5CCNAME": f"FILE:{host_dir}/krb5cc_1000",
+            "HOST_KRB5_CONFIG": str(realm.krb5_conf),
+            "SHARER_HEALTH_INTERVAL": "1s",
+            "SHARER_MIN_REMAINING": "5",
+        }
+    )
+    yield env
+    make("platform-clean", env, timeout=120)
+
+
+def container_of(client, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    containers = client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={env['COMPOSE_PROJECT_NAME']}"}
+    )
+    assert len(containers) == 1, containers
+    return containers[0]
+
+
+def wait_health(container, wanted: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    status = ""
+    while time.monotonic() < deadline:
+        container.reload()
+        status = container.attrs["State"].get("Health", {}).get("Status", "")
+        if status == wanted:
+            return status
+        time.sleep(0.5)
+    logs = container.logs().decode()
+    raise AssertionError(f"health is {status!r}, wanted {wanted!r}; logs:\n{logs}")
+
+
+def use_volume(client, env: dict[str, str], realm: Realm, command: str, user: str = "50000:0"):  # type: ignore[no-untyped-def]
+    """Run `command` in a container that mounts the volume read-only, as a datakit does."""
+    return client.containers.run(
+        SHARER_IMAGE,
+        entrypoint=["sh", "-c", command],
+        command=[],
+        user=user,
+        network_mode="host",
+        environment={"KRB5CCNAME": "FILE:/krb5/cache/krb5cc", "KRB5_CONFIG": "/krb5/conf/krb5.conf"},
+        volumes={
+            env["KERBEROS_CACHE_VOLUME"]: {"bind": "/krb5/cache", "mode": "ro"},
+            str(realm.krb5_conf.parent): {"bind": "/krb5/conf", "mode": "ro"},
+        },
+        remove=True,
+        stdout=True,
+        stderr=True,
+    ).decode()
+
+
+def test_platform_start_status_stop_with_a_real_engine(
+    realm: Realm, stack: dict[str, str]
+) -> None:
+    if shutil.which("docker-compose") is None and shutil.which("docker") is None:
+        pytest.fail("neither docker-compose nor docker is installed")
+    client = docker_client()
+    host_cache = stack["HOST_KRB5CCNAME"].removeprefix("FILE:")
+    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="1h", renewable="2h")
+    os.chown(host_cache, 1000, 1000)  # the host user's own 0600 cache, not root's
+
+    started = make("platform-start", stack)
+    assert started.returncode == 0, started.stdout + started.stderr
+    container = container_of(client, stack)
+    wait_health(container, "healthy")
+
+    status = make("platform-status", stack)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "(healthy)" in status.stdout
+    assert "principal:   alice@ADP.TEST" in status.stdout and "last share:" in status.stdout
+
+    volume = client.volumes.get(stack["KERBEROS_CACHE_VOLUME"])
+    assert volume.name == stack["KERBEROS_CACHE_VOLUME"]
+    # The datakit user authenticates with the shared copy, which it cannot change.
+    out = use_volume(
+        client,
+        stack,
+        realm,
+        "klist && kvno host/localhost && ls -ln /krb5/cache/krb5cc; "
+        "touch /krb5/cache/x 2>&1 || echo READ-ONLY",
+    )
+    assert "Default principal: alice@ADP.TEST" in out and "kvno = " in out
+    assert " 50000 0 " in out and out.count("-r--------") == 1
+    assert "READ-ONLY" in out
+    # Nobody else can read it.
+    other = use_volume(client, stack, realm, "cat /krb5/cache/krb5cc 2>&1 || true", user="1234:0")
+    assert "Permission denied" in other, other
+
+    # A new kinit on the host reaches the volume within seconds.
+    time.sleep(1.1)
+    realm.kinit("bob@ADP.TEST", f"FILE:{host_cache}", lifetime="1h")
+    deadline = time.monotonic() + 15
+    while "bob@ADP.TEST" not in use_volume(client, stack, realm, "klist 2>&1 || true"):
+        assert time.monotonic() < deadline, container.logs().decode()
+        time.sleep(0.5)
+    logs = container.logs().decode()
+    assert "shared ticket for bob@ADP.TEST (copied from host)" in logs
+
+    # kdestroy on the host: the shared copy goes, health turns, and the message says why.
+    realm.run("kdestroy", ccache=f"FILE:{host_cache}")
+    wait_health(container, "unhealthy", timeout=30)
+    container.reload()
+    last = container.attrs["State"]["Health"]["Log"][-1]["Output"]
+    assert "run on the host: kinit bob@ADP.TEST" in last, last
+
+    stopped = make("platform-stop", stack)
+    assert stopped.returncode == 0, stopped.stderr
+    assert not client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={stack['COMPOSE_PROJECT_NAME']}"}
+    )
+    client.volumes.get(stack["KERBEROS_CACHE_VOLUME"])  # the volume outlives platform-stop
+
+
+def test_compose_file_is_version_less_and_names_the_volume() -> None:
+    text = (HERE / "docker-compose.yml").read_text()
+    assert not any(line.startswith("version:") for line in text.splitlines())
+    assert "name: ${KERBEROS_CACHE_VOLUME:-platform_kerberos_cache}" in text
+    config = subprocess.run(
+        ["docker-compose", "config"],
+        cwd=HERE,
+        env=dict(os.environ, HOST_KRB5_CACHE_DIR="/tmp", HOST_KRB5CCNAME="FILE:/tmp/krb5cc_0"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if config.returncode == 127:
+        pytest.skip("docker-compose not installed")
+    assert config.returncode == 0, config.stderr
+    assert "name: platform_kerberos_cache" in config.stdout
+    assert "healthcheck:" in config.stdout
