@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_mock_engine
 from sqlalchemy.dialects import mssql
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 from sqlmodel_framework import ReferenceTable, TransactionalTable, as_of_statement
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -50,9 +50,9 @@ def ddl_script(dialect: str, model: Any) -> str:
         f"{dialect}://",
         lambda sql, *a, **kw: statements.append(str(sql.compile(dialect=engine.dialect)).strip()),
     )
-    tables = [model.__table__]
-    SQLModel.metadata.create_all(engine, tables=tables, checkfirst=False)
-    SQLModel.metadata.drop_all(engine, tables=tables, checkfirst=False)
+    # Table-level (not metadata-level) DDL: independent of other tests' models.
+    model.__table__.create(engine, checkfirst=False)
+    model.__table__.drop(engine, checkfirst=False)
     return "".join(f"{s};\n\n" for s in statements)
 
 
