@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from kerberos_ticket_sharer.testing import Realm
 
 pytestmark = pytest.mark.docker
@@ -34,7 +33,9 @@ def docker_client():  # type: ignore[no-untyped-def]
     return client
 
 
-def make(target: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def make(
+    target: str, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["make", "-C", str(HERE), "--no-print-directory", target],
         env=env,
@@ -95,7 +96,10 @@ def use_volume(client, env: dict[str, str], realm: Realm, command: str, user: st
         command=[],
         user=user,
         network_mode="host",
-        environment={"KRB5CCNAME": "FILE:/krb5/cache/krb5cc", "KRB5_CONFIG": "/krb5/conf/krb5.conf"},
+        environment={
+            "KRB5CCNAME": "FILE:/krb5/cache/krb5cc",
+            "KRB5_CONFIG": "/krb5/conf/krb5.conf",
+        },
         volumes={
             env["KERBEROS_CACHE_VOLUME"]: {"bind": "/krb5/cache", "mode": "ro"},
             str(realm.krb5_conf.parent): {"bind": "/krb5/conf", "mode": "ro"},
@@ -106,9 +110,7 @@ def use_volume(client, env: dict[str, str], realm: Realm, command: str, user: st
     ).decode()
 
 
-def test_platform_start_status_stop_with_a_real_engine(
-    realm: Realm, stack: dict[str, str]
-) -> None:
+def test_platform_start_status_stop_with_a_real_engine(realm: Realm, stack: dict[str, str]) -> None:
     if shutil.which("docker-compose") is None and shutil.which("docker") is None:
         pytest.fail("neither docker-compose nor docker is installed")
     client = docker_client()

@@ -2,7 +2,7 @@
 
 import typer
 
-from adp_cli import __version__
+from adp_cli import __version__, kerberos
 
 app = typer.Typer(
     name="adp",
@@ -10,6 +10,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(kerberos.app, name="kerberos")
 
 
 @app.callback()

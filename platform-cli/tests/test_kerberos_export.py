@@ -1,0 +1,139 @@
+"""`adp kerberos export/status` against a real MIT KDC and a real kernel KEYRING cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from adp_cli.main import app
+from typer.testing import CliRunner
+
+pytest.importorskip("krb5", reason="pip install 'platform-cli[kerberos]'")
+try:  # the throw-away KDC lives in the sharer's package (platform-bootstrap)
+    from kerberos_ticket_sharer.testing import Realm, start_realm
+except ImportError:
+    sys.path.insert(
+        0, str(Path(__file__).parents[2] / "platform-bootstrap" / "kerberos-ticket-sharer" / "src")
+    )
+    from kerberos_ticket_sharer.testing import Realm, start_realm
+
+
+@pytest.fixture(scope="module")
+def realm() -> Iterator[Realm]:
+    directory = Path(tempfile.mkdtemp(prefix="adp-cli-realm-"))
+    realm = start_realm(directory / "kdc", "CLI.TEST")
+    realm.add_user("carol", "carol-password")
+    realm.add_service("host/localhost", directory / "kdc" / "host.keytab")
+    yield realm
+    realm.stop()
+
+
+@pytest.fixture
+def keyring(realm: Realm, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A KEYRING cache (kernel keyring of this session); skipped where keyrings are blocked."""
+    name = f"KEYRING:session:adp-{uuid.uuid4().hex[:8]}"
+    for key, value in realm.env().items():
+        if key.startswith("KRB5"):
+            monkeypatch.setenv(key, value)
+    try:
+        realm.kinit("carol@CLI.TEST", name, lifetime="1h", renewable="2h")
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"this machine does not allow KEYRING caches: {exc.stderr.strip()}")
+    yield name
+    realm.run("kdestroy", ccache=name)
+
+
+def test_export_turns_a_keyring_cache_into_a_working_file_cache(
+    realm: Realm, keyring: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "export" / "krb5cc"
+    result = CliRunner().invoke(app, ["kerberos", "export", "--from", keyring, "--to", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"exported carol@CLI.TEST's tickets from {keyring} to FILE:{target}" in result.output
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert target.read_bytes()[:2] == b"\x05\x04"  # a FILE cache, format 4
+    klist = realm.run("klist", ccache=f"FILE:{target}")
+    assert "Default principal: carol@CLI.TEST" in klist.stdout
+    kvno = realm.run("kvno", "host/localhost", ccache=f"FILE:{target}")
+    assert kvno.returncode == 0, kvno.stderr
+    assert not list(target.parent.glob(".*.tmp"))
+
+
+def test_export_json_and_status(realm: Realm, keyring: str, tmp_path: Path) -> None:
+    target = tmp_path / "krb5cc"
+    result = CliRunner().invoke(
+        app, ["kerberos", "export", "--from", keyring, "--to", str(target), "--json"]
+    )
+    data = json.loads(result.output)
+    assert data["ok"] and data["principal"] == "carol@CLI.TEST"
+    assert data["tgt_expires"] > time.time() + 3000
+    status = CliRunner().invoke(app, ["kerberos", "status", "--from", keyring])
+    assert status.exit_code == 0 and "principal: carol@CLI.TEST" in status.output
+    assert "adp kerberos export" in status.output
+
+
+def test_without_a_ticket_export_fails_and_says_what_to_run(
+    realm: Realm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KRB5_CONFIG", str(realm.krb5_conf))
+    target = tmp_path / "krb5cc"
+    result = CliRunner().invoke(
+        app, ["kerberos", "export", "--from", f"FILE:{tmp_path}/none", "--to", str(target)]
+    )
+    assert result.exit_code == 1
+    assert "run on the host: kinit" in result.output
+    assert not target.exists()
+
+
+def test_watch_follows_kinit_and_kdestroy(realm: Realm, keyring: str, tmp_path: Path) -> None:
+    target = tmp_path / "krb5cc"
+    env = dict(realm.env(), PYTHONUNBUFFERED="1")
+    watcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "adp_cli.main",
+            "kerberos",
+            "export",
+            "--watch",
+            "--interval",
+            "0.2",
+            "--from",
+            keyring,
+            "--to",
+            str(target),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not target.exists():
+            assert time.monotonic() < deadline and watcher.poll() is None
+            time.sleep(0.1)
+        first = target.read_bytes()
+        time.sleep(1.1)
+        realm.kinit("carol@CLI.TEST", keyring, lifetime="30m")
+        while target.read_bytes() == first:
+            assert time.monotonic() < deadline, "a new kinit was not exported"
+            time.sleep(0.1)
+        realm.run("kdestroy", ccache=keyring)
+        while target.exists():
+            assert time.monotonic() < deadline, "kdestroy did not remove the export"
+            time.sleep(0.1)
+    finally:
+        watcher.terminate()
+        output = watcher.communicate(timeout=10)[0]
+    assert output.count("exported carol@CLI.TEST") == 2, output
+    assert "removed" in output
+    assert os.path.exists(target) is False
