@@ -1,0 +1,170 @@
+"""Fixtures for the runtime-environments tests.
+
+Docker tests build every runtime image once per session, through the same driver code as
+`make images`, under a test-only repository name so they never overwrite real tags.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+RUNTIME_ROOT = Path(__file__).resolve().parent.parent
+if str(RUNTIME_ROOT) not in sys.path:
+    sys.path.insert(0, str(RUNTIME_ROOT))
+
+from runtime_images import builder, discovery  # noqa: E402
+from runtime_images.config import ImageConfig, load_config  # noqa: E402
+
+TEST_REPO = "adp-runtime-test"
+TEST_VERSION = "pytest"
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+PG_BIN = Path(os.environ.get("ADP_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+# Behind a TLS-intercepting proxy the host's store is what builds must trust (see
+# scripts/stage-ca-certificates); CI and developers may set CA_BUNDLE themselves.
+if "CA_BUNDLE" not in os.environ and Path(SYSTEM_CA_BUNDLE).is_file():
+    os.environ["CA_BUNDLE"] = SYSTEM_CA_BUNDLE
+
+
+@pytest.fixture(scope="session")
+def docker_cli() -> str:
+    try:
+        cli = builder.docker_client()
+    except builder.DockerError as exc:
+        pytest.skip(f"no BuildKit docker client: {exc}")
+    if subprocess.run([cli, "info"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("the Docker engine is not reachable (docker info failed)")
+    return cli
+
+
+@pytest.fixture(scope="session")
+def test_config() -> ImageConfig:
+    real = load_config()
+    return ImageConfig(
+        registry="",
+        repo=TEST_REPO,
+        version=TEST_VERSION,
+        image_python=real.image_python,
+        uv_default_index=real.uv_default_index,
+    )
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_cli: str, test_config: ImageConfig) -> str:
+    """The foundation's base; built offline by scripts/build-debian-base when missing."""
+    proc = subprocess.run(
+        [str(builder.SCRIPTS / "build-debian-base"), test_config.image_python],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return test_config.image_python
+
+
+@pytest.fixture(scope="session")
+def built_images(
+    docker_cli: str, base_image: str, test_config: ImageConfig, tmp_path_factory
+) -> dict[str, str]:
+    """Build every discovered runtime type once (in parallel); map type -> tag."""
+    runtimes = discovery.discover(RUNTIME_ROOT)
+    options = builder.BuildOptions(log_dir=tmp_path_factory.mktemp("build-logs"))
+    results = builder.build_all(runtimes, test_config, options, docker=docker_cli)
+    failed = [f"{r.name} ({r.log}):\n{r.error}" for r in results if not r.ok]
+    assert not failed, "runtime image builds failed:\n" + "\n".join(failed)
+    return {r.name: r.tag for r in results}
+
+
+@pytest.fixture(scope="session")
+def docker_sdk(docker_cli: str):
+    docker = pytest.importorskip("docker")
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Postgres:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+
+def _as_postgres(*cmd: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True, **kwargs
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throw-away PostgreSQL on 127.0.0.1 with a password-authenticated role."""
+    if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None:
+        pytest.skip(
+            f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql)"
+        )
+    base = Path(tempfile.mkdtemp(prefix="adp-pg-"))
+    shutil.chown(base, "postgres", "postgres")
+    data = base / "data"
+    pwfile = base / "pw"
+    password = "dbt-" + os.urandom(6).hex()
+    pwfile.write_text("postgres-" + os.urandom(6).hex() + "\n")
+    shutil.chown(pwfile, "postgres", "postgres")
+    port = free_port()
+    try:
+        init = _as_postgres(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+            check=False,
+        )
+        assert init.returncode == 0, init.stderr
+        start = _as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {base}",
+            "start",
+            check=False,
+        )
+        assert start.returncode == 0, start.stderr + (base / "log").read_text()
+        sql = f"CREATE ROLE dbt LOGIN PASSWORD '{password}'; CREATE DATABASE analytics OWNER dbt;"
+        for statement in sql.split(";")[:-1]:
+            psql = _as_postgres(
+                str(PG_BIN / "psql"), "-h", str(base), "-p", str(port), "-U", "postgres",
+                "-v", "ON_ERROR_STOP=1", "-c", statement, check=False,
+            )  # fmt: skip
+            assert psql.returncode == 0, psql.stderr
+        yield Postgres("127.0.0.1", port, "dbt", password, "analytics")
+    finally:
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop", check=False)
+        time.sleep(0.2)
+        shutil.rmtree(base, ignore_errors=True)
