@@ -11,7 +11,8 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,42 +78,71 @@ def _as_server_user() -> tuple[list[str], int | None, int | None]:
     return ["runuser", "-u", "postgres", "--"], account.pw_uid, account.pw_gid
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer]:
+@contextmanager
+def running_postgres(
+    *,
+    hba_lines: list[str],
+    settings: dict[str, str] | None = None,
+    environment: dict[str, str] | None = None,
+    prepare: Callable[[Path, int | None, int | None], None] | None = None,
+) -> Iterator[int]:
+    """Start a throw-away cluster on 127.0.0.1 (socket in its temp dir, ``hba_lines`` before
+    the trust rules) and yield its port; stop it and delete everything afterwards.
+    ``prepare(root, uid, gid)`` may put files (keytabs) into the cluster's directory first."""
     bindir = _find_bindir()
     prefix, uid, gid = _as_server_user()
     root = Path(tempfile.mkdtemp(prefix="adp-pgtest-"))
     if uid is not None and gid is not None:
         os.chown(root, uid, gid)
     data, log = root / "data", root / "server.log"
+    env = [f"{k}={v}" for k, v in (environment or {}).items()]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*prefix, *args], cwd=root, capture_output=True, text=True, check=False
+            [*prefix, "env", *env, *args], cwd=root, capture_output=True, text=True, check=False
         )
 
-    result = run(
-        str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-        "-E", "UTF8", "--locale=C", "--no-sync",
-    )  # fmt: skip
-    if result.returncode != 0:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"initdb failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
-    hba = data / "pg_hba.conf"
-    hba.write_text(f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-    port = _free_port()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off"
-    )
-    result = run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                 "-o", options, "start")  # fmt: skip
-    if result.returncode != 0:
-        server_log = log.read_text() if log.exists() else ""
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"PostgreSQL did not start:\n{result.stderr}\n{server_log}", pytrace=False)
-    server = PostgresServer("127.0.0.1", port, "postgres", PASSWORD_USER, PASSWORD)
     try:
+        result = run(
+            str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+            "-E", "UTF8", "--locale=C", "--no-sync",
+        )  # fmt: skip
+        if result.returncode != 0:
+            pytest.fail(f"initdb failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+        if prepare is not None:
+            prepare(root, uid, gid)
+        hba = data / "pg_hba.conf"
+        hba.write_text("".join(f"{line}\n" for line in hba_lines) + hba.read_text())
+        port = _free_port()
+        options = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(port),
+            "unix_socket_directories": str(root),
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            **(settings or {}),
+        }
+        with (data / "postgresql.conf").open("a") as conf:
+            conf.writelines(f"{key} = '{value}'\n" for key, value in options.items())
+        result = run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+                     "start")  # fmt: skip
+        if result.returncode != 0:
+            server_log = log.read_text() if log.exists() else ""
+            pytest.fail(f"PostgreSQL did not start:\n{result.stderr}\n{server_log}", pytrace=False)
+        try:
+            yield port
+        finally:
+            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    hba = [f"host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256"]
+    with running_postgres(hba_lines=hba) as port:
+        server = PostgresServer("127.0.0.1", port, "postgres", PASSWORD_USER, PASSWORD)
         admin = server.superuser_engine()
         with admin.connect() as connection:
             connection.execute(text(f"CREATE ROLE {WRITER} LOGIN"))
@@ -120,9 +150,6 @@ def pg_server() -> Iterator[PostgresServer]:
             connection.execute(text(f"CREATE ROLE adp_other NOLOGIN; GRANT adp_other TO {WRITER}"))
         admin.dispose()
         yield server
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
