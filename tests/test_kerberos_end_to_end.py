@@ -1,0 +1,389 @@
+"""Kerberos end to end: host kinit -> ticket sharer (compose) -> Layer-1 container -> database.
+
+A Kerberized PostgreSQL on loopback stands in for SQL Server's Windows authentication:
+both accept a GSSAPI login from the TGT in KRB5CCNAME. The datakit side is a container
+from the real Layer-1 image, with the platform_kerberos_cache volume mounted read-only
+at /krb5/cache and host networking, exactly as a datakit's compose override mounts it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+try:  # test support (throw-away KDC) ships with the sharer's package
+    from kerberos_ticket_sharer.testing import Realm, SharerProcess, free_port, start_realm
+except ImportError:  # a fresh clone: use the source tree
+    sys.path.insert(
+        0, str(Path(__file__).parents[1] / "platform-bootstrap" / "kerberos-ticket-sharer" / "src")
+    )
+    from kerberos_ticket_sharer.testing import Realm, SharerProcess, free_port, start_realm
+
+REPO = Path(__file__).resolve().parents[1]
+BOOTSTRAP = REPO / "platform-bootstrap"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+REALM = "E2E.TEST"
+
+
+def _traversable_tmpdir(prefix: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def realm() -> Iterator[Realm]:
+    directory = _traversable_tmpdir("adp-e2e-realm-")
+    realm = start_realm(directory / "kdc", REALM)
+    realm.add_user("dana", "dana-password")
+    realm.add_service("host/localhost", directory / "kdc" / "host.keytab")
+    yield realm
+    realm.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class Postgres:
+    port: int
+    directory: Path
+
+    def psql(self, sql: str) -> str:
+        result = subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_BIN / "psql"),
+                "-h",
+                str(self.directory),
+                "-p",
+                str(self.port),
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-Atc",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout
+
+
+@pytest.fixture(scope="module")
+def kerberized_postgres(realm: Realm) -> Iterator[Postgres]:
+    """PostgreSQL 15 accepting `dana` only through GSSAPI (no password exists for it)."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail("PostgreSQL 15 server binaries missing: apt-get install postgresql")
+    directory = _traversable_tmpdir("adp-e2e-pg-")
+    keytab = directory / "postgres.keytab"
+    realm.add_service("postgres/localhost", keytab)
+    shutil.chown(directory, "postgres", "postgres")
+    shutil.chown(keytab, "postgres", "postgres")
+    keytab.chmod(0o600)
+    data = directory / "data"
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [
+            *as_postgres,
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=reject",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    port = free_port()
+    with (data / "postgresql.conf").open("a") as conf:
+        conf.write(
+            f"listen_addresses = '127.0.0.1'\nport = {port}\n"
+            f"unix_socket_directories = '{directory}'\n"
+            f"krb_server_keyfile = 'FILE:{keytab}'\n"
+        )
+    (data / "pg_hba.conf").write_text(
+        "local all postgres trust\n"
+        # Kerberos only, over GSSAPI encryption: the stand-in for Windows authentication.
+        f"hostgssenc warehouse all 127.0.0.1/32 gss include_realm=0 krb_realm={REALM}\n"
+        # Airflow's own metadata database: a password, and no GSSAPI (gssencmode=disable).
+        "hostnogssenc airflow_meta airflow 127.0.0.1/32 scram-sha-256\n"
+    )
+    env = dict(realm.env(), PATH=os.environ.get("PATH", ""))
+    subprocess.run(
+        [
+            *as_postgres,
+            "env",
+            f"KRB5_CONFIG={realm.krb5_conf}",
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(directory / "server.log"),
+            "-w",
+            "start",
+        ],
+        capture_output=True,
+        check=True,
+        env=env,
+    )
+    pg = Postgres(port, directory)
+    pg.psql("CREATE ROLE dana LOGIN")
+    pg.psql("CREATE DATABASE warehouse OWNER dana")
+    pg.psql("CREATE ROLE airflow LOGIN PASSWORD 'airflow-meta-password'")
+    pg.psql("CREATE DATABASE airflow_meta OWNER airflow")
+    yield pg
+    subprocess.run(
+        [*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+        capture_output=True,
+    )
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def platform(realm: Realm) -> Iterator[dict[str, str]]:
+    """`make platform-*` settings for a throw-away project, volume and host cache."""
+    tag = uuid.uuid4().hex[:8]
+    host_dir = _traversable_tmpdir("adp-e2e-host-")
+    env = realm.env()
+    env.update(
+        COMPOSE_PROJECT_NAME=f"adpe2e{tag}",
+        KERBEROS_CACHE_VOLUME=f"adpe2e_{tag}_kerberos_cache",
+        HOST_KRB5CCNAME=f"FILE:{host_dir}/krb5cc_1000",
+        HOST_KRB5_CONFIG=str(realm.krb5_conf),
+        SHARER_HEALTH_INTERVAL="1s",
+        SHARER_MIN_REMAINING="5",
+    )
+    yield env
+    subprocess.run(
+        ["make", "-C", str(BOOTSTRAP), "platform-clean"], env=env, capture_output=True, timeout=120
+    )
+    shutil.rmtree(host_dir, ignore_errors=True)
+
+
+def make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "-C", str(BOOTSTRAP), "--no-print-directory", target],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+CONNECT = """
+import sys, psycopg2
+try:
+    conn = psycopg2.connect(host="localhost", port=int(sys.argv[1]), dbname="warehouse",
+                            user="dana", gssencmode="require", connect_timeout=10)
+except psycopg2.OperationalError as exc:
+    print("FAILED:", " ".join(str(exc).split()))
+    sys.exit(3)
+cur = conn.cursor()
+cur.execute("SELECT current_user, principal, gss_authenticated, encrypted "
+            "FROM pg_stat_gssapi WHERE pid = pg_backend_pid()")
+print("CONNECTED:", *cur.fetchone())
+"""
+
+METADATA = """
+import sys, psycopg2
+conn = psycopg2.connect(host="localhost", port=int(sys.argv[1]), dbname="airflow_meta",
+                        user="airflow", password="airflow-meta-password", gssencmode="disable")
+cur = conn.cursor()
+cur.execute("SELECT current_user, gss_authenticated FROM pg_stat_gssapi "
+            "WHERE pid = pg_backend_pid()")
+print("METADATA:", *cur.fetchone())
+"""
+
+
+def in_datakit(
+    client: docker.DockerClient,
+    image: str,
+    env: dict[str, str],
+    realm: Realm,
+    script: str,
+    port: int,
+) -> tuple[int, str]:
+    """Run a Python snippet in a Layer-1 container as a datakit would: volume read-only."""
+    container = client.containers.run(
+        image,
+        entrypoint=["python", "-c", script, str(port)],
+        command=[],
+        network_mode="host",
+        environment={"KRB5_CONFIG": "/krb5/conf/krb5.conf"},  # the test realm, not the example
+        volumes={
+            env["KERBEROS_CACHE_VOLUME"]: {"bind": "/krb5/cache", "mode": "ro"},
+            str(realm.krb5_conf.parent): {"bind": "/krb5/conf", "mode": "ro"},
+        },
+        detach=True,
+    )
+    try:
+        status = container.wait(timeout=60)["StatusCode"]
+        return status, container.logs().decode()
+    finally:
+        container.remove(force=True)
+
+
+def sharer_container(client: docker.DockerClient, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    found = client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={env['COMPOSE_PROJECT_NAME']}"}
+    )
+    assert len(found) == 1, found
+    return found[0]
+
+
+def wait_health(container, wanted: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        container.reload()
+        health = container.attrs["State"].get("Health", {})
+        if health.get("Status") == wanted:
+            return str(health["Log"][-1]["Output"]) if health.get("Log") else ""
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"health {health.get('Status')!r} != {wanted!r}:\n{container.logs().decode()}"
+            )
+        time.sleep(0.5)
+
+
+@pytest.mark.docker
+def test_datakit_logs_in_with_the_shared_ticket_and_fails_clearly_after_kdestroy(
+    docker_client: docker.DockerClient,
+    layer1_image: str,
+    realm: Realm,
+    kerberized_postgres: Postgres,
+    platform: dict[str, str],
+) -> None:
+    host_cache = platform["HOST_KRB5CCNAME"].removeprefix("FILE:")
+    realm.kinit("dana@E2E.TEST", f"FILE:{host_cache}", lifetime="1h")
+    started = make("platform-start", platform)
+    assert started.returncode == 0, started.stdout + started.stderr
+    sharer = sharer_container(docker_client, platform)
+    wait_health(sharer, "healthy")
+
+    code, out = in_datakit(
+        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
+    )
+    assert code == 0, out
+    assert "CONNECTED: dana dana@E2E.TEST True True" in out  # user, principal, gss, encrypted
+    # The metadata database connection must not try Kerberos at all.
+    code, out = in_datakit(
+        docker_client, layer1_image, platform, realm, METADATA, kerberized_postgres.port
+    )
+    assert code == 0 and "METADATA: airflow False" in out, out
+
+    realm.run("kdestroy", ccache=f"FILE:{host_cache}")
+    last = wait_health(sharer, "unhealthy", timeout=30)
+    assert "run on the host: kinit dana@E2E.TEST" in last, last
+    code, out = in_datakit(
+        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
+    )
+    assert code == 3, out
+    assert "FAILED: GSSAPI encryption required but no credential cache" in out, out
+    logs = sharer.logs().decode()
+    assert "is gone (kdestroy?): removed the shared ticket" in logs
+
+
+@pytest.mark.docker
+def test_an_expired_host_ticket_is_not_refreshed_and_the_login_fails_clearly(
+    docker_client: docker.DockerClient,
+    layer1_image: str,
+    realm: Realm,
+    kerberized_postgres: Postgres,
+    platform: dict[str, str],
+) -> None:
+    host_cache = platform["HOST_KRB5CCNAME"].removeprefix("FILE:")
+    realm.kinit("dana@E2E.TEST", f"FILE:{host_cache}", lifetime="25s")  # not renewable
+    started = make("platform-start", platform)
+    assert started.returncode == 0, started.stdout + started.stderr
+    sharer = sharer_container(docker_client, platform)
+    wait_health(sharer, "healthy")
+    code, out = in_datakit(
+        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
+    )
+    assert code == 0 and "dana@E2E.TEST" in out, out
+
+    last = wait_health(sharer, "unhealthy", timeout=45)
+    assert "kinit dana@E2E.TEST" in last, last
+    time.sleep(3)  # past the test realm's 2 s clock skew
+    code, out = in_datakit(
+        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
+    )
+    print(f"datakit after expiry: {out.strip()}")
+    assert code == 3, out
+    assert "expired" in out.lower(), out
+    logs = sharer.logs().decode()
+    assert "shared ticket for dana@E2E.TEST expired at" in logs
+    assert logs.count("shared ticket for dana@E2E.TEST (") == 1, "the expired ticket was re-shared"
+
+    status = make("platform-status", platform)
+    assert "UNHEALTHY" in status.stdout and "kinit dana@E2E.TEST" in status.stdout, status.stdout
+
+
+def test_a_keyring_cache_exported_by_adp_is_shared_and_authenticates(
+    realm: Realm, tmp_path: Path
+) -> None:
+    """KEYRING (kernel) cache -> `adp kerberos export` -> sharer process -> usable copy."""
+    pytest.importorskip("krb5", reason="pip install 'platform-cli[kerberos]'")
+    adp = shutil.which("adp") or str(Path(sys.executable).parent / "adp")
+    if not Path(adp).exists():
+        pytest.fail("the adp command is missing: pip install './platform-cli[kerberos]'")
+    keyring = f"KEYRING:session:adp-e2e-{uuid.uuid4().hex[:8]}"
+    try:
+        realm.kinit("dana@E2E.TEST", keyring)
+    except subprocess.CalledProcessError as exc:
+        pytest.skip(f"KEYRING caches are not allowed on this machine: {exc.stderr.strip()}")
+    exported = _traversable_tmpdir("adp-e2e-export-") / "krb5cc"
+    try:
+        export = subprocess.run(
+            [adp, "kerberos", "export", "--from", keyring, "--to", str(exported)],
+            env=realm.env(),
+            capture_output=True,
+            text=True,
+        )
+        assert export.returncode == 0, export.stdout + export.stderr
+        volume = tmp_path / "volume"
+        env = dict(
+            realm.env(),
+            SHARER_SOURCE_CCACHE=f"FILE:{exported}",
+            SHARER_TARGET_DIR=str(volume),
+            SHARER_STATE_DIR=str(tmp_path / "state"),
+            SHARER_POLL_INTERVAL="0.5",
+            PYTHONPATH=str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"),
+        )
+        log = tmp_path / "sharer.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kerberos_ticket_sharer", "run"],
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        sharer = SharerProcess(process, env, log, volume / "krb5cc")
+        try:
+            sharer.wait_for(sharer.target.exists, what="the shared copy of the export")
+            klist = realm.run("klist", ccache=f"FILE:{sharer.target}")
+            assert "Default principal: dana@E2E.TEST" in klist.stdout, klist.stderr
+            kvno = realm.run("kvno", "host/localhost", ccache=f"FILE:{sharer.target}")
+            assert kvno.returncode == 0, kvno.stderr
+        finally:
+            sharer.stop()
+    finally:
+        realm.run("kdestroy", ccache=keyring)
