@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,10 +71,14 @@ def kerberized_postgres(
     }
     env.pop("KRB5CCNAME", None)
 
-    def run(*args: str, stdin: str | None = None) -> None:
-        result = subprocess.run(
-            list(args), env=env, input=stdin, capture_output=True, text=True, check=False
-        )
+    def run(*args: str, stdin: str | None = None, attempts: int = 1) -> None:
+        for _ in range(attempts):
+            result = subprocess.run(
+                list(args), env=env, input=stdin, capture_output=True, text=True, check=False
+            )
+            if result.returncode == 0:
+                return
+            time.sleep(0.2)
         if result.returncode != 0:
             pytest.fail(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}", pytrace=False)
 
@@ -86,7 +91,8 @@ def kerberized_postgres(
         run(tools["kadmin.local"], "-r", REALM, "-q", f"ktadd -k {keytab} postgres/127.0.0.1")
         kdc = subprocess.Popen([tools["krb5kdc"], "-n"], env=env)
         ccache = realm_dir / "alice.ccache"
-        run(tools["kinit"], "-c", str(ccache), "alice", stdin="alice-pw\n")
+        # The KDC needs a moment to listen: retry for up to 10 s.
+        run(tools["kinit"], "-c", str(ccache), "alice", stdin="alice-pw\n", attempts=50)
 
         def place_keytab(root: Path, uid: int | None, gid: int | None) -> None:
             target = root / "server.keytab"
