@@ -3,6 +3,7 @@ framework refuses with an error naming the table."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from sqlmodel_framework import (
     TransactionalTable,
     UnsupportedDialectError,
     as_of,
+    as_of_statement,
     deploy,
     history_table,
 )
@@ -131,8 +133,6 @@ def test_many_tables_deploy_and_work_together(engine: Engine) -> None:
 
 
 def test_transactional_table_has_no_as_of(engine: Engine) -> None:
-    from datetime import UTC, datetime
-
     with pytest.raises(HistoryNotEnabledError, match="'md_order'"):
         as_of(engine, MdOrder, datetime.now(UTC))
 
@@ -200,6 +200,17 @@ def test_redefining_a_managed_column_is_refused() -> None:
             systime: str
 
 
+def test_redefining_a_managed_column_in_a_later_mixin_is_refused() -> None:
+    class Stamped(SQLModel):
+        updated_at: str | None = None
+
+    with pytest.raises(ReservedColumnError, match=r"table 'md_reserved_mixin'.*updated_at"):
+
+        class MdReservedMixin(ReferenceTable, Stamped, table=True):
+            __tablename__ = "md_reserved_mixin"
+            id: int = Field(primary_key=True)
+
+
 def test_unsupported_dialect_is_refused_before_any_ddl() -> None:
     emitted: list[Any] = []
     mysql = create_mock_engine("mysql://", lambda sql, *a, **kw: emitted.append(sql))
@@ -209,3 +220,5 @@ def test_unsupported_dialect_is_refused_before_any_ddl() -> None:
     with pytest.raises(UnsupportedDialectError, match=r"table 'md_country'.*'mysql'"):
         deploy(mysql, [MdCountry])  # type: ignore[arg-type]
     assert emitted == []
+    with pytest.raises(UnsupportedDialectError, match=r"table 'md_country'.*'oracle'"):
+        as_of_statement(MdCountry, datetime.now(UTC), "oracle")

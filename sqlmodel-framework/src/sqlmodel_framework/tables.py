@@ -90,8 +90,10 @@ def _check_and_prepare(cls: type) -> None:
                 "both tables from it"
             )
     for klass in cls.__mro__:
-        if klass in _FRAMEWORK_BASES or klass is SQLModel:
+        if klass is SQLModel:
             break
+        if klass in _FRAMEWORK_BASES:
+            continue  # a mixin may come after the framework base in the MRO
         own = set(inspect.get_annotations(klass)) & RESERVED_COLUMNS
         if own:
             raise ReservedColumnError(
