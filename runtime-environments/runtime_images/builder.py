@@ -7,6 +7,7 @@ One type failing never stops or hides the others: every type gets a BuildResult.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -134,10 +135,17 @@ def build_command(
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The log's last lines, without BuildKit's digest and cache bookkeeping."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace")
     except OSError:
         return ""
+    kept = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not re.match(r"^#\d+ (sha256:|CACHED|DONE|extracting )", line)
+    ]
+    return "\n".join(kept[-lines:])
 
 
 TLS_FAILURES = ("CERTIFICATE_VERIFY_FAILED", "invalid peer certificate", "UnknownIssuer")

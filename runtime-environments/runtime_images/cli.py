@@ -137,10 +137,10 @@ def tag(
 def _summary(results: list[builder.BuildResult], config: ImageConfig, verb: str) -> Table:
     table = Table(title=f"{verb}: {config.image_name()} (version {config.version})")
     table.add_column("type", no_wrap=True)
-    table.add_column("result")
-    table.add_column("size", justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("tag / log", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("tag / log", overflow="fold")
     for r in results:
         status = "[green]ok[/]" if r.ok else "[bold red]FAILED[/]"
         where = r.tag if r.ok else (r.log or r.tag)

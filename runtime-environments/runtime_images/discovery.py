@@ -49,6 +49,10 @@ class RuntimeType:
 
 def discover(root: Path = RUNTIME_ROOT) -> list[RuntimeType]:
     """All runtime types under `root`, sorted by name."""
+    if not root.is_dir():
+        raise DiscoveryError(
+            f"{root}: not a folder; point --root at the runtime-environments folder"
+        )
     types = []
     for child in sorted(root.iterdir()):
         if not child.is_dir() or child.name.startswith((".", "_")):

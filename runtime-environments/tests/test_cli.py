@@ -1,0 +1,128 @@
+"""The driver end to end, as `make` runs it: scaffolding, a failing type among good ones,
+push refusal, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from runtime_images.config import RUNTIME_ROOT
+from runtime_images.discovery import discover
+
+TEST_CONFIG = (
+    "RUNTIME_REGISTRY=\nRUNTIME_REPO=adp-runtime-test\nRUNTIME_VERSION=pytest-cli\n"
+    "IMAGE_PYTHON=adp-debian-python:bookworm\n"
+)
+
+
+def driver(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "runtime_images", *args],
+        cwd=RUNTIME_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "-s", "-C", str(RUNTIME_ROOT), f"PYTHON={sys.executable}", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_welcome_and_help() -> None:
+    welcome = driver()
+    assert welcome.returncode == 0, welcome.stderr
+    assert "make images" in welcome.stdout and "dbt-runner" in welcome.stdout
+    helped = driver("--help")
+    assert helped.returncode == 0
+    for command in ("build", "push", "new", "lock", "list", "tag", "config"):
+        assert command in helped.stdout
+
+
+def test_list_json_matches_config() -> None:
+    out = driver("list", "--json", env={"RUNTIME_REGISTRY": "reg.example.com/team"})
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [r["name"] for r in rows] == [t.name for t in discover(RUNTIME_ROOT)]
+    assert all(r["tag"].startswith("reg.example.com/team/adp-runtime:") for r in rows)
+
+
+def test_make_passes_overrides_to_the_driver() -> None:
+    out = make("list", "RUNTIME_VERSION=9.9.9")
+    assert out.returncode == 0, out.stderr
+    assert "adp-runtime:dbt-runner-9.9.9" in out.stdout
+
+
+def test_tag_command() -> None:
+    out = driver("tag", "spark-runner", env={"RUNTIME_VERSION": "3.1.4"})
+    assert out.stdout.strip() == "adp-runtime:spark-runner-3.1.4"
+    bad = driver("tag", "Spark")
+    assert bad.returncode == 2 and "runtime type 'Spark'" in bad.stderr
+
+
+def test_bad_config_exits_2_naming_the_variable() -> None:
+    out = driver("list", env={"RUNTIME_REGISTRY": "https://reg.example.com"})
+    assert out.returncode == 2
+    assert "RUNTIME_REGISTRY" in out.stderr and "without a scheme" in out.stderr
+
+
+def test_push_refuses_without_registry() -> None:
+    out = make("images-push", "RUNTIME_REGISTRY=")
+    assert out.returncode != 0
+    assert "RUNTIME_REGISTRY is empty" in out.stderr
+
+
+def test_new_runtime_needs_a_valid_name(tmp_path: Path) -> None:
+    assert make("new-runtime").returncode == 2
+    bad = driver("new", "Bad_Name", "--root", str(tmp_path))
+    assert bad.returncode == 2 and "NAME='Bad_Name'" in bad.stderr
+    existing = driver("new", "python-runner", "--no-lock")
+    assert existing.returncode == 2 and "already exists" in existing.stderr
+
+
+def test_new_runtime_scaffolds_a_discoverable_type(tmp_path: Path) -> None:
+    out = driver("new", "ml-runner", "--root", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    (runtime,) = discover(tmp_path)
+    assert runtime.name == "ml-runner"
+    assert "ARG RUNTIME_TYPE=ml-runner" in runtime.dockerfile.read_text()
+    assert "lock TYPE=ml-runner" in runtime.lock.read_text()
+    assert 'name = "adp-ml-runner"' in runtime.pyproject.read_text()
+
+
+@pytest.mark.docker
+def test_failed_type_does_not_hide_the_others(tmp_path: Path, base_image: str) -> None:
+    """One good type (freshly scaffolded) and one broken type build side by side."""
+    assert driver("new", "good-runner", "--root", str(tmp_path)).returncode == 0
+    assert driver("new", "broken-runner", "--root", str(tmp_path), "--no-lock").returncode == 0
+    broken = tmp_path / "broken-runner"
+    (broken / "requirements.lock").write_text("")
+    (broken / "packages.txt").write_text("no-such-debian-package-adp\n")
+    config = tmp_path / "images.env"
+    config.write_text(TEST_CONFIG)
+
+    out = driver("build", "--json", "--root", str(tmp_path), "--config", str(config))
+    assert out.returncode == 1, out.stderr
+    results = {r["name"]: r for r in json.loads(out.stdout)}
+    assert set(results) == {"good-runner", "broken-runner"}
+    good, bad = results["good-runner"], results["broken-runner"]
+    assert good["ok"] and good["size_bytes"] > 0 and good["seconds"] > 0
+    assert good["tag"] == "adp-runtime-test:good-runner-pytest-cli"
+    assert not bad["ok"] and "no-such-debian-package-adp" in bad["error"]
+    assert Path(bad["log"]).is_file()
+    # The staged CA never stays behind in the source tree.
+    assert not (tmp_path / "good-runner" / "ca-certificates").exists()
+
+    human = driver("build", "--root", str(tmp_path), "--config", str(config))
+    assert human.returncode == 1
+    assert "FAILED" in human.stdout and "ok" in human.stdout and "MB" in human.stdout
