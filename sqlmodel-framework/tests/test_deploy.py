@@ -221,3 +221,41 @@ def test_long_table_names_deploy_idempotently(engine: Engine) -> None:
         connection.execute(text(f"INSERT INTO {table} (long_id, label) VALUES (1, 'a')"))
         connection.execute(text(f"UPDATE {table} SET label = 'b'"))
         assert connection.execute(history.select()).one().label == "a"
+
+
+class DpSchemaCustomer(ReferenceTable, table=True):
+    __tablename__ = "dp_schema_customer"
+    __table_args__ = {"schema": "sales"}  # noqa: RUF012
+    customer_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str
+
+
+def test_postgresql_table_in_its_own_schema(pg_engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel_framework import as_of
+
+    with pg_engine.begin() as connection:
+        connection.execute(text("CREATE SCHEMA sales"))
+    assert deploy(pg_engine, [DpSchemaCustomer]).changed
+    assert deploy(pg_engine, [DpSchemaCustomer]).actions == []
+    with pg_engine.begin() as connection:
+        connection.execute(text("INSERT INTO sales.dp_schema_customer VALUES (1, 'Ada')"))
+    moment = datetime.now(UTC)
+    with pg_engine.begin() as connection:
+        connection.execute(text("UPDATE sales.dp_schema_customer SET name = 'Ada L.'"))
+        functions = connection.execute(
+            text(
+                "SELECT n.nspname, p.proname FROM pg_proc p JOIN pg_namespace n "
+                "ON n.oid = p.pronamespace WHERE p.proname LIKE 'adp\\_%' ORDER BY 2"
+            )
+        ).all()
+    assert {schema for schema, _ in functions} == {"sales"}
+    assert [c.name for c in as_of(pg_engine, DpSchemaCustomer, moment)] == ["Ada"]
+    with pg_engine.connect() as connection:
+        assert (
+            connection.execute(
+                text("SELECT name FROM sales.dp_schema_customer_history")
+            ).scalar_one()
+            == "Ada"
+        )
