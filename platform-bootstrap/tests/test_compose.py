@@ -187,3 +187,14 @@ def test_compose_file_is_version_less_and_names_the_volume() -> None:
     assert config.returncode == 0, config.stderr
     assert "name: platform_kerberos_cache" in config.stdout
     assert "healthcheck:" in config.stdout
+
+
+def test_every_compose_variable_is_documented_in_env_example() -> None:
+    import re
+
+    compose = (HERE / "docker-compose.yml").read_text()
+    documented = (HERE / ".env.example").read_text()
+    variables = set(re.findall(r"\$\{([A-Z0-9_]+)", compose))
+    assert variables, "no variables found"
+    missing = sorted(v for v in variables if f"{v}=" not in documented)
+    assert not missing, f"not documented in .env.example: {missing}"

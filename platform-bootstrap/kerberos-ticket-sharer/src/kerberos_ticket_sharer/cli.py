@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 
-from kerberos_ticket_sharer import __version__, config, shared_copy, sharer, status
+from kerberos_ticket_sharer import __version__, config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.command in (None, "run"):
+        # Imported here: the health check runs this CLI every few seconds and needs neither.
+        from kerberos_ticket_sharer import shared_copy, sharer
+
         logging.basicConfig(
             level=settings.log_level,
             format="%(asctime)s %(levelname)s kerberos-ticket-sharer: %(message)s",
@@ -55,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("kerberos_ticket_sharer").error("%s", exc.strerror)
             return 1
         return 0
+
+    from kerberos_ticket_sharer import status
 
     result = status.report(settings)
     if args.command == "status" and args.json:

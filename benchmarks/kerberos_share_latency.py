@@ -1,0 +1,152 @@
+"""Kerberos ticket sharer: kinit-to-usable latency, idle CPU and memory of its container.
+
+Starts a throw-away MIT KDC on loopback and the real compose stack
+(`make -C platform-bootstrap platform-start`, its own project and volume name), then:
+  latency  runs `kinit` on the "host" N times (a new login each time) and measures the
+           time from starting kinit until the volume holds the new ticket and it
+           authenticates (`kvno` with a copy of the shared file)
+  idle     samples the sharer container's CPU time and memory over a quiet period
+It prints figures; it asserts nothing about them.
+
+Needs root (reads the volume's mount point), Docker, make,
+docker-compose, krb5-kdc. Usage:
+  python benchmarks/kerberos_share_latency.py [--runs 10] [--idle-seconds 30] [--poll-interval 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import docker
+
+REPO = Path(__file__).resolve().parent.parent
+BOOTSTRAP = REPO / "platform-bootstrap"
+try:
+    from kerberos_ticket_sharer.testing import start_realm
+    from kerberos_ticket_sharer.ticket_cache import parse
+except ImportError:  # not installed: use the source tree
+    sys.path.insert(0, str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"))
+    from kerberos_ticket_sharer.testing import start_realm
+    from kerberos_ticket_sharer.ticket_cache import parse
+
+
+def make(target: str, env: dict[str, str]) -> None:
+    result = subprocess.run(
+        ["make", "-C", str(BOOTSTRAP), "--no-print-directory", target],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.exit(f"make {target} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+
+def authtime(path: Path) -> int | None:
+    try:
+        tgt = parse(path.read_bytes()).tgt()
+    except (FileNotFoundError, ValueError):
+        return None
+    return tgt.authtime if tgt else None
+
+
+def cpu_and_memory(container, seconds: float) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """CPU % of one core over `seconds`, then memory in MiB (total, and without page cache)."""
+    first = container.stats(stream=False)
+    time.sleep(seconds)
+    second = container.stats(stream=False)
+    used = (
+        second["cpu_stats"]["cpu_usage"]["total_usage"]
+        - first["cpu_stats"]["cpu_usage"]["total_usage"]
+    )
+    memory = second["memory_stats"]
+    usage = memory.get("usage", 0)
+    cache = memory.get("stats", {}).get("cache", memory.get("stats", {}).get("inactive_file", 0))
+    return 100 * used / (seconds * 1e9), usage / 2**20, (usage - cache) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--idle-seconds", type=float, default=30)
+    parser.add_argument("--poll-interval", default="1", help="SHARER_POLL_INTERVAL (seconds)")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: the benchmark reads the volume's mount point directly")
+
+    work = Path(tempfile.mkdtemp(prefix="adp-bench-krb-"))
+    work.chmod(0o755)
+    realm = start_realm(work / "kdc", "BENCH.TEST")
+    principal = realm.add_user("erin", "erin-password")
+    realm.add_service("host/localhost", work / "kdc" / "host.keytab")
+    host = work / "host"
+    host.mkdir()
+    tag = uuid.uuid4().hex[:8]
+    env = realm.env()
+    env.update(
+        COMPOSE_PROJECT_NAME=f"adpbench{tag}",
+        KERBEROS_CACHE_VOLUME=f"adpbench_{tag}_kerberos_cache",
+        HOST_KRB5CCNAME=f"FILE:{host}/krb5cc_1000",
+        HOST_KRB5_CONFIG=str(realm.krb5_conf),
+        SHARER_POLL_INTERVAL=args.poll_interval,
+    )
+    client = docker.from_env()
+    try:
+        realm.kinit(principal, f"FILE:{host}/krb5cc_1000")
+        make("platform-start", env)
+        volume = client.volumes.get(env["KERBEROS_CACHE_VOLUME"])
+        shared = Path(volume.attrs["Mountpoint"]) / "krb5cc"
+        (container,) = client.containers.list(
+            filters={"label": f"com.docker.compose.project={env['COMPOSE_PROJECT_NAME']}"}
+        )
+        kinit_times, latencies = [], []
+        for _ in range(args.runs):
+            before = authtime(shared)
+            time.sleep(1.1)  # a new authtime (1 s resolution) marks a new login
+            start = time.monotonic()
+            realm.kinit(principal, f"FILE:{host}/krb5cc_1000")
+            kinit_done = time.monotonic()
+            while authtime(shared) in (before, None):
+                if time.monotonic() - start > 30:
+                    sys.exit(f"no new ticket in the volume after 30 s:\n{container.logs()[-2000:]}")
+                time.sleep(0.005)
+            # Docker's volume directory is root-only on the host, so prove the ticket is
+            # usable on a private copy (kvno would add a service ticket to the file).
+            probe = work / "probe.ccache"
+            probe.write_bytes(shared.read_bytes())
+            kvno = subprocess.run(
+                ["kvno", "host/localhost"], env=realm.env(f"FILE:{probe}"), capture_output=True
+            )
+            usable = time.monotonic()
+            if kvno.returncode != 0:
+                sys.exit(f"shared copy not usable: {kvno.stderr.decode()}")
+            kinit_times.append(kinit_done - start)
+            latencies.append(usable - start)
+
+        cpu, memory, memory_no_cache = cpu_and_memory(container, args.idle_seconds)
+        image = client.images.get(container.image.id)
+        print(f"kerberos ticket sharer, poll interval {args.poll_interval} s, {args.runs} logins")
+        print(f"  kinit alone:              median {statistics.median(kinit_times) * 1000:.0f} ms")
+        print(
+            "  kinit -> usable in volume: "
+            f"median {statistics.median(latencies):.2f} s, "
+            f"min {min(latencies):.2f} s, max {max(latencies):.2f} s"
+        )
+        print(f"  idle CPU over {args.idle_seconds:g} s:     {cpu:.2f} % of one core")
+        print(f"  memory:                   {memory:.1f} MiB ({memory_no_cache:.1f} MiB w/o cache)")
+        print(f"  image size:               {image.attrs['Size'] / 2**20:.0f} MiB")
+    finally:
+        make("platform-clean", env)
+        realm.stop()
+
+
+if __name__ == "__main__":
+    main()
