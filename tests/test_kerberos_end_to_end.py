@@ -8,6 +8,7 @@ at /krb5/cache and host networking, exactly as a datakit's compose override moun
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -23,12 +24,24 @@ import docker
 import pytest
 
 try:  # test support (throw-away KDC) ships with the sharer's package
-    from kerberos_ticket_sharer.testing import Realm, SharerProcess, free_port, start_realm
+    from kerberos_ticket_sharer.testing import (
+        Realm,
+        SharerProcess,
+        free_port,
+        running_kcm,
+        start_realm,
+    )
 except ImportError:  # a fresh clone: use the source tree
     sys.path.insert(
         0, str(Path(__file__).parents[1] / "platform-bootstrap" / "kerberos-ticket-sharer" / "src")
     )
-    from kerberos_ticket_sharer.testing import Realm, SharerProcess, free_port, start_realm
+    from kerberos_ticket_sharer.testing import (
+        Realm,
+        SharerProcess,
+        free_port,
+        running_kcm,
+        start_realm,
+    )
 
 REPO = Path(__file__).resolve().parents[1]
 BOOTSTRAP = REPO / "platform-bootstrap"
@@ -337,53 +350,64 @@ def test_an_expired_host_ticket_is_not_refreshed_and_the_login_fails_clearly(
     assert "UNHEALTHY" in status.stdout and "kinit dana@E2E.TEST" in status.stdout, status.stdout
 
 
-def test_a_keyring_cache_exported_by_adp_is_shared_and_authenticates(
-    realm: Realm, tmp_path: Path
+@pytest.mark.parametrize("cache_type", ["KEYRING", "KCM"])
+def test_a_kcm_or_keyring_cache_exported_by_adp_is_shared_and_authenticates(
+    realm: Realm, tmp_path: Path, cache_type: str
 ) -> None:
-    """KEYRING (kernel) cache -> `adp kerberos export` -> sharer process -> usable copy."""
+    """KCM / KEYRING cache -> `adp kerberos export` -> sharer process -> usable copy."""
     pytest.importorskip("krb5", reason="pip install 'platform-cli[kerberos]'")
     adp = shutil.which("adp") or str(Path(sys.executable).parent / "adp")
     if not Path(adp).exists():
         pytest.fail("the adp command is missing: pip install './platform-cli[kerberos]'")
-    keyring = f"KEYRING:session:adp-e2e-{uuid.uuid4().hex[:8]}"
-    try:
-        realm.kinit("dana@E2E.TEST", keyring)
-    except subprocess.CalledProcessError as exc:
-        pytest.skip(f"KEYRING caches are not allowed on this machine: {exc.stderr.strip()}")
-    exported = _traversable_tmpdir("adp-e2e-export-") / "krb5cc"
-    try:
-        export = subprocess.run(
-            [adp, "kerberos", "export", "--from", keyring, "--to", str(exported)],
-            env=realm.env(),
-            capture_output=True,
-            text=True,
-        )
-        assert export.returncode == 0, export.stdout + export.stderr
-        volume = tmp_path / "volume"
-        env = dict(
-            realm.env(),
-            SHARER_SOURCE_CCACHE=f"FILE:{exported}",
-            SHARER_TARGET_DIR=str(volume),
-            SHARER_STATE_DIR=str(tmp_path / "state"),
-            SHARER_POLL_INTERVAL="0.5",
-            PYTHONPATH=str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"),
-        )
-        log = tmp_path / "sharer.log"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kerberos_ticket_sharer", "run"],
-            env=env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        sharer = SharerProcess(process, env, log, volume / "krb5cc")
+    with contextlib.ExitStack() as stack:
+        if cache_type == "KCM":
+            skip_reason = stack.enter_context(running_kcm(realm))
+            if skip_reason:
+                pytest.skip(f"KCM cannot be tested here: {skip_reason}")
+            cache = "KCM:"
+        else:
+            cache = f"KEYRING:session:adp-e2e-{uuid.uuid4().hex[:8]}"
         try:
-            sharer.wait_for(sharer.target.exists, what="the shared copy of the export")
-            klist = realm.run("klist", ccache=f"FILE:{sharer.target}")
-            assert "Default principal: dana@E2E.TEST" in klist.stdout, klist.stderr
-            kvno = realm.run("kvno", "host/localhost", ccache=f"FILE:{sharer.target}")
-            assert kvno.returncode == 0, kvno.stderr
-        finally:
-            sharer.stop()
+            realm.kinit("dana@E2E.TEST", cache)
+        except subprocess.CalledProcessError as exc:
+            pytest.skip(f"{cache_type} caches are not allowed here: {exc.stderr.strip()}")
+        stack.callback(realm.run, "kdestroy", ccache=cache)
+        _export_and_share(realm, tmp_path, adp, cache)
+
+
+def _export_and_share(realm: Realm, tmp_path: Path, adp: str, cache: str) -> None:
+    exported = _traversable_tmpdir("adp-e2e-export-") / "krb5cc"
+    export = subprocess.run(
+        [adp, "kerberos", "export", "--from", cache, "--to", str(exported)],
+        env=realm.env(),
+        capture_output=True,
+        text=True,
+    )
+    assert export.returncode == 0, export.stdout + export.stderr
+    volume = tmp_path / "volume"
+    env = dict(
+        realm.env(),
+        SHARER_SOURCE_CCACHE=f"FILE:{exported}",
+        SHARER_TARGET_DIR=str(volume),
+        SHARER_STATE_DIR=str(tmp_path / "state"),
+        SHARER_POLL_INTERVAL="0.5",
+        PYTHONPATH=str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"),
+    )
+    log = tmp_path / "sharer.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kerberos_ticket_sharer", "run"],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    sharer = SharerProcess(process, env, log, volume / "krb5cc")
+    try:
+        sharer.wait_for(sharer.target.exists, what="the shared copy of the export")
+        klist = realm.run("klist", ccache=f"FILE:{sharer.target}")
+        assert "Default principal: dana@E2E.TEST" in klist.stdout, klist.stderr
+        kvno = realm.run("kvno", "host/localhost", ccache=f"FILE:{sharer.target}")
+        assert kvno.returncode == 0, kvno.stderr
     finally:
-        realm.run("kdestroy", ccache=keyring)
+        sharer.stop()
+    shutil.rmtree(exported.parent, ignore_errors=True)

@@ -118,6 +118,17 @@ def test_platform_start_status_stop_with_a_real_engine(realm: Realm, stack: dict
     realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="1h", renewable="2h")
     os.chown(host_cache, 1000, 1000)  # the host user's own 0600 cache, not root's
 
+    # A datakit may have created the volume first: Docker then copies the Layer-1 image's
+    # /krb5/cache (astro, 0750) into it. The sharer must take it over with CAP_CHOWN only.
+    client.volumes.create(stack["KERBEROS_CACHE_VOLUME"])
+    client.containers.run(
+        SHARER_IMAGE,
+        entrypoint=["sh", "-c", "chown 50000:0 /krb5/cache && chmod 0750 /krb5/cache"],
+        command=[],
+        volumes={stack["KERBEROS_CACHE_VOLUME"]: {"bind": "/krb5/cache", "mode": "rw"}},
+        remove=True,
+    )
+
     started = make("platform-start", stack)
     assert started.returncode == 0, started.stdout + started.stderr
     container = container_of(client, stack)

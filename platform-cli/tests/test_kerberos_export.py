@@ -18,12 +18,12 @@ from typer.testing import CliRunner
 
 pytest.importorskip("krb5", reason="pip install 'platform-cli[kerberos]'")
 try:  # the throw-away KDC lives in the sharer's package (platform-bootstrap)
-    from kerberos_ticket_sharer.testing import Realm, start_realm
+    from kerberos_ticket_sharer.testing import Realm, running_kcm, start_realm
 except ImportError:
     sys.path.insert(
         0, str(Path(__file__).parents[2] / "platform-bootstrap" / "kerberos-ticket-sharer" / "src")
     )
-    from kerberos_ticket_sharer.testing import Realm, start_realm
+    from kerberos_ticket_sharer.testing import Realm, running_kcm, start_realm
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +137,35 @@ def test_watch_follows_kinit_and_kdestroy(realm: Realm, keyring: str, tmp_path: 
     assert output.count("exported carol@CLI.TEST") == 2, output
     assert "removed" in output
     assert os.path.exists(target) is False
+
+
+def test_export_turns_a_kcm_cache_into_a_working_file_cache(realm: Realm, tmp_path: Path) -> None:
+    """KCM (sssd-kcm on Fedora/RHEL/Ubuntu): here Heimdal's kcm daemon, MIT's client."""
+    with running_kcm(realm) as skip_reason:
+        if skip_reason:
+            pytest.skip(f"KCM cannot be tested here: {skip_reason}")
+        realm.kinit("carol@CLI.TEST", "KCM:")
+        try:
+            target = tmp_path / "krb5cc"
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "adp_cli.main",
+                    "kerberos",
+                    "export",
+                    "--from",
+                    "KCM:",
+                    "--to",
+                    str(target),
+                ],
+                env=realm.env(),
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "exported carol@CLI.TEST's tickets from KCM:" in result.stdout
+            kvno = realm.run("kvno", "host/localhost", ccache=f"FILE:{target}")
+            assert kvno.returncode == 0, kvno.stderr
+        finally:
+            realm.run("kdestroy", ccache="KCM:")

@@ -289,3 +289,55 @@ class SharerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+KCM_SOCKET = Path("/var/run/.heim_org.h5l.kcm-socket")
+
+
+def _socket_alive(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def running_kcm(realm: Realm) -> Iterator[str | None]:
+    """A KCM daemon (Heimdal's `kcm`, which MIT clients speak to) for `KCM:` caches.
+
+    Yields None, with the reason logged nowhere, when KCM cannot be tested here: the
+    daemon is not installed (apt-get install heimdal-kcm) or another KCM daemon already
+    owns the system socket (it is never touched: it may hold someone's real tickets).
+    """
+    binary = shutil.which("kcm", path="/usr/sbin:/usr/bin")
+    if binary is None:
+        yield "heimdal-kcm is not installed (apt-get install heimdal-kcm)"
+        return
+    if KCM_SOCKET.exists() and _socket_alive(KCM_SOCKET):
+        yield f"another KCM daemon already listens on {KCM_SOCKET}"
+        return
+    KCM_SOCKET.unlink(missing_ok=True)  # stale: nobody listens
+    process = subprocess.Popen(
+        [binary, "-c", str(realm.krb5_conf)],
+        env=realm.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not _socket_alive(KCM_SOCKET):
+            if process.poll() is not None or time.monotonic() > deadline:
+                yield f"kcm did not start (exit status {process.poll()})"
+                return
+            time.sleep(0.05)
+        yield None
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        KCM_SOCKET.unlink(missing_ok=True)
