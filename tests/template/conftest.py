@@ -55,9 +55,7 @@ def copy_template_files(dst: Path, source_root: Path = REPO_ROOT) -> Path:
     for name in TEMPLATE_FILES:
         src = source_root / name
         if src.is_dir():
-            shutil.copytree(
-                src, dst / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-            )
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(src, dst / name)
     return dst

@@ -93,7 +93,9 @@ def test_project_is_in_the_image_as_astro(container) -> None:
 
 
 def test_no_import_errors(container) -> None:
-    code, out, err = run(container, "airflow", "dags", "list-import-errors", "--local", "-o", "json")
+    code, out, err = run(
+        container, "airflow", "dags", "list-import-errors", "--local", "-o", "json"
+    )
     assert code == 0, f"{out}\n{err}"
     assert json.loads(out.strip().splitlines()[-1]) == []
 

@@ -88,9 +88,7 @@ BAD_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("answers", "message"), BAD_ANSWERS, ids=[repr(a) for a, _ in BAD_ANSWERS]
-)
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=[repr(a) for a, _ in BAD_ANSWERS])
 def test_bad_answers_are_refused(tmp_path, template_repo, answers, message) -> None:
     from copier import run_copy
 
