@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -95,8 +96,21 @@ def default_secrets(environ: dict[str, str] | None = None) -> list[str]:
     return [f"id=netrc,src={netrc}"]
 
 
+def prepare_context(runtime: RuntimeType, where: Path) -> RuntimeType:
+    """Copy the type's folder to `where` and stage the corporate CA into that copy.
+
+    Builds never write into the source tree, so concurrent builds of one type (make images
+    while the tests run) cannot remove each other's staged certificates.
+    """
+    context = where / runtime.name
+    shutil.copytree(runtime.path, context, ignore=shutil.ignore_patterns("ca-certificates"))
+    copy = RuntimeType(name=runtime.name, path=context)
+    stage_ca_certificates(copy)
+    return copy
+
+
 def stage_ca_certificates(runtime: RuntimeType) -> None:
-    """Put the corporate CA into the type's build context (the foundation's one mechanism)."""
+    """Put the corporate CA into a build context (the foundation's one mechanism)."""
     proc = subprocess.run(
         [str(SCRIPTS / "stage-ca-certificates"), str(runtime.path / "ca-certificates")],
         capture_output=True,
@@ -176,21 +190,19 @@ def build_one(
     log = options.log_dir / f"{runtime.name}.log"
     start = time.monotonic()
     try:
-        stage_ca_certificates(runtime)
-        with log.open("w") as out:
-            proc = subprocess.run(
-                build_command(docker, runtime, config, options),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=docker_env(),
-                check=False,
-            )
+        with tempfile.TemporaryDirectory(prefix=f"adp-{runtime.name}-") as tmp:
+            context = prepare_context(runtime, Path(tmp))
+            with log.open("w") as out:
+                proc = subprocess.run(
+                    build_command(docker, context, config, options),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=docker_env(),
+                    check=False,
+                )
     except (OSError, DockerError) as exc:
-        return BuildResult(
-            runtime.name, tag, False, time.monotonic() - start, None, str(log), str(exc)
-        )
-    finally:
-        shutil.rmtree(runtime.path / "ca-certificates", ignore_errors=True)
+        seconds = time.monotonic() - start
+        return BuildResult(runtime.name, tag, False, seconds, None, str(log), str(exc))
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         return BuildResult(runtime.name, tag, False, seconds, None, str(log), _diagnose(log))

@@ -6,6 +6,7 @@ Exit codes: 0 everything worked, 1 a build/push/lock failed, 2 bad configuration
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,8 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-console = Console()
+# Logs and CI are not terminals: give tables room rather than wrapping image tags.
+console = Console() if sys.stdout.isatty() else Console(width=120)
 err = Console(stderr=True, soft_wrap=True)
 
 RootOpt = Annotated[
@@ -140,11 +142,10 @@ def _summary(results: list[builder.BuildResult], config: ImageConfig, verb: str)
     table.add_column("result", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("time", justify="right", no_wrap=True)
-    table.add_column("tag / log", overflow="fold")
+    table.add_column("tag", no_wrap=True)
     for r in results:
         status = "[green]ok[/]" if r.ok else "[bold red]FAILED[/]"
-        where = r.tag if r.ok else (r.log or r.tag)
-        table.add_row(r.name, status, _mb(r.size_bytes), f"{r.seconds:.1f} s", where)
+        table.add_row(r.name, status, _mb(r.size_bytes), f"{r.seconds:.1f} s", r.tag)
     return table
 
 
