@@ -123,10 +123,17 @@ def validate(values: Mapping[str, str], source: str = "images.env") -> ImageConf
             f"IMAGE_PYTHON is empty ({source}): set it to the Debian/Python base image, "
             "e.g. adp-debian-python:bookworm"
         )
+    index = values.get("UV_DEFAULT_INDEX", "")
+    if index and not re.match(r"^https?://[^\s@/]+(/\S*)?$", index):
+        raise ConfigError(
+            f"UV_DEFAULT_INDEX ({source}): expected http(s)://host/path with no credentials in "
+            "it (build arguments are visible in `docker history`); put index credentials in a "
+            "netrc file and set RUNTIME_NETRC=/path/to/netrc"
+        )
     return ImageConfig(
         registry=registry,
         repo=repo,
         version=version,
         image_python=image_python,
-        uv_default_index=values.get("UV_DEFAULT_INDEX", ""),
+        uv_default_index=index,
     )

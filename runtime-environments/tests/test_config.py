@@ -52,6 +52,8 @@ def test_committed_config_is_valid() -> None:
         ("RUNTIME_VERSION=-1", "RUNTIME_VERSION"),
         ("RUNTIME_VERSION=1.0/2", "RUNTIME_VERSION"),
         ("RUNTIME_TYPO=x", "unknown key RUNTIME_TYPO"),
+        ("UV_DEFAULT_INDEX=https://user:secret@mirror.example.com/simple", "RUNTIME_NETRC"),
+        ("UV_DEFAULT_INDEX=mirror.example.com/simple", "UV_DEFAULT_INDEX"),
         ("just words", "expected KEY=value"),
     ],
 )
@@ -76,3 +78,8 @@ def test_overlong_tag_is_refused() -> None:
     config = ImageConfig("", "adp-runtime", "1" * 120, "base")
     with pytest.raises(ConfigError, match="128"):
         config.tag_for("dbt-runner")
+
+
+def test_index_mirror_is_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + "UV_DEFAULT_INDEX=https://mirror.example.com/pypi/simple\n")
+    assert load_config(path, {}).uv_default_index == "https://mirror.example.com/pypi/simple"
