@@ -5,15 +5,33 @@ Exit codes: 0 ok/healthy, 1 unhealthy or failed, 2 bad settings or usage.
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import sys
 
 from kerberos_ticket_sharer import __version__, config
 
 
+def healthcheck() -> int:
+    """The health check without argparse: Docker runs it every few seconds."""
+    try:
+        settings = config.from_env()
+    except config.ConfigError as exc:
+        print(f"kerberos-ticket-sharer: {exc}", file=sys.stderr)
+        return 2
+    from kerberos_ticket_sharer import status
+
+    result = status.report(settings)
+    # One line for `docker inspect`: the verdict and, when unhealthy, what to do.
+    print(result.lines[0] if result.healthy else f"{result.lines[0]} | {result.lines[-1].strip()}")
+    return 0 if result.healthy else 1
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["healthcheck"]:
+        return healthcheck()
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="kerberos-ticket-sharer",
         description=(
@@ -35,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 0 only if the sharer is alive and the shared copy holds a valid TGT",
     )
     args = parser.parse_args(argv)
+    if args.command == "healthcheck":
+        return healthcheck()
 
     try:
         settings = config.from_env()
@@ -44,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in (None, "run"):
         # Imported here: the health check runs this CLI every few seconds and needs neither.
+        import logging
+
         from kerberos_ticket_sharer import shared_copy, sharer
 
         logging.basicConfig(
@@ -62,12 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     from kerberos_ticket_sharer import status
 
     result = status.report(settings)
-    if args.command == "status" and args.json:
+    if args.json:
         print(json.dumps(result.data, indent=2, sort_keys=True))
-    elif args.command == "status":
-        print("\n".join(result.lines))
     else:
-        print(
-            result.lines[0] if result.healthy else " | ".join(result.lines[:1] + result.lines[-1:])
-        )
+        print("\n".join(result.lines))
     return 0 if result.healthy else 1

@@ -117,6 +117,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
             env.get("SHARER_STATE_DIR", "/run/kerberos-ticket-sharer").strip()
             or "/run/kerberos-ticket-sharer"
         ),
-        heartbeat_max_age=_number(env, "SHARER_HEARTBEAT_MAX_AGE", 30.0, minimum=1),
+        heartbeat_max_age=_number(env, "SHARER_HEARTBEAT_MAX_AGE", 30.0, minimum=10),
         log_level=level,
     )

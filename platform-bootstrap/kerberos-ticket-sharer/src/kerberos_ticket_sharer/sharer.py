@@ -25,6 +25,7 @@ from kerberos_ticket_sharer.ticket_cache import Verdict, judge, utc
 log = logging.getLogger("kerberos_ticket_sharer")
 
 RENEW_RETRY = 60.0
+STATE_EVERY = 5.0
 
 
 def should_share(candidate: Verdict, current: Verdict | None) -> bool:
@@ -106,15 +107,22 @@ class Sharer:
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
         self.start()
+        written: dict[str, Any] = {}
         while not stop.is_set():
             try:
                 self.step()
             except Exception as exc:  # keep sharing through transient faults; say what failed
                 self._set_problem("error", f"{type(exc).__name__}: {exc}", logging.ERROR)
-            try:
-                status.write_state(self.config.state_file, self.state())
-            except OSError as exc:
-                log.error("cannot write state file %s: %s", self.config.state_file, exc)
+            state = self.state()
+            # The heartbeat only needs to be fresher than SHARER_HEARTBEAT_MAX_AGE: write on
+            # every change, else every STATE_EVERY seconds.
+            beat = state["heartbeat"] - written.get("heartbeat", 0) >= STATE_EVERY
+            if beat or {**state, "heartbeat": 0} != {**written, "heartbeat": 0}:
+                try:
+                    status.write_state(self.config.state_file, state)
+                    written = state
+                except OSError as exc:
+                    log.error("cannot write state file %s: %s", self.config.state_file, exc)
             stop.wait(self.config.poll_interval)
 
     # -- one poll ---------------------------------------------------------------------------

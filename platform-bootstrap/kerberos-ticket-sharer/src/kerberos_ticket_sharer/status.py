@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,8 @@ def read_state(path: Path) -> dict[str, Any] | None:
 
 def default_realm(krb5_conf: str | None = None) -> str | None:
     """`default_realm` from krb5.conf, to word hints before any ticket was seen."""
+    import re
+
     path = krb5_conf or os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0]
     try:
         text = Path(path).read_text()

@@ -11,6 +11,7 @@ Format: https://web.mit.edu/kerberos/krb5-latest/doc/formats/ccache_file_format.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -139,8 +140,12 @@ class _Reader:
         return self.pos == len(self.data)
 
 
+@functools.lru_cache(maxsize=16)
 def parse(data: bytes) -> TicketCache:
-    """Parse a whole FILE cache; raise CacheFormatError on anything incomplete or foreign."""
+    """Parse a whole FILE cache; raise CacheFormatError on anything incomplete or foreign.
+
+    Cached: the sharer judges the same few caches every poll, and the result is immutable.
+    """
     if len(data) < 2 or data[0] != 5 or data[1] not in (1, 2, 3, 4):
         raise CacheFormatError("not a FILE credential cache (expected 0x05 0x01..0x04 at offset 0)")
     version = data[1]
