@@ -77,9 +77,15 @@ def base_image(docker_cli: str, test_config: ImageConfig) -> str:
 def built_images(
     docker_cli: str, base_image: str, test_config: ImageConfig, tmp_path_factory
 ) -> dict[str, str]:
-    """Build every discovered runtime type once (in parallel); map type -> tag."""
+    """Build every discovered runtime type once (in parallel); map type -> tag.
+
+    RUNTIME_TEST_NO_CACHE=1 rebuilds every layer (package caches stay warm).
+    """
     runtimes = discovery.discover(RUNTIME_ROOT)
-    options = builder.BuildOptions(log_dir=tmp_path_factory.mktemp("build-logs"))
+    options = builder.BuildOptions(
+        log_dir=tmp_path_factory.mktemp("build-logs"),
+        no_cache=os.environ.get("RUNTIME_TEST_NO_CACHE") == "1",
+    )
     results = builder.build_all(runtimes, test_config, options, docker=docker_cli)
     failed = [f"{r.name} ({r.log}):\n{r.error}" for r in results if not r.ok]
     assert not failed, "runtime image builds failed:\n" + "\n".join(failed)
