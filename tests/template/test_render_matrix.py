@@ -202,3 +202,42 @@ def test_longest_names_stay_ruff_clean(tmp_path, template_repo, render, project_
             [ruff(), *args], cwd=project, env=project_env, capture_output=True, text=True
         )
         assert result.returncode == 0, f"ruff {args[0]}:\n{result.stdout}{result.stderr}"
+
+
+BROKEN_DAGS = {
+    "package_imported_at_module_level": (
+        "from airflow.sdk import dag\nfrom customer_360 import warehouse\n",
+        "Hint: import customer_360 inside tasks",
+    ),
+    "no_retries_no_tags_bad_id": (
+        "from datetime import datetime\n\nfrom airflow.sdk import dag, task\n\n\n"
+        "@dag(dag_id='orders', schedule=None, start_date=datetime(2025, 1, 1),\n"
+        "     default_args={'owner': 'team'})\n"
+        "def orders():\n    @task\n    def count():\n        return 1\n\n    count()\n\n\n"
+        "orders()\n",
+        "must start with 'customer_360_'",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(BROKEN_DAGS))
+def test_project_tests_catch_broken_dags(case, tmp_path, template_repo, render, project_env):
+    """The generated integrity tests are not vacuous: they fail on DAGs that break the rules."""
+    pytest.importorskip("airflow", reason="the generated tests need apache-airflow 3.3 installed")
+    project = render(template_repo, tmp_path / "customer-360", datakit_name="customer-360")
+    source, message = BROKEN_DAGS[case]
+    (project / "dags" / "customer_360_broken.py").write_text(source)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/dags"],
+        cwd=project,
+        env=project_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stdout[-4000:]
+    assert message in result.stdout, result.stdout[-4000:]
+    if case == "no_retries_no_tags_bad_id":
+        assert "orders has no tags" in result.stdout
+        assert "orders.count: set retries" in result.stdout
