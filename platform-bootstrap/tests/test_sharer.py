@@ -280,3 +280,26 @@ def test_logs_and_state_hold_no_secrets(
         "shares",
         "problem",
     }
+
+
+def test_a_restarted_sharer_keeps_the_copy_and_reports_its_age(
+    realm: Realm, workdir: Path, start_sharer: StartSharer
+) -> None:
+    host_cache = workdir / "krb5cc_1000"
+    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}")
+    first = start_sharer(source_ccache=f"FILE:{host_cache}")
+    first.wait_for(first.target.exists, what="share")
+    first.stop()
+    assert "stopping on signal 15; the shared copy stays in place" in first.log()
+    mtime = first.target.stat().st_mtime_ns
+
+    again = start_sharer(
+        source_ccache=f"FILE:{host_cache}",
+        target_dir=str(first.target.parent),
+        state_dir=first.env["SHARER_STATE_DIR"],
+    )
+    again.wait_for(lambda: again.command("healthcheck").returncode == 0, what="healthy")
+    assert first.target.stat().st_mtime_ns == mtime, "an unchanged ticket was rewritten"
+    status = json.loads(again.command("status", "--json").stdout)
+    assert status["last_share_origin"] in ("before the sharer restarted", "copied from host")
+    assert status["seconds_since_last_share"] is not None

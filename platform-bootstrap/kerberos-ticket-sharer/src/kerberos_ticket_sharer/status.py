@@ -83,6 +83,10 @@ def report(config: Config, now: float | None = None) -> Report:
     source = (state or {}).get("source") or config.source
     principal = verdict.principal or (state or {}).get("principal")
     last_share = (state or {}).get("last_share")
+    origin = (state or {}).get("last_share_origin", "")
+    if not last_share and shared is not None:
+        # Shared before the sharer (re)started and unchanged since: the file's age tells.
+        last_share, origin = config.target.stat().st_mtime, "before the sharer restarted"
     problem = (state or {}).get("problem")
 
     if not alive:
@@ -116,10 +120,9 @@ def report(config: Config, now: float | None = None) -> Report:
         if verdict.renewable and verdict.renew_till:
             lines.append(f"  renewable:   until {ticket_cache.utc(verdict.renew_till)}")
     if last_share:
-        origin = (state or {}).get("last_share_origin", "")
         lines.append(f"  last share:  {ago(now - float(last_share))} ago ({origin})")
     else:
-        lines.append("  last share:  never (since the sharer started)")
+        lines.append("  last share:  never")
     if problem:
         lines.append(f"  problem:     {problem}")
     if hint:
@@ -136,7 +139,7 @@ def report(config: Config, now: float | None = None) -> Report:
         "shared_ticket": verdict.code,
         "last_share": last_share,
         "seconds_since_last_share": None if not last_share else round(now - float(last_share), 1),
-        "last_share_origin": (state or {}).get("last_share_origin"),
+        "last_share_origin": origin or None,
         "problem": problem,
         "hint": hint,
     }
