@@ -233,6 +233,7 @@ def in_datakit(
     realm: Realm,
     script: str,
     port: int,
+    **extra_env: str,
 ) -> tuple[int, str]:
     """Run a Python snippet in a Layer-1 container as a datakit would: volume read-only."""
     container = client.containers.run(
@@ -240,7 +241,8 @@ def in_datakit(
         entrypoint=["python", "-c", script, str(port)],
         command=[],
         network_mode="host",
-        environment={"KRB5_CONFIG": "/krb5/conf/krb5.conf"},  # the test realm, not the example
+        # The test realm's krb5.conf, not the image's example one.
+        environment={"KRB5_CONFIG": "/krb5/conf/krb5.conf", **extra_env},
         volumes={
             env["KERBEROS_CACHE_VOLUME"]: {"bind": "/krb5/cache", "mode": "ro"},
             str(realm.krb5_conf.parent): {"bind": "/krb5/conf", "mode": "ro"},
@@ -301,6 +303,28 @@ def test_datakit_logs_in_with_the_shared_ticket_and_fails_clearly_after_kdestroy
         docker_client, layer1_image, platform, realm, METADATA, kerberized_postgres.port
     )
     assert code == 0 and "METADATA: airflow False" in out, out
+    # Container-wide PGGSSENCMODE=disable keeps every other libpq connection off GSSAPI,
+    # while a connection that asks for gssencmode=require still gets Kerberos.
+    code, out = in_datakit(
+        docker_client,
+        layer1_image,
+        platform,
+        realm,
+        METADATA.replace(', gssencmode="disable"', ""),
+        kerberized_postgres.port,
+        PGGSSENCMODE="disable",
+    )
+    assert code == 0 and "METADATA: airflow False" in out, out
+    code, out = in_datakit(
+        docker_client,
+        layer1_image,
+        platform,
+        realm,
+        CONNECT,
+        kerberized_postgres.port,
+        PGGSSENCMODE="disable",
+    )
+    assert code == 0 and "CONNECTED: dana dana@E2E.TEST True True" in out, out
 
     realm.run("kdestroy", ccache=f"FILE:{host_cache}")
     last = wait_health(sharer, "unhealthy", timeout=30)
