@@ -303,3 +303,15 @@ def test_a_restarted_sharer_keeps_the_copy_and_reports_its_age(
     status = json.loads(again.command("status", "--json").stdout)
     assert status["last_share_origin"] in ("before the sharer restarted", "copied from host")
     assert status["seconds_since_last_share"] is not None
+
+
+def test_a_shared_copy_deleted_behind_its_back_is_shared_again(
+    realm: Realm, workdir: Path, start_sharer: StartSharer
+) -> None:
+    host_cache = workdir / "krb5cc_1000"
+    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}")
+    sharer = start_sharer(source_ccache=f"FILE:{host_cache}")
+    sharer.wait_for(sharer.target.exists, what="share")
+    sharer.target.unlink()
+    sharer.wait_for(sharer.target.exists, what="share again")
+    assert "vanished; sharing again" in sharer.log()

@@ -129,6 +129,9 @@ class Sharer:
 
     def step(self) -> None:
         now = self.clock()
+        if self.current is not None and not self.config.target.exists():
+            log.warning("shared copy %s vanished; sharing again", self.config.target)
+            self.current = None
         if self.config.keytab:
             self._step_keytab(now)
         else:
