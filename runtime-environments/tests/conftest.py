@@ -31,10 +31,20 @@ TEST_VERSION = "pytest"
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 PG_BIN = Path(os.environ.get("ADP_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
-# Behind a TLS-intercepting proxy the host's store is what builds must trust (see
-# scripts/stage-ca-certificates); CI and developers may set CA_BUNDLE themselves.
-if "CA_BUNDLE" not in os.environ and Path(SYSTEM_CA_BUNDLE).is_file():
+
+@pytest.fixture(scope="session", autouse=True)
+def ca_bundle() -> Iterator[None]:
+    """Behind a TLS-intercepting proxy the host's store is what builds must trust (see
+    scripts/stage-ca-certificates). Defaults CA_BUNDLE for these tests only; CI and
+    developers may set it themselves."""
+    if "CA_BUNDLE" in os.environ or not Path(SYSTEM_CA_BUNDLE).is_file():
+        yield
+        return
     os.environ["CA_BUNDLE"] = SYSTEM_CA_BUNDLE
+    try:
+        yield
+    finally:
+        os.environ.pop("CA_BUNDLE", None)
 
 
 @pytest.fixture(scope="session")
