@@ -126,3 +126,4 @@ def test_failed_type_does_not_hide_the_others(tmp_path: Path, base_image: str) -
     human = driver("build", "--root", str(tmp_path), "--config", str(config))
     assert human.returncode == 1
     assert "FAILED" in human.stdout and "ok" in human.stdout and "MB" in human.stdout
+    subprocess.run(["docker", "rmi", "-f", good["tag"]], capture_output=True, check=False)
