@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 .PHONY: help build demo test lint format dev-env base \
-        platform-start platform-stop platform-status images images-push clean
+        platform-start platform-stop platform-status images images-push new-runtime clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ images: ## Build every runtime-environments/<type> image in parallel
 
 images-push: ## Push the runtime images to the configured registry
 	$(MAKE) -C runtime-environments images-push
+
+new-runtime: ## Scaffold runtime-environments/<NAME> (make new-runtime NAME=x)
+	$(MAKE) -C runtime-environments new-runtime NAME=$(NAME)
 
 clean: ## Remove build contexts and the demo datakit
 	$(MAKE) -C layer1-base-image clean
