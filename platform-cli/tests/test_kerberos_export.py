@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ def realm() -> Iterator[Realm]:
     realm.add_service("host/localhost", directory / "kdc" / "host.keytab")
     yield realm
     realm.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
