@@ -92,10 +92,16 @@ def test_broken_dag_folder_fails_and_names_the_error(docker_client, layer1_image
 
 
 def test_kerberos_client_and_ticket_location(docker_client, layer1_image):
-    ran = run_in(docker_client, layer1_image, 'klist -V && echo "KRB5CCNAME=$KRB5CCNAME"')
+    ran = run_in(
+        docker_client,
+        layer1_image,
+        'klist -V && echo "KRB5CCNAME=$KRB5CCNAME" && echo "PGGSSENCMODE=$PGGSSENCMODE"',
+    )
     assert ran.exit_code == 0, ran.output
     assert "Kerberos 5 version" in ran.output
     assert "KRB5CCNAME=/krb5/cache/krb5cc" in ran.output
+    # Connections that do not ask for Kerberos (Airflow's metadata DB) never try GSSAPI.
+    assert "PGGSSENCMODE=disable" in ran.output
     ran = run_in(docker_client, layer1_image, "grep -h default_realm /etc/krb5.conf")
     assert "EXAMPLE.COM" in ran.output, "without config/krb5.conf the example realm is used"
 
