@@ -69,6 +69,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--copier", default=shutil.which("copier") or "copier")
     args = parser.parse_args()
+    copier = shutil.which(args.copier)
+    if copier is None:
+        sys.exit(f"copier not found: {args.copier} (pip install copier, or pass --copier PATH)")
+    args.copier = str(Path(copier).resolve())  # the update runs in the datakit's folder
 
     copies: list[float] = []
     updates: list[float] = []
