@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help build demo test lint format dev-env base \
+.PHONY: help build demo test system-deps lint format dev-env base \
         platform-start platform-stop platform-status images images-push new-runtime clean
 
 help: ## Show the targets
@@ -15,8 +15,11 @@ build: ## Build layer1-airflow:<version> and :latest (settings: layer1-base-imag
 demo: ## Offline: build the image chain, create a datakit, prove Airflow runs its DAG
 	scripts/demo
 
-test: lint ## Lint, then run every test (needs a Docker engine)
+test: system-deps lint ## Lint, then run every test (needs a Docker engine)
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+system-deps: ## Install the Debian packages the tests use (KDC, PostgreSQL, ...)
+	scripts/install-system-deps test
 
 lint: dev-env ## ruff check and ruff format --check over the repository
 	.venv/bin/ruff check .
