@@ -96,3 +96,49 @@ def test_bad_settings_are_refused_before_building(docker_client, overrides, mess
     assert result.returncode != 0
     assert message in result.stderr
     assert {image.id for image in docker_client.images.list()} == before, "nothing may change"
+
+
+def host_network_needs_corporate_ca() -> bool:
+    """True when TLS to the package index fails with only the public CA roots (certifi)."""
+    import ssl
+    import urllib.request
+
+    import certifi
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    try:
+        urllib.request.urlopen("https://pypi.org/simple/pip/", context=context, timeout=20).close()
+    except ssl.SSLError:
+        return True
+    except OSError as exc:  # URLError wraps the SSL error
+        return isinstance(getattr(exc, "reason", None), ssl.SSLError)
+    return False
+
+
+def test_corporate_ca_is_what_makes_downloads_work(docker_client, layer1_image):
+    # Build the runtime with no CA given at all: on a TLS-intercepted network the
+    # first download must fail on the certificate, proving the CA injection is used.
+    env = build_env(RUNTIME_IMAGE="adp-test-no-ca:latest")
+    env.pop("CA_BUNDLE", None)
+    result = run(
+        [MAKE, "-C", LAYER1_DIR, "runtime"],
+        env=env,
+        check=False,
+        cwd=str(REPO),
+    )
+    try:
+        if host_network_needs_corporate_ca():
+            assert result.returncode != 0, "a build without the corporate CA must fail here"
+            assert "CERTIFICATE_VERIFY_FAILED" in result.stdout + result.stderr
+        else:
+            assert result.returncode == 0, result.stderr[-3000:]
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove("adp-test-no-ca:latest", force=True)
+
+
+def test_offline_base_image_is_not_rebuilt_when_present(docker_client, layer1_image):
+    image_id = docker_client.images.get("adp-debian-python:bookworm").id
+    result = run([str(REPO / "scripts" / "build-debian-base"), "adp-debian-python:bookworm"])
+    assert "already exists" in result.stdout
+    assert docker_client.images.get("adp-debian-python:bookworm").id == image_id
