@@ -3,8 +3,8 @@
 
 Prints, without asserting anything:
   1. each runtime image's size next to one "union" image holding all their Python and Debian
-     dependencies, built the same way (the reference python-runner Dockerfile, same base,
-     same CA, same uv lock-and-sync, same multi-stage layout);
+     dependencies, built the same way (the shared runtime-environments/Dockerfile every type
+     builds from, same base, same CA, same uv lock-and-sync, same multi-stage layout);
   2. the wall time of building every type in parallel (one build per core) against building
      them one after another.
 
@@ -62,10 +62,7 @@ def make_union(
         f"constraints = {json.dumps(constraints if use_constraints else [])}\n"
     )
     (folder / "packages.txt").write_text("\n".join(packages) + "\n")
-    reference = (REPO / "runtime-environments" / "python-runner" / "Dockerfile").read_text()
-    (folder / "Dockerfile").write_text(
-        reference.replace("ARG RUNTIME_TYPE=python-runner", f"ARG RUNTIME_TYPE={UNION}")
-    )
+    # No runtime.dockerfile: the union builds from the shared Dockerfile as it is.
     (folder / "README.md").write_text("benchmark only\n")
     union = discovery.RuntimeType(name=UNION, path=folder)
     locking.lock(union)

@@ -1,7 +1,9 @@
 """Build and push runtime images with a BuildKit-capable docker client.
 
-Each type builds in its own `docker build`, in a thread pool bounded by the machine's cores.
-One type failing never stops or hides the others: every type gets a BuildResult.
+Every type builds from the one shared Dockerfile (runtime-environments/Dockerfile), with the
+type's optional runtime.dockerfile inserted at its marked line, in its own `docker build`, in a
+thread pool bounded by the machine's cores. One type failing never stops or hides the others:
+every type gets a BuildResult.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from runtime_images.discovery import RuntimeType
 REPO_ROOT = RUNTIME_ROOT.parent
 SCRIPTS = REPO_ROOT / "scripts"
 LOG_TAIL_LINES = 15
+# The base, build and runtime stages of every type, in one copy.
+SHARED_DOCKERFILE = RUNTIME_ROOT / "Dockerfile"
+# The line of the shared runtime stage that a type's runtime.dockerfile replaces.
+FRAGMENT_MARKER = "# --- <type>/runtime.dockerfile, if the type has one, is inserted here ---"
 
 
 class DockerError(RuntimeError):
@@ -96,15 +102,38 @@ def default_secrets(environ: dict[str, str] | None = None) -> list[str]:
     return [f"id=netrc,src={netrc}"]
 
 
+def dockerfile_for(runtime: RuntimeType, shared: Path = SHARED_DOCKERFILE) -> str:
+    """The Dockerfile `runtime` builds from: the shared one, with the type's runtime.dockerfile
+    (if any) in place of the marker line. Without one, the shared file unchanged."""
+    text = shared.read_text()
+    lines = text.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.rstrip("\n") == FRAGMENT_MARKER]
+    if len(at) != 1:
+        raise DockerError(
+            f"{shared}: expected the marker line {FRAGMENT_MARKER!r} exactly once in the "
+            f"runtime stage, found it {len(at)} times; restore it from git"
+        )
+    if not runtime.fragment.is_file():
+        return text
+    fragment = runtime.fragment.read_text()
+    if fragment and not fragment.endswith("\n"):
+        fragment += "\n"
+    return "".join([*lines[: at[0]], fragment, *lines[at[0] + 1 :]])
+
+
 def prepare_context(runtime: RuntimeType, where: Path) -> RuntimeType:
-    """Copy the type's folder to `where` and stage the corporate CA into that copy.
+    """Copy the type's folder to `where`, stage the corporate CA into that copy and write the
+    type's Dockerfile (dockerfile_for) into it as `Dockerfile`.
 
     Builds never write into the source tree, so concurrent builds of one type (make images
     while the tests run) cannot remove each other's staged certificates.
     """
     context = where / runtime.name
-    shutil.copytree(runtime.path, context, ignore=shutil.ignore_patterns("ca-certificates"))
+    shutil.copytree(
+        runtime.path, context, ignore=shutil.ignore_patterns("ca-certificates", "Dockerfile")
+    )
     copy = RuntimeType(name=runtime.name, path=context)
+    (context / "Dockerfile").write_text(dockerfile_for(runtime))
     stage_ca_certificates(copy)
     return copy
 
@@ -122,20 +151,21 @@ def stage_ca_certificates(runtime: RuntimeType) -> None:
 
 
 def build_command(
-    docker: str, runtime: RuntimeType, config: ImageConfig, options: BuildOptions
+    docker: str, context: RuntimeType, config: ImageConfig, options: BuildOptions
 ) -> list[str]:
+    """The `docker build` of a context made by prepare_context (its Dockerfile written)."""
     cmd = [
         docker,
         "build",
         "--progress=plain",
         "--file",
-        str(runtime.dockerfile),
+        str(context.path / "Dockerfile"),
         "--tag",
-        config.tag_for(runtime.name),
+        config.tag_for(context.name),
         "--build-arg",
         f"IMAGE_PYTHON={config.image_python}",
         "--build-arg",
-        f"RUNTIME_TYPE={runtime.name}",
+        f"RUNTIME_TYPE={context.name}",
         "--build-arg",
         f"RUNTIME_VERSION={config.version}",
     ]
@@ -145,7 +175,7 @@ def build_command(
         cmd.append("--no-cache")
     for secret in options.secrets:
         cmd += ["--secret", secret]
-    return [*cmd, *options.extra_args, str(runtime.path)]
+    return [*cmd, *options.extra_args, str(context.path)]
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

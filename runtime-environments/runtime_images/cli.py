@@ -177,7 +177,7 @@ def build(
     """
     config, runtimes = _load(root, config_file, types)
     if not runtimes:
-        raise _fail(f"{root}: no runtime types found (folders with a Dockerfile)", 2)
+        raise _fail(f"{root}: no runtime types found (folders with a pyproject.toml)", 2)
     try:
         options = builder.BuildOptions(
             no_cache=no_cache, secrets=[*builder.default_secrets(), *(secret or [])]
@@ -231,6 +231,21 @@ def build(
 
 
 @app.command()
+def dockerfile(
+    runtime_type: Annotated[str, typer.Argument(help="A runtime type, e.g. dbt-runner.")],
+    root: RootOpt = RUNTIME_ROOT,
+) -> None:
+    """Print the Dockerfile a type builds from: the shared one with its runtime.dockerfile."""
+    try:
+        (runtime,) = discovery.select(discovery.discover(root), [runtime_type])
+        print(builder.dockerfile_for(runtime), end="")
+    except discovery.DiscoveryError as exc:
+        raise _fail(str(exc), 2) from None
+    except builder.DockerError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+@app.command()
 def push(
     types: TypesArg = None,
     json_out: JsonOpt = False,
@@ -275,7 +290,7 @@ def lock(
     try:
         # A type being created has no lock yet: find it without requiring one.
         for name in names or [
-            p.name for p in sorted(root.iterdir()) if (p / "Dockerfile").is_file()
+            p.name for p in sorted(root.iterdir()) if (p / "pyproject.toml").is_file()
         ]:
             path = root / name
             if not (path / "pyproject.toml").is_file():
@@ -296,7 +311,7 @@ def new(
     no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not run uv to lock.")] = False,
     root: RootOpt = RUNTIME_ROOT,
 ) -> None:
-    """Create a new runtime type folder from the reference type (python-runner)."""
+    """Create a new runtime type folder (it builds from the shared Dockerfile)."""
     try:
         runtime = scaffold.new_runtime(name, root)
         if not no_lock:

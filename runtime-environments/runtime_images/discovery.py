@@ -1,17 +1,25 @@
-"""Find the runtime types: every folder of runtime-environments/ that holds a Dockerfile.
+"""Find the runtime types: every folder of runtime-environments/ that holds a type's files.
 
-Adding a type is adding a folder; nothing else lists them. A folder with a Dockerfile but
-without the other required files is an error naming the missing file, not a silent skip.
+Adding a type is adding a folder; nothing else lists them. A folder holding any of a type's
+own files (pyproject.toml, requirements.lock, packages.txt, runtime.dockerfile) but not all
+the required ones is an error naming the missing file, not a silent skip.
+Every type builds from the one shared Dockerfile (runtime-environments/Dockerfile): a type
+folder holds no Dockerfile, only what differs, with an optional `runtime.dockerfile` of
+instructions the driver inserts into the shared runtime stage.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from runtime_images.config import RUNTIME_ROOT, TYPE_NAME_RE
 
-REQUIRED_FILES = ("Dockerfile", "pyproject.toml", "requirements.lock", "packages.txt", "README.md")
+REQUIRED_FILES = ("pyproject.toml", "requirements.lock", "packages.txt", "README.md")
+# Optional: the type's own instructions, inserted into the shared Dockerfile's runtime stage.
+FRAGMENT_FILE = "runtime.dockerfile"
+_FROM_RE = re.compile(r"^\s*FROM\s", re.IGNORECASE | re.MULTILINE)
 
 
 class DiscoveryError(ValueError):
@@ -24,8 +32,9 @@ class RuntimeType:
     path: Path
 
     @property
-    def dockerfile(self) -> Path:
-        return self.path / "Dockerfile"
+    def fragment(self) -> Path:
+        """`runtime.dockerfile`: optional; the type's lines of the shared runtime stage."""
+        return self.path / FRAGMENT_FILE
 
     @property
     def pyproject(self) -> Path:
@@ -57,23 +66,47 @@ def discover(root: Path = RUNTIME_ROOT) -> list[RuntimeType]:
     for child in sorted(root.iterdir()):
         if not child.is_dir() or child.name.startswith((".", "_")):
             continue
-        if not (child / "Dockerfile").is_file():
+        if not is_type_folder(child):
             continue
-        if not TYPE_NAME_RE.match(child.name):
-            raise DiscoveryError(
-                f"{child}: folder name {child.name!r} is not a valid runtime type name; "
-                "rename it to lowercase words joined by single hyphens (e.g. ml-runner)"
-            )
-        for required in REQUIRED_FILES:
-            if not (child / required).is_file():
-                hint = (
-                    f"run: make -C runtime-environments lock TYPE={child.name}"
-                    if required == "requirements.lock"
-                    else "copy it from python-runner/ (the reference type) and adapt it"
-                )
-                raise DiscoveryError(f"{child / required}: missing; {hint}")
+        check_folder(child)
         types.append(RuntimeType(name=child.name, path=child))
     return types
+
+
+def is_type_folder(folder: Path) -> bool:
+    """Whether `folder` is meant as a type: it holds one of a type's own files (support
+    folders such as tests/ hold none; README.md alone does not count)."""
+    own = ("pyproject.toml", "requirements.lock", "packages.txt", FRAGMENT_FILE, "Dockerfile")
+    return any((folder / name).is_file() for name in own)
+
+
+def check_folder(child: Path) -> None:
+    """Raise DiscoveryError naming what is wrong with a type folder."""
+    if not TYPE_NAME_RE.match(child.name):
+        raise DiscoveryError(
+            f"{child}: folder name {child.name!r} is not a valid runtime type name; "
+            "rename it to lowercase words joined by single hyphens (e.g. ml-runner)"
+        )
+    for required in REQUIRED_FILES:
+        if not (child / required).is_file():
+            hint = (
+                f"run: make -C runtime-environments lock TYPE={child.name}"
+                if required == "requirements.lock"
+                else "copy it from python-runner/ (the plainest type) and adapt it"
+            )
+            raise DiscoveryError(f"{child / required}: missing; {hint}")
+    if (child / "Dockerfile").exists():
+        raise DiscoveryError(
+            f"{child / 'Dockerfile'}: a type holds no Dockerfile; every type builds from the "
+            f"shared runtime-environments/Dockerfile. Move the lines only this type needs to "
+            f"{child / FRAGMENT_FILE} (no FROM) and delete the Dockerfile"
+        )
+    fragment = child / FRAGMENT_FILE
+    if fragment.is_file() and _FROM_RE.search(fragment.read_text()):
+        raise DiscoveryError(
+            f"{fragment}: holds a FROM line; it is inserted into the shared runtime stage, so "
+            "it may only add instructions to that stage (ENV, RUN, COPY ...), not start one"
+        )
 
 
 def select(types: list[RuntimeType], names: list[str] | None) -> list[RuntimeType]:

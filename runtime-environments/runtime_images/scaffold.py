@@ -1,14 +1,16 @@
-"""`make new-runtime NAME=x`: create a runtime folder from the reference type (python-runner)."""
+"""`make new-runtime NAME=x`: create a runtime type folder.
+
+The folder holds only what is the type's own: its dependencies and a README. It builds from the
+shared runtime-environments/Dockerfile like every type; instructions only it needs go in an
+optional runtime.dockerfile, which is not created here (most types need none).
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from runtime_images.config import RUNTIME_ROOT, TYPE_NAME_RE
-from runtime_images.discovery import RuntimeType
-
-REFERENCE_TYPE = "python-runner"
+from runtime_images.discovery import FRAGMENT_FILE, RuntimeType
 
 
 class ScaffoldError(ValueError):
@@ -39,13 +41,15 @@ Runtime image for ... jobs (describe them here).
 - Python dependencies: `pyproject.toml`, locked in `requirements.lock`
   (`make -C runtime-environments lock TYPE={name}` after editing).
 - Debian packages: `packages.txt`.
+- Built from the shared `runtime-environments/Dockerfile`; instructions only this type needs
+  (ENV lines, a driver registration) go in an optional `{fragment}` (no `FROM`).
 - Build: `make -C runtime-environments images TYPES={name}`.
 - Smoke check: `docker run --rm <tag> python -c "..."`.
 """
 
 
 def new_runtime(name: str, root: Path = RUNTIME_ROOT) -> RuntimeType:
-    """Create `root/name` with the reference Dockerfile and empty dependency lists."""
+    """Create `root/name` with empty dependency lists and a README stub."""
     if not TYPE_NAME_RE.match(name):
         raise ScaffoldError(
             f"NAME={name!r}: use lowercase letters, digits and single hyphens, starting with "
@@ -54,20 +58,8 @@ def new_runtime(name: str, root: Path = RUNTIME_ROOT) -> RuntimeType:
     target = root / name
     if target.exists():
         raise ScaffoldError(f"{target}: already exists; choose another NAME or edit that folder")
-    reference = RUNTIME_ROOT / REFERENCE_TYPE / "Dockerfile"
-    dockerfile = reference.read_text()
-    dockerfile = re.sub(
-        r"\A(#.*\n)+",
-        f"# {name}: created by `make new-runtime` from python-runner/Dockerfile. Describe the\n"
-        "# jobs it runs here; mark what differs from the reference with a comment.\n",
-        dockerfile,
-    )
-    dockerfile = dockerfile.replace(
-        f"ARG RUNTIME_TYPE={REFERENCE_TYPE}", f"ARG RUNTIME_TYPE={name}"
-    )
     target.mkdir(parents=True)
-    (target / "Dockerfile").write_text(dockerfile)
     (target / "pyproject.toml").write_text(PYPROJECT.format(name=name))
     (target / "packages.txt").write_text(PACKAGES)
-    (target / "README.md").write_text(README.format(name=name))
+    (target / "README.md").write_text(README.format(name=name, fragment=FRAGMENT_FILE))
     return RuntimeType(name=name, path=target)

@@ -95,7 +95,16 @@ def test_new_runtime_scaffolds_a_discoverable_type(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     (runtime,) = discover(tmp_path)
     assert runtime.name == "ml-runner"
-    assert "ARG RUNTIME_TYPE=ml-runner" in runtime.dockerfile.read_text()
+    # Nothing of the shared Dockerfile is copied: the type builds from it as it is.
+    assert sorted(p.name for p in runtime.path.iterdir()) == [
+        "README.md",
+        "packages.txt",
+        "pyproject.toml",
+        "requirements.lock",
+    ]
+    shown = driver("dockerfile", "ml-runner", "--root", str(tmp_path))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == (RUNTIME_ROOT / "Dockerfile").read_text()
     assert "lock TYPE=ml-runner" in runtime.lock.read_text()
     assert 'name = "adp-ml-runner"' in runtime.pyproject.read_text()
 

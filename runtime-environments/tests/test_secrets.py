@@ -108,7 +108,7 @@ def private_index(tmp_path: Path) -> Iterator[tuple[str, str]]:
     from passlib.apache import HtpasswdFile
 
     (runtime,) = discovery.select(discovery.discover(RUNTIME_ROOT), ["python-runner"])
-    uv_version = re.search(r"ARG UV_VERSION=(\S+)", runtime.dockerfile.read_text()).group(1)
+    uv_version = re.search(r"ARG UV_VERSION=(\S+)", builder.dockerfile_for(runtime)).group(1)
     packages = tmp_path / "packages"
     env = {**os.environ, "PIP_CERT": os.environ.get("CA_BUNDLE", "")}
     if not env["PIP_CERT"]:
