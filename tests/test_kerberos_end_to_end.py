@@ -9,171 +9,60 @@ at /krb5/cache and host networking, exactly as a datakit's compose override moun
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import pytest
-
-try:  # test support (throw-away KDC) ships with the sharer's package
-    from kerberos_ticket_sharer.testing import (
-        Realm,
-        SharerProcess,
-        free_port,
-        running_kcm,
-        start_realm,
-    )
-except ImportError:  # a fresh clone: use the source tree
-    sys.path.insert(
-        0, str(Path(__file__).parents[1] / "platform-bootstrap" / "kerberos-ticket-sharer" / "src")
-    )
-    from kerberos_ticket_sharer.testing import (
-        Realm,
-        SharerProcess,
-        free_port,
-        running_kcm,
-        start_realm,
-    )
+from adp_test_servers.kdc import Realm, running_kcm, running_realm
+from adp_test_servers.postgres import PostgresCluster, gssapi_hba_line, running_postgres
+from adp_test_servers.sharer import SharerProcess
+from adp_test_servers.system import traversable_tmpdir
 
 REPO = Path(__file__).resolve().parents[1]
 BOOTSTRAP = REPO / "platform-bootstrap"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 REALM = "E2E.TEST"
-
-
-def _traversable_tmpdir(prefix: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    path.chmod(0o755)
-    return path
 
 
 @pytest.fixture(scope="module")
 def realm() -> Iterator[Realm]:
-    directory = _traversable_tmpdir("adp-e2e-realm-")
-    realm = start_realm(directory / "kdc", REALM)
-    realm.add_user("dana", "dana-password")
-    realm.add_service("host/localhost", directory / "kdc" / "host.keytab")
-    yield realm
-    realm.stop()
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-@dataclass
-class Postgres:
-    port: int
-    directory: Path
-
-    def psql(self, sql: str) -> str:
-        result = subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(PG_BIN / "psql"),
-                "-h",
-                str(self.directory),
-                "-p",
-                str(self.port),
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-Atc",
-                sql,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return result.stdout
+    with running_realm(REALM) as realm:
+        realm.add_user("dana", "dana-password")
+        realm.add_service("host/localhost", realm.directory / "host.keytab")
+        yield realm
 
 
 @pytest.fixture(scope="module")
-def kerberized_postgres(realm: Realm) -> Iterator[Postgres]:
-    """PostgreSQL 15 accepting `dana` only through GSSAPI (no password exists for it)."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail("PostgreSQL 15 server binaries missing: apt-get install postgresql")
-    directory = _traversable_tmpdir("adp-e2e-pg-")
-    keytab = directory / "postgres.keytab"
+def kerberized_postgres(realm: Realm) -> Iterator[PostgresCluster]:
+    """PostgreSQL accepting `dana` only through GSSAPI (no password exists for it)."""
+    keytab = realm.directory / "postgres.keytab"
     realm.add_service("postgres/localhost", keytab)
-    shutil.chown(directory, "postgres", "postgres")
-    shutil.chown(keytab, "postgres", "postgres")
-    keytab.chmod(0o600)
-    data = directory / "data"
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [
-            *as_postgres,
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth-local=trust",
-            "--auth-host=reject",
-        ],
-        capture_output=True,
-        check=True,
-    )
-    port = free_port()
-    with (data / "postgresql.conf").open("a") as conf:
-        conf.write(
-            f"listen_addresses = '127.0.0.1'\nport = {port}\n"
-            f"unix_socket_directories = '{directory}'\n"
-            f"krb_server_keyfile = 'FILE:{keytab}'\n"
-        )
-    (data / "pg_hba.conf").write_text(
-        "local all postgres trust\n"
+    hba = [
         # Kerberos only, over GSSAPI encryption: the stand-in for Windows authentication.
-        f"hostgssenc warehouse all 127.0.0.1/32 gss include_realm=0 krb_realm={REALM}\n"
+        gssapi_hba_line(REALM, database="warehouse"),
         # Airflow's own metadata database: a password, and no GSSAPI (gssencmode=disable).
-        "hostnogssenc airflow_meta airflow 127.0.0.1/32 scram-sha-256\n"
-    )
-    env = dict(realm.env(), PATH=os.environ.get("PATH", ""))
-    subprocess.run(
-        [
-            *as_postgres,
-            "env",
-            f"KRB5_CONFIG={realm.krb5_conf}",
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(directory / "server.log"),
-            "-w",
-            "start",
-        ],
-        capture_output=True,
-        check=True,
-        env=env,
-    )
-    pg = Postgres(port, directory)
-    pg.psql("CREATE ROLE dana LOGIN")
-    pg.psql("CREATE DATABASE warehouse OWNER dana")
-    pg.psql("CREATE ROLE airflow LOGIN PASSWORD 'airflow-meta-password'")
-    pg.psql("CREATE DATABASE airflow_meta OWNER airflow")
-    yield pg
-    subprocess.run(
-        [*as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-        capture_output=True,
-    )
-    shutil.rmtree(directory, ignore_errors=True)
+        "hostnogssenc airflow_meta airflow 127.0.0.1/32 scram-sha-256",
+    ]
+    with running_postgres(
+        hba_lines=hba, host_auth="reject", keytab=keytab, krb5_config=realm.krb5_conf
+    ) as pg:
+        pg.psql("CREATE ROLE dana LOGIN")
+        pg.psql("CREATE DATABASE warehouse OWNER dana")
+        pg.psql("CREATE ROLE airflow LOGIN PASSWORD 'airflow-meta-password'")
+        pg.psql("CREATE DATABASE airflow_meta OWNER airflow")
+        yield pg
 
 
 @pytest.fixture
 def platform(realm: Realm) -> Iterator[dict[str, str]]:
     """`make platform-*` settings for a throw-away project, volume and host cache."""
     tag = uuid.uuid4().hex[:8]
-    host_dir = _traversable_tmpdir("adp-e2e-host-")
+    host_dir = traversable_tmpdir("adp-e2e-host-")
     env = realm.env()
     env.update(
         COMPOSE_PROJECT_NAME=f"adpe2e{tag}",
@@ -283,7 +172,7 @@ def test_datakit_logs_in_with_the_shared_ticket_and_fails_clearly_after_kdestroy
     docker_client: docker.DockerClient,
     layer1_image: str,
     realm: Realm,
-    kerberized_postgres: Postgres,
+    kerberized_postgres: PostgresCluster,
     platform: dict[str, str],
 ) -> None:
     host_cache = platform["HOST_KRB5CCNAME"].removeprefix("FILE:")
@@ -343,7 +232,7 @@ def test_an_expired_host_ticket_is_not_refreshed_and_the_login_fails_clearly(
     docker_client: docker.DockerClient,
     layer1_image: str,
     realm: Realm,
-    kerberized_postgres: Postgres,
+    kerberized_postgres: PostgresCluster,
     platform: dict[str, str],
 ) -> None:
     host_cache = platform["HOST_KRB5CCNAME"].removeprefix("FILE:")
@@ -400,7 +289,7 @@ def test_a_kcm_or_keyring_cache_exported_by_adp_is_shared_and_authenticates(
 
 
 def _export_and_share(realm: Realm, tmp_path: Path, adp: str, cache: str) -> None:
-    exported = _traversable_tmpdir("adp-e2e-export-") / "krb5cc"
+    exported = traversable_tmpdir("adp-e2e-export-") / "krb5cc"
     export = subprocess.run(
         [adp, "kerberos", "export", "--from", cache, "--to", str(exported)],
         env=realm.env(),
