@@ -31,11 +31,14 @@ import docker
 REPO = Path(__file__).resolve().parent.parent
 BOOTSTRAP = REPO / "platform-bootstrap"
 try:
-    from kerberos_ticket_sharer.testing import start_realm
+    from adp_test_servers.kdc import start_realm
     from kerberos_ticket_sharer.ticket_cache import parse
-except ImportError:  # not installed: use the source tree
-    sys.path.insert(0, str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"))
-    from kerberos_ticket_sharer.testing import start_realm
+except ImportError:  # not installed (scripts/dev-env installs both): use the source trees
+    sys.path[:0] = [
+        str(REPO / "test-support" / "src"),
+        str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"),
+    ]
+    from adp_test_servers.kdc import start_realm
     from kerberos_ticket_sharer.ticket_cache import parse
 
 

@@ -306,15 +306,7 @@ def _export_and_share(realm: Realm, tmp_path: Path, adp: str, cache: str) -> Non
         SHARER_POLL_INTERVAL="0.5",
         PYTHONPATH=str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"),
     )
-    log = tmp_path / "sharer.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kerberos_ticket_sharer", "run"],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    sharer = SharerProcess(process, env, log, volume / "krb5cc")
+    sharer = SharerProcess.start(env, tmp_path / "sharer.log", volume / "krb5cc")
     try:
         sharer.wait_for(sharer.target.exists, what="the shared copy of the export")
         klist = realm.run("klist", ccache=f"FILE:{sharer.target}")

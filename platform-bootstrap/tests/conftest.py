@@ -1,16 +1,18 @@
-"""Fixtures: a real MIT KDC on loopback, and the sharer running as a real process."""
+"""Fixtures: a real MIT KDC on loopback (adp_test_servers), and the sharer running as a real
+process."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from adp_test_servers.kdc import Realm, running_realm
+from adp_test_servers.sharer import SharerProcess
+from adp_test_servers.system import traversable_tmpdir
 
 HERE = Path(__file__).resolve().parent
 SHARER_SRC = HERE.parent / "kerberos-ticket-sharer" / "src"
@@ -19,39 +21,19 @@ try:
 except ImportError:  # a fresh clone without the package installed: use the source tree
     sys.path.insert(0, str(SHARER_SRC))
 
-from kerberos_ticket_sharer.testing import (  # noqa: E402
-    Realm,
-    SharerProcess,
-    missing_kerberos_tools,
-    start_realm,
-)
-
-
-def world_traversable_tmpdir(prefix: str) -> Path:
-    """A temp dir other uids can enter (pytest's own tmp_path is 0700 root-only)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    path.chmod(0o755)
-    return path
-
 
 @pytest.fixture(scope="session")
 def realm() -> Iterator[Realm]:
-    missing = missing_kerberos_tools()
-    if missing:
-        pytest.fail(f"MIT Kerberos tools missing ({', '.join(missing)}): apt-get install krb5-kdc")
-    directory = world_traversable_tmpdir("adp-realm-")
-    realm = start_realm(directory / "kdc", "ADP.TEST")
-    realm.add_user("alice", "alice-password-1")
-    realm.add_user("bob", "bob-password-2")
-    realm.add_service("host/localhost", directory / "kdc" / "host.keytab")
-    yield realm
-    realm.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    with running_realm("ADP.TEST") as realm:
+        realm.add_user("alice", "alice-password-1")
+        realm.add_user("bob", "bob-password-2")
+        realm.add_service("host/localhost", realm.directory / "host.keytab")
+        yield realm
 
 
 @pytest.fixture
 def workdir() -> Iterator[Path]:
-    path = world_traversable_tmpdir("adp-sharer-")
+    path = traversable_tmpdir("adp-sharer-")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -77,14 +59,7 @@ def start_sharer(realm: Realm, workdir: Path) -> Iterator[Callable[..., SharerPr
         )
         env.update({f"SHARER_{k.upper()}": v for k, v in settings.items()})
         log_path = workdir / f"sharer-{len(started)}.log"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kerberos_ticket_sharer", "run"],
-            env=env,
-            stdout=log_path.open("w"),
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        handle = SharerProcess(process, env, log_path, target_dir / "krb5cc")
+        handle = SharerProcess.start(env, log_path, target_dir / "krb5cc")
         started.append(handle)
         handle.wait_for_log("started:", timeout=10)
         return handle

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kerberos_ticket_sharer.testing import Realm
+from adp_test_servers.kdc import Realm
 
 pytestmark = pytest.mark.docker
 

@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from adp_test_servers.kdc import Realm
+from adp_test_servers.system import as_uid
 from kerberos_ticket_sharer import shared_copy
-from kerberos_ticket_sharer.testing import Realm, as_uid
 
 READER = r"""
 import os, sys, time

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kerberos_ticket_sharer.testing import Realm, SharerProcess, as_uid
+from adp_test_servers.kdc import Realm
+from adp_test_servers.sharer import SharerProcess
+from adp_test_servers.system import as_uid
 from kerberos_ticket_sharer.ticket_cache import judge, parse
 
 StartSharer = Callable[..., SharerProcess]

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
+from adp_test_servers.kdc import Realm
 from kerberos_ticket_sharer.sharer import renew_due, should_share
-from kerberos_ticket_sharer.testing import Realm
 from kerberos_ticket_sharer.ticket_cache import CacheFormatError, judge, parse
 
 

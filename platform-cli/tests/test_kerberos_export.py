@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,27 +13,18 @@ from pathlib import Path
 
 import pytest
 from adp_cli.main import app
+from adp_test_servers.kdc import Realm, running_kcm, running_realm
 from typer.testing import CliRunner
 
 pytest.importorskip("krb5", reason="pip install 'platform-cli[kerberos]'")
-try:  # the throw-away KDC lives in the sharer's package (platform-bootstrap)
-    from kerberos_ticket_sharer.testing import Realm, running_kcm, start_realm
-except ImportError:
-    sys.path.insert(
-        0, str(Path(__file__).parents[2] / "platform-bootstrap" / "kerberos-ticket-sharer" / "src")
-    )
-    from kerberos_ticket_sharer.testing import Realm, running_kcm, start_realm
 
 
 @pytest.fixture(scope="module")
 def realm() -> Iterator[Realm]:
-    directory = Path(tempfile.mkdtemp(prefix="adp-cli-realm-"))
-    realm = start_realm(directory / "kdc", "CLI.TEST")
-    realm.add_user("carol", "carol-password")
-    realm.add_service("host/localhost", directory / "kdc" / "host.keytab")
-    yield realm
-    realm.stop()
-    shutil.rmtree(directory, ignore_errors=True)
+    with running_realm("CLI.TEST") as realm:
+        realm.add_user("carol", "carol-password")
+        realm.add_service("host/localhost", realm.directory / "host.keytab")
+        yield realm
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from adp_test_servers.system import stop
@@ -20,11 +20,25 @@ from adp_test_servers.system import stop
 
 @dataclass
 class SharerProcess:
+    """A running sharer, its environment, its output file and the shared file it writes."""
+
     process: subprocess.Popen[str]
     env: dict[str, str]
     log_path: Path
     target: Path
-    lines: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, env: dict[str, str], log_path: Path, target: Path) -> SharerProcess:
+        """Start `kerberos-ticket-sharer run` with `env` (its SHARER_* settings), output to
+        `log_path`; `target` is the shared file it is expected to write."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kerberos_ticket_sharer", "run"],
+            env=env,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        return cls(process, env, log_path, target)
 
     def log(self) -> str:
         return self.log_path.read_text()
