@@ -7,17 +7,14 @@ Docker tests build every runtime image once per session, through the same driver
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from adp_test_servers.postgres import running_postgres
 
 RUNTIME_ROOT = Path(__file__).resolve().parent.parent
 if str(RUNTIME_ROOT) not in sys.path:
@@ -110,12 +107,6 @@ def docker_sdk(docker_cli: str):
     client.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class Postgres:
     host: str
@@ -125,62 +116,13 @@ class Postgres:
     dbname: str
 
 
-def _as_postgres(*cmd: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True, **kwargs
-    )
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    """A throw-away PostgreSQL on 127.0.0.1 with a password-authenticated role."""
-    if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None:
-        pytest.skip(
-            f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql)"
-        )
-    base = Path(tempfile.mkdtemp(prefix="adp-pg-"))
-    shutil.chown(base, "postgres", "postgres")
-    data = base / "data"
-    pwfile = base / "pw"
+    """A throw-away PostgreSQL on 127.0.0.1 with a password-authenticated role `dbt`."""
     password = "dbt-" + os.urandom(6).hex()
-    pwfile.write_text("postgres-" + os.urandom(6).hex() + "\n")
-    shutil.chown(pwfile, "postgres", "postgres")
-    port = free_port()
-    try:
-        init = _as_postgres(
-            str(PG_BIN / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-            f"--pwfile={pwfile}",
-            check=False,
-        )
-        assert init.returncode == 0, init.stderr
-        start = _as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(base / "log"),
-            "-w",
-            "-o",
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {base}",
-            "start",
-            check=False,
-        )
-        assert start.returncode == 0, start.stderr + (base / "log").read_text()
-        sql = f"CREATE ROLE dbt LOGIN PASSWORD '{password}'; CREATE DATABASE analytics OWNER dbt;"
-        for statement in sql.split(";")[:-1]:
-            psql = _as_postgres(
-                str(PG_BIN / "psql"), "-h", str(base), "-p", str(port), "-U", "postgres",
-                "-v", "ON_ERROR_STOP=1", "-c", statement, check=False,
-            )  # fmt: skip
-            assert psql.returncode == 0, psql.stderr
-        yield Postgres("127.0.0.1", port, "dbt", password, "analytics")
-    finally:
-        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop", check=False)
-        time.sleep(0.2)
-        shutil.rmtree(base, ignore_errors=True)
+    with running_postgres(
+        hba_lines=["host all dbt 127.0.0.1/32 scram-sha-256"], host_auth="reject", bindir=PG_BIN
+    ) as pg:
+        pg.psql(f"CREATE ROLE dbt LOGIN PASSWORD '{password}'")
+        pg.psql("CREATE DATABASE analytics OWNER dbt")
+        yield Postgres(pg.host, pg.port, "dbt", password, "analytics")
