@@ -168,27 +168,24 @@ def test_layer2_gets_packages_requirements_and_files(
         docker_client.images.remove(tag, force=True)
 
 
-def test_layer2_requirements_cannot_change_airflow(docker_cli, layer1_image, tmp_path):
+@pytest.mark.parametrize(
+    ("packages", "requirements", "message"),
+    [
+        ("", "apache-airflow==3.2.0\n", "the Airflow version comes from the base image"),
+        ("jq; rm -rf /\n", "", "packages.txt: 'jq;' is not a Debian package name"),
+    ],
+    ids=["requirements-cannot-change-airflow", "bad-package-name-refused"],
+)
+def test_bad_layer2_input_fails_the_build_with_a_clear_message(
+    docker_cli, layer1_image, tmp_path, packages, requirements, message
+):
     (tmp_path / "Dockerfile").write_text(f"FROM {layer1_image}\n")
-    (tmp_path / "packages.txt").write_text("")
-    (tmp_path / "requirements.txt").write_text("apache-airflow==3.2.0\n")
+    (tmp_path / "packages.txt").write_text(packages)
+    (tmp_path / "requirements.txt").write_text(requirements)
     result = run(
         [docker_cli, "build", "-t", "adp-test-layer2-bad", str(tmp_path)],
         env={"DOCKER_BUILDKIT": "1"},
         check=False,
     )
     assert result.returncode != 0
-    assert "the Airflow version comes from the base image" in result.stderr
-
-
-def test_bad_package_name_in_packages_txt_is_refused(docker_cli, layer1_image, tmp_path):
-    (tmp_path / "Dockerfile").write_text(f"FROM {layer1_image}\n")
-    (tmp_path / "packages.txt").write_text("jq; rm -rf /\n")
-    (tmp_path / "requirements.txt").write_text("")
-    result = run(
-        [docker_cli, "build", "-t", "adp-test-layer2-bad", str(tmp_path)],
-        env={"DOCKER_BUILDKIT": "1"},
-        check=False,
-    )
-    assert result.returncode != 0
-    assert "packages.txt: 'jq;' is not a Debian package name" in result.stderr
+    assert message in result.stderr
