@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from adp_test_servers.kdc import Realm, running_realm
+from adp_test_servers.sharer import SharerProcess
+from adp_test_servers.system import traversable_tmpdir
 
 HERE = Path(__file__).resolve().parent
 SHARER_SRC = HERE.parent / "kerberos-ticket-sharer" / "src"
-try:
-    import kerberos_ticket_sharer  # noqa: F401  (installed: pip install ./kerberos-ticket-sharer)
-except ImportError:  # a fresh clone without the package installed: use the source tree
-    sys.path.insert(0, str(SHARER_SRC))
-try:
-    import adp_test_servers  # noqa: F401  (installed editable by scripts/dev-env)
-except ImportError:  # likewise: test-support's source tree
-    sys.path.insert(0, str(HERE.parents[1] / "test-support" / "src"))
-
-from adp_test_servers.kdc import Realm, running_realm  # noqa: E402
-from adp_test_servers.sharer import SharerProcess  # noqa: E402
-from adp_test_servers.system import traversable_tmpdir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -4,21 +4,15 @@ test-support), and an engine per test on a fresh SQLite file or a fresh PostgreS
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from adp_test_servers.postgres import PostgresCluster, running_postgres
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel_framework import postgres_engine, sqlite_engine
-
-try:  # scripts/dev-env installs test-support; a venv with only this package uses the tree
-    import adp_test_servers  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "test-support" / "src"))
-from adp_test_servers.postgres import PostgresCluster, running_postgres
 
 #: Role the behaviour tests connect as (the triggers must record it as changed_by).
 WRITER = "adp_writer"
