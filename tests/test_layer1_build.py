@@ -41,6 +41,9 @@ def test_secrets_leave_no_trace_in_layers_or_history(
         # A real index that accepts basic auth, so the build really uses the credentials.
         PACKAGE_INDEX_URL="https://pypi.org/simple",
         PACKAGE_INDEX_USERNAME="builder",
+        # Secrets are not in BuildKit's cache key: without this, a machine that built the
+        # same steps before (a warm CI cache) replays them without mounting the secrets.
+        NO_CACHE="1",
     )
     try:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -88,6 +91,7 @@ def test_unreachable_astronomer_image_fails_fast_naming_the_fix(docker_client):
             "NETRC_FILE=/nonexistent/netrc is not a readable file",
         ),
         ({"CA_BUNDLE": "/etc/hostname"}, "/etc/hostname holds no PEM certificate"),
+        ({"NO_CACHE": "sometimes"}, "NO_CACHE=sometimes is not a yes/no value"),
     ],
 )
 def test_bad_settings_are_refused_before_building(docker_client, overrides, message):
