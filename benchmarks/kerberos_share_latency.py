@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import docker
@@ -32,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 BOOTSTRAP = REPO / "platform-bootstrap"
 try:
     from adp_test_servers.kdc import start_realm
+    from adp_test_servers.platform_stack import make_platform, sharer_container, stack_env
     from kerberos_ticket_sharer.ticket_cache import parse
 except ImportError:  # not installed (scripts/dev-env installs both): use the source trees
     sys.path[:0] = [
@@ -39,17 +39,12 @@ except ImportError:  # not installed (scripts/dev-env installs both): use the so
         str(BOOTSTRAP / "kerberos-ticket-sharer" / "src"),
     ]
     from adp_test_servers.kdc import start_realm
+    from adp_test_servers.platform_stack import make_platform, sharer_container, stack_env
     from kerberos_ticket_sharer.ticket_cache import parse
 
 
 def make(target: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        ["make", "-C", str(BOOTSTRAP), "--no-print-directory", target],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = make_platform(BOOTSTRAP, target, env)
     if result.returncode != 0:
         sys.exit(f"make {target} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
@@ -111,24 +106,14 @@ def main() -> None:
     realm.add_service("host/localhost", work / "kdc" / "host.keytab")
     host = work / "host"
     host.mkdir()
-    tag = uuid.uuid4().hex[:8]
-    env = realm.env()
-    env.update(
-        COMPOSE_PROJECT_NAME=f"adpbench{tag}",
-        KERBEROS_CACHE_VOLUME=f"adpbench_{tag}_kerberos_cache",
-        HOST_KRB5CCNAME=f"FILE:{host}/krb5cc_1000",
-        HOST_KRB5_CONFIG=str(realm.krb5_conf),
-        SHARER_POLL_INTERVAL=args.poll_interval,
-    )
+    env = stack_env(realm, host, "adpbench", SHARER_POLL_INTERVAL=args.poll_interval)
     client = docker.from_env()
     try:
         realm.kinit(principal, f"FILE:{host}/krb5cc_1000")
         make("platform-start", env)
         volume = client.volumes.get(env["KERBEROS_CACHE_VOLUME"])
         shared = Path(volume.attrs["Mountpoint"]) / "krb5cc"
-        (container,) = client.containers.list(
-            filters={"label": f"com.docker.compose.project={env['COMPOSE_PROJECT_NAME']}"}
-        )
+        container = sharer_container(client, env)
         kinit_times, latencies = [], []
         for _ in range(args.runs):
             before = authtime(shared)

@@ -14,12 +14,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
 import pytest
 from adp_test_servers.kdc import Realm, running_kcm, running_realm
+from adp_test_servers.platform_stack import (
+    host_cache,
+    make_platform,
+    sharer_container,
+    stack_env,
+    wait_health,
+)
 from adp_test_servers.postgres import PostgresCluster, gssapi_hba_line, running_postgres
 from adp_test_servers.sharer import SharerProcess
 from adp_test_servers.system import traversable_tmpdir
@@ -61,33 +68,17 @@ def kerberized_postgres(realm: Realm) -> Iterator[PostgresCluster]:
 @pytest.fixture
 def platform(realm: Realm) -> Iterator[dict[str, str]]:
     """`make platform-*` settings for a throw-away project, volume and host cache."""
-    tag = uuid.uuid4().hex[:8]
     host_dir = traversable_tmpdir("adp-e2e-host-")
-    env = realm.env()
-    env.update(
-        COMPOSE_PROJECT_NAME=f"adpe2e{tag}",
-        KERBEROS_CACHE_VOLUME=f"adpe2e_{tag}_kerberos_cache",
-        HOST_KRB5CCNAME=f"FILE:{host_dir}/krb5cc_1000",
-        HOST_KRB5_CONFIG=str(realm.krb5_conf),
-        SHARER_HEALTH_INTERVAL="1s",
-        SHARER_MIN_REMAINING="5",
+    env = stack_env(
+        realm, host_dir, "adpe2e", SHARER_HEALTH_INTERVAL="1s", SHARER_MIN_REMAINING="5"
     )
     yield env
-    subprocess.run(
-        ["make", "-C", str(BOOTSTRAP), "platform-clean"], env=env, capture_output=True, timeout=120
-    )
+    make_platform(BOOTSTRAP, "platform-clean", env, timeout=120)
     shutil.rmtree(host_dir, ignore_errors=True)
 
 
 def make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "-C", str(BOOTSTRAP), "--no-print-directory", target],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    return make_platform(BOOTSTRAP, target, env)
 
 
 CONNECT = """
@@ -145,82 +136,73 @@ def in_datakit(
         container.remove(force=True)
 
 
-def sharer_container(client: docker.DockerClient, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    found = client.containers.list(
-        all=True, filters={"label": f"com.docker.compose.project={env['COMPOSE_PROJECT_NAME']}"}
-    )
-    assert len(found) == 1, found
-    return found[0]
+RunInDatakit = Callable[..., tuple[int, str]]
 
 
-def wait_health(container, wanted: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        container.reload()
-        health = container.attrs["State"].get("Health", {})
-        if health.get("Status") == wanted:
-            return str(health["Log"][-1]["Output"]) if health.get("Log") else ""
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"health {health.get('Status')!r} != {wanted!r}:\n{container.logs().decode()}"
-            )
-        time.sleep(0.5)
-
-
-@pytest.mark.docker
-def test_datakit_logs_in_with_the_shared_ticket_and_fails_clearly_after_kdestroy(
+@pytest.fixture
+def datakit(
     docker_client: docker.DockerClient,
     layer1_image: str,
     realm: Realm,
     kerberized_postgres: PostgresCluster,
     platform: dict[str, str],
-) -> None:
-    host_cache = platform["HOST_KRB5CCNAME"].removeprefix("FILE:")
-    realm.kinit("dana@E2E.TEST", f"FILE:{host_cache}", lifetime="1h")
+) -> RunInDatakit:
+    """`datakit(script, **env)`: :func:`in_datakit` against this test's stack and database."""
+
+    def run(script: str, **extra_env: str) -> tuple[int, str]:
+        return in_datakit(
+            docker_client,
+            layer1_image,
+            platform,
+            realm,
+            script,
+            kerberized_postgres.port,
+            **extra_env,
+        )
+
+    return run
+
+
+def start_platform(
+    client: docker.DockerClient, realm: Realm, platform: dict[str, str], lifetime: str
+) -> tuple[Path, docker.models.containers.Container]:
+    """kinit dana on the "host" for `lifetime`, `make platform-start`, wait until healthy;
+    return the host cache and the sharer container."""
+    cache = host_cache(platform)
+    realm.kinit("dana@E2E.TEST", f"FILE:{cache}", lifetime=lifetime)
     started = make("platform-start", platform)
     assert started.returncode == 0, started.stdout + started.stderr
-    sharer = sharer_container(docker_client, platform)
+    sharer = sharer_container(client, platform)
     wait_health(sharer, "healthy")
+    return cache, sharer
 
-    code, out = in_datakit(
-        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
-    )
+
+@pytest.mark.docker
+def test_datakit_logs_in_with_the_shared_ticket_and_fails_clearly_after_kdestroy(
+    docker_client: docker.DockerClient,
+    realm: Realm,
+    platform: dict[str, str],
+    datakit: RunInDatakit,
+) -> None:
+    cache, sharer = start_platform(docker_client, realm, platform, lifetime="1h")
+
+    code, out = datakit(CONNECT)
     assert code == 0, out
     assert "CONNECTED: dana dana@E2E.TEST True True" in out  # user, principal, gss, encrypted
     # The metadata database connection must not try Kerberos at all.
-    code, out = in_datakit(
-        docker_client, layer1_image, platform, realm, METADATA, kerberized_postgres.port
-    )
+    code, out = datakit(METADATA)
     assert code == 0 and "METADATA: airflow False" in out, out
     # Container-wide PGGSSENCMODE=disable keeps every other libpq connection off GSSAPI,
     # while a connection that asks for gssencmode=require still gets Kerberos.
-    code, out = in_datakit(
-        docker_client,
-        layer1_image,
-        platform,
-        realm,
-        METADATA.replace(', gssencmode="disable"', ""),
-        kerberized_postgres.port,
-        PGGSSENCMODE="disable",
-    )
+    code, out = datakit(METADATA.replace(', gssencmode="disable"', ""), PGGSSENCMODE="disable")
     assert code == 0 and "METADATA: airflow False" in out, out
-    code, out = in_datakit(
-        docker_client,
-        layer1_image,
-        platform,
-        realm,
-        CONNECT,
-        kerberized_postgres.port,
-        PGGSSENCMODE="disable",
-    )
+    code, out = datakit(CONNECT, PGGSSENCMODE="disable")
     assert code == 0 and "CONNECTED: dana dana@E2E.TEST True True" in out, out
 
-    realm.run("kdestroy", ccache=f"FILE:{host_cache}")
+    realm.run("kdestroy", ccache=f"FILE:{cache}")
     last = wait_health(sharer, "unhealthy", timeout=30)
     assert "run on the host: kinit dana@E2E.TEST" in last, last
-    code, out = in_datakit(
-        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
-    )
+    code, out = datakit(CONNECT)
     assert code == 3, out
     assert "FAILED: GSSAPI encryption required but no credential cache" in out, out
     logs = sharer.logs().decode()
@@ -230,28 +212,18 @@ def test_datakit_logs_in_with_the_shared_ticket_and_fails_clearly_after_kdestroy
 @pytest.mark.docker
 def test_an_expired_host_ticket_is_not_refreshed_and_the_login_fails_clearly(
     docker_client: docker.DockerClient,
-    layer1_image: str,
     realm: Realm,
-    kerberized_postgres: PostgresCluster,
     platform: dict[str, str],
+    datakit: RunInDatakit,
 ) -> None:
-    host_cache = platform["HOST_KRB5CCNAME"].removeprefix("FILE:")
-    realm.kinit("dana@E2E.TEST", f"FILE:{host_cache}", lifetime="25s")  # not renewable
-    started = make("platform-start", platform)
-    assert started.returncode == 0, started.stdout + started.stderr
-    sharer = sharer_container(docker_client, platform)
-    wait_health(sharer, "healthy")
-    code, out = in_datakit(
-        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
-    )
+    _, sharer = start_platform(docker_client, realm, platform, lifetime="25s")  # not renewable
+    code, out = datakit(CONNECT)
     assert code == 0 and "dana@E2E.TEST" in out, out
 
     last = wait_health(sharer, "unhealthy", timeout=45)
     assert "kinit dana@E2E.TEST" in last, last
     time.sleep(3)  # past the test realm's 2 s clock skew
-    code, out = in_datakit(
-        docker_client, layer1_image, platform, realm, CONNECT, kerberized_postgres.port
-    )
+    code, out = datakit(CONNECT)
     print(f"datakit after expiry: {out.strip()}")
     assert code == 3, out
     assert "expired" in out.lower(), out

@@ -10,12 +10,19 @@ import os
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from adp_test_servers.kdc import Realm
+from adp_test_servers.platform_stack import (
+    host_cache,
+    make_platform,
+    sharer_container,
+    stack_containers,
+    stack_env,
+    wait_health,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -33,59 +40,20 @@ def docker_client():  # type: ignore[no-untyped-def]
     return client
 
 
-def make(
-    target: str, env: dict[str, str], timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "-C", str(HERE), "--no-print-directory", target],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return make_platform(HERE, target, env, timeout=600)
 
 
 @pytest.fixture
 def stack(realm: Realm, workdir: Path) -> Iterator[dict[str, str]]:
     """Environment for `make platform-*` with a fresh project, volume and host cache."""
-    tag = uuid.uuid4().hex[:8]
     host_dir = workdir / "host-tmp"
     host_dir.mkdir()
-    env = realm.env()
-    env.update(
-        {
-            "COMPOSE_PROJECT_NAME": f"adptest{tag}",
-            "KERBEROS_CACHE_VOLUME": f"adptest_{tag}_kerberos_cache",
-            "HOST_KRB5CCNAME": f"FILE:{host_dir}/krb5cc_1000",
-            "HOST_KRB5_CONFIG": str(realm.krb5_conf),
-            "SHARER_HEALTH_INTERVAL": "1s",
-            "SHARER_MIN_REMAINING": "5",
-        }
+    env = stack_env(
+        realm, host_dir, "adptest", SHARER_HEALTH_INTERVAL="1s", SHARER_MIN_REMAINING="5"
     )
     yield env
-    make("platform-clean", env, timeout=120)
-
-
-def container_of(client, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    containers = client.containers.list(
-        all=True, filters={"label": f"com.docker.compose.project={env['COMPOSE_PROJECT_NAME']}"}
-    )
-    assert len(containers) == 1, containers
-    return containers[0]
-
-
-def wait_health(container, wanted: str, timeout: float = 60) -> str:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    status = ""
-    while time.monotonic() < deadline:
-        container.reload()
-        status = container.attrs["State"].get("Health", {}).get("Status", "")
-        if status == wanted:
-            return status
-        time.sleep(0.5)
-    logs = container.logs().decode()
-    raise AssertionError(f"health is {status!r}, wanted {wanted!r}; logs:\n{logs}")
+    make_platform(HERE, "platform-clean", env, timeout=120)
 
 
 def use_volume(client, env: dict[str, str], realm: Realm, command: str, user: str = "50000:0"):  # type: ignore[no-untyped-def]
@@ -114,9 +82,9 @@ def test_platform_start_status_stop_with_a_real_engine(realm: Realm, stack: dict
     if shutil.which("docker-compose") is None and shutil.which("docker") is None:
         pytest.fail("neither docker-compose nor docker is installed")
     client = docker_client()
-    host_cache = stack["HOST_KRB5CCNAME"].removeprefix("FILE:")
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="1h", renewable="2h")
-    os.chown(host_cache, 1000, 1000)  # the host user's own 0600 cache, not root's
+    cache = host_cache(stack)
+    realm.kinit("alice@ADP.TEST", f"FILE:{cache}", lifetime="1h", renewable="2h")
+    os.chown(cache, 1000, 1000)  # the host user's own 0600 cache, not root's
 
     # A datakit may have created the volume first: Docker then copies the Layer-1 image's
     # /krb5/cache (astro, 0750) into it. The sharer must take it over with CAP_CHOWN only.
@@ -131,7 +99,7 @@ def test_platform_start_status_stop_with_a_real_engine(realm: Realm, stack: dict
 
     started = make("platform-start", stack)
     assert started.returncode == 0, started.stdout + started.stderr
-    container = container_of(client, stack)
+    container = sharer_container(client, stack)
     wait_health(container, "healthy")
 
     status = make("platform-status", stack)
@@ -158,7 +126,7 @@ def test_platform_start_status_stop_with_a_real_engine(realm: Realm, stack: dict
 
     # A new kinit on the host reaches the volume within seconds.
     time.sleep(1.1)
-    realm.kinit("bob@ADP.TEST", f"FILE:{host_cache}", lifetime="1h")
+    realm.kinit("bob@ADP.TEST", f"FILE:{cache}", lifetime="1h")
     deadline = time.monotonic() + 15
     while "bob@ADP.TEST" not in use_volume(client, stack, realm, "klist 2>&1 || true"):
         assert time.monotonic() < deadline, container.logs().decode()
@@ -167,17 +135,13 @@ def test_platform_start_status_stop_with_a_real_engine(realm: Realm, stack: dict
     assert "shared ticket for bob@ADP.TEST (copied from host)" in logs
 
     # kdestroy on the host: the shared copy goes, health turns, and the message says why.
-    realm.run("kdestroy", ccache=f"FILE:{host_cache}")
-    wait_health(container, "unhealthy", timeout=30)
-    container.reload()
-    last = container.attrs["State"]["Health"]["Log"][-1]["Output"]
+    realm.run("kdestroy", ccache=f"FILE:{cache}")
+    last = wait_health(container, "unhealthy", timeout=30)
     assert "run on the host: kinit bob@ADP.TEST" in last, last
 
     stopped = make("platform-stop", stack)
     assert stopped.returncode == 0, stopped.stderr
-    assert not client.containers.list(
-        all=True, filters={"label": f"com.docker.compose.project={stack['COMPOSE_PROJECT_NAME']}"}
-    )
+    assert not stack_containers(client, stack)
     client.volumes.get(stack["KERBEROS_CACHE_VOLUME"])  # the volume outlives platform-stop
 
 

@@ -34,13 +34,30 @@ def kvno_as_airflow(realm: Realm, cache: Path) -> subprocess.CompletedProcess[st
     )
 
 
+def share_from_host(
+    realm: Realm,
+    workdir: Path,
+    start_sharer: StartSharer,
+    *,
+    lifetime: str | None = None,
+    renewable: str | None = None,
+    **settings: str,
+) -> tuple[Path, SharerProcess]:
+    """kinit alice into a FILE cache on the "host", start a sharer on it with `settings`,
+    wait for the shared copy; return the host cache and the sharer."""
+    host_cache = workdir / "krb5cc_1000"
+    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime=lifetime, renewable=renewable)
+    sharer = start_sharer(source_ccache=f"FILE:{host_cache}", **settings)
+    sharer.wait_for(sharer.target.exists, what="the shared copy")
+    return host_cache, sharer
+
+
 def test_shares_a_valid_file_cache_and_the_copy_authenticates(
     realm: Realm, workdir: Path, start_sharer: StartSharer
 ) -> None:
-    host_cache = workdir / "krb5cc_1000"
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="1h", renewable="2h")
-    sharer = start_sharer(source_ccache=f"FILE:{host_cache}")
-    sharer.wait_for(sharer.target.exists, what="the shared copy")
+    host_cache, sharer = share_from_host(
+        realm, workdir, start_sharer, lifetime="1h", renewable="2h"
+    )
 
     assert sharer.target.read_bytes() == host_cache.read_bytes()
     st = sharer.target.stat()
@@ -132,10 +149,9 @@ def test_the_shared_copy_is_renewed_while_renewable_and_outlives_the_host_ticket
 def test_a_destroyed_host_ticket_removes_the_shared_copy(
     realm: Realm, workdir: Path, start_sharer: StartSharer
 ) -> None:
-    host_cache = workdir / "krb5cc_1000"
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="1h", renewable="2h")
-    sharer = start_sharer(source_ccache=f"FILE:{host_cache}")
-    sharer.wait_for(sharer.target.exists, what="share")
+    host_cache, sharer = share_from_host(
+        realm, workdir, start_sharer, lifetime="1h", renewable="2h"
+    )
     assert realm.run("kdestroy", ccache=f"FILE:{host_cache}").returncode == 0
     sharer.wait_for(lambda: not sharer.target.exists(), what="removal of the shared copy")
     assert "is gone (kdestroy?): removed the shared ticket" in sharer.log()
@@ -149,10 +165,9 @@ def test_a_destroyed_host_ticket_removes_the_shared_copy(
 def test_a_destroyed_host_ticket_can_leave_the_copy_to_expire(
     realm: Realm, workdir: Path, start_sharer: StartSharer
 ) -> None:
-    host_cache = workdir / "krb5cc_1000"
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="20s", renewable="1h")
-    sharer = start_sharer(source_ccache=f"FILE:{host_cache}", on_source_gone="keep")
-    sharer.wait_for(sharer.target.exists, what="share")
+    host_cache, sharer = share_from_host(
+        realm, workdir, start_sharer, lifetime="20s", renewable="1h", on_source_gone="keep"
+    )
     shared = sharer.target.read_bytes()
     realm.run("kdestroy", ccache=f"FILE:{host_cache}")
     sharer.wait_for_log("not found")
@@ -164,10 +179,7 @@ def test_a_destroyed_host_ticket_can_leave_the_copy_to_expire(
 def test_an_expired_ticket_is_neither_shared_nor_refreshed_and_the_failure_is_clear(
     realm: Realm, workdir: Path, start_sharer: StartSharer
 ) -> None:
-    host_cache = workdir / "krb5cc_1000"
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="5s")
-    sharer = start_sharer(source_ccache=f"FILE:{host_cache}")
-    sharer.wait_for(sharer.target.exists, what="share")
+    host_cache, sharer = share_from_host(realm, workdir, start_sharer, lifetime="5s")
     mtime = sharer.target.stat().st_mtime_ns
     sharer.wait_for_log("shared ticket for alice@ADP.TEST expired at", timeout=15)
     assert "run on the host: kinit alice@ADP.TEST" in sharer.log()
@@ -259,10 +271,7 @@ def test_bad_settings_exit_2_naming_the_variable(realm: Realm, start_sharer: Sta
 def test_logs_and_state_hold_no_secrets(
     realm: Realm, workdir: Path, start_sharer: StartSharer
 ) -> None:
-    host_cache = workdir / "krb5cc_1000"
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}")
-    sharer = start_sharer(source_ccache=f"FILE:{host_cache}")
-    sharer.wait_for(sharer.target.exists, what="share")
+    _, sharer = share_from_host(realm, workdir, start_sharer)
     time.sleep(1)
     state = Path(sharer.env["SHARER_STATE_DIR"], "state.json").read_text()
     for text in (sharer.log(), state, sharer.command("status", "--json").stdout):
@@ -287,10 +296,7 @@ def test_logs_and_state_hold_no_secrets(
 def test_a_restarted_sharer_keeps_the_copy_and_reports_its_age(
     realm: Realm, workdir: Path, start_sharer: StartSharer
 ) -> None:
-    host_cache = workdir / "krb5cc_1000"
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}")
-    first = start_sharer(source_ccache=f"FILE:{host_cache}")
-    first.wait_for(first.target.exists, what="share")
+    host_cache, first = share_from_host(realm, workdir, start_sharer)
     first.stop()
     assert "stopping on signal 15; the shared copy stays in place" in first.log()
     mtime = first.target.stat().st_mtime_ns
@@ -310,10 +316,7 @@ def test_a_restarted_sharer_keeps_the_copy_and_reports_its_age(
 def test_a_shared_copy_deleted_behind_its_back_is_shared_again(
     realm: Realm, workdir: Path, start_sharer: StartSharer
 ) -> None:
-    host_cache = workdir / "krb5cc_1000"
-    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}")
-    sharer = start_sharer(source_ccache=f"FILE:{host_cache}")
-    sharer.wait_for(sharer.target.exists, what="share")
+    _, sharer = share_from_host(realm, workdir, start_sharer)
     sharer.target.unlink()
     sharer.wait_for(sharer.target.exists, what="share again")
     assert "vanished; sharing again" in sharer.log()
