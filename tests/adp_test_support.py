@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+from adp_test_servers.image_scan import scan_saved_image
 
 REPO = Path(__file__).resolve().parent.parent
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -97,44 +96,12 @@ def run_in(
 
 
 def layer_hits(client: docker.DockerClient, image: str, needles: Iterable[str]) -> list[str]:
-    """Search every file of every layer of `image` (docker save) for each needle.
-
-    Returns "layer:path: needle" for every hit; empty when no layer holds any.
-    """
-    patterns = [n.encode() for n in needles]
-    hits: list[str] = []
-    blob = io.BytesIO()
-    for chunk in client.images.get(image).save(named=True):
-        blob.write(chunk)
-    blob.seek(0)
-    with tarfile.open(fileobj=blob) as outer:
-        for member in outer:
-            if not member.isfile():
-                continue
-            data = outer.extractfile(member).read()  # type: ignore[union-attr]
-            if member.name.endswith("layer.tar") or member.name.startswith("blobs/"):
-                layer_hits_ = _search_layer(member.name, data, patterns)
-                if layer_hits_ is not None:
-                    hits += layer_hits_
-                    continue
-            # Image config and manifests hold env, labels and history.
-            hits += [f"{member.name}: {p.decode()}" for p in patterns if p in data]
-    return hits
-
-
-def _search_layer(name: str, data: bytes, patterns: list[bytes]) -> list[str] | None:
-    """Hits inside one layer tarball, or None when `data` is not a tarball (config, manifest)."""
-    hits: list[str] = []
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data)) as inner:
-            for f in inner:
-                if not f.isfile():
-                    continue
-                content = inner.extractfile(f).read()  # type: ignore[union-attr]
-                hits += [f"{name}:{f.name}: {p.decode()}" for p in patterns if p in content]
-    except tarfile.ReadError:
-        return None
-    return hits
+    """Search every file of every layer, the config and the manifests of `image` (docker save)
+    for each needle. Returns "place: needle" for every hit; empty when nothing holds any."""
+    hits = scan_saved_image(
+        client.images.get(image).save(named=True), [n.encode() for n in needles]
+    )
+    return [f"{place}: {needle.decode()}" for needle, places in hits.items() for place in places]
 
 
 def onbuild_triggers(client: docker.DockerClient, image: str) -> list[str]:

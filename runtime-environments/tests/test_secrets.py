@@ -4,13 +4,11 @@ and no image configuration."""
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
 import re
 import socket
 import subprocess
 import sys
-import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -18,38 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from adp_test_servers.image_scan import scan_image_with_cli
 from runtime_images import builder, discovery
 from runtime_images.config import RUNTIME_ROOT, ImageConfig
 
 pytestmark = pytest.mark.docker
-
-
-def scan_saved_image(docker_cli: str, tag: str, needles: list[bytes]) -> dict[bytes, list[str]]:
-    """`docker save` the image; return, per needle, the archive members that contain it.
-
-    Every layer tarball is opened and each file in it searched, so a needle stored in any
-    layer (even one deleted by a later layer) is found.
-    """
-    saved = subprocess.run([docker_cli, "save", tag], capture_output=True, check=True).stdout
-    hits: dict[bytes, list[str]] = {n: [] for n in needles}
-    with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
-        for member in outer.getmembers():
-            if not member.isfile():
-                continue
-            data = outer.extractfile(member).read()
-            blobs = [(member.name, data)]
-            if member.name.endswith("layer.tar") or data[257:262] == b"ustar":
-                with tarfile.open(fileobj=io.BytesIO(data)) as layer:
-                    for entry in layer.getmembers():
-                        if entry.isfile():
-                            content = layer.extractfile(entry).read()
-                            blobs.append((f"{member.name}:{entry.name}", content))
-                        blobs.append((f"{member.name}:{entry.name}#name", entry.name.encode()))
-            for name, blob in blobs:
-                for needle in needles:
-                    if needle in blob:
-                        hits[needle].append(name)
-    return hits
 
 
 def test_build_secret_is_in_no_layer(
@@ -77,7 +48,7 @@ def test_build_secret_is_in_no_layer(
         assert token not in log
 
         # Positive control: the scan does find what the image does contain.
-        hits = scan_saved_image(
+        hits = scan_image_with_cli(
             docker_cli, result.tag, [token.encode(), b"requests", b"secret-probe"]
         )
         assert hits[b"requests"], "scan found nothing at all: the scanner is broken"
@@ -185,7 +156,7 @@ def test_index_credentials_are_used_and_leave_no_trace(
     result = build([f"id=netrc,src={netrc}"], "with-secret")
     assert result.ok, result.error
     try:
-        hits = scan_saved_image(docker_cli, result.tag, [token.encode(), b"requests"])
+        hits = scan_image_with_cli(docker_cli, result.tag, [token.encode(), b"requests"])
         assert hits[b"requests"], "scan found nothing at all: the scanner is broken"
         assert hits[token.encode()] == [], f"index password found in: {hits[token.encode()]}"
         for command in (["history", "--no-trunc"], ["image", "inspect"]):
