@@ -29,7 +29,7 @@ format: dev-env ## Format the code with ruff
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-dev-env: ## Create/refresh .venv (installs uv when missing)
+dev-env: ## Create/refresh .venv (the pinned uv, tools, every platform package)
 	scripts/dev-env
 
 base: ## Build the offline Debian + Python base image (debootstrap)

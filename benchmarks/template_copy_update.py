@@ -67,7 +67,7 @@ def summary(name: str, times: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--copier", default=shutil.which("copier") or "copier")
+    parser.add_argument("--copier", default=str(Path(sys.executable).parent / "copier"))
     args = parser.parse_args()
     copier = shutil.which(args.copier)
     if copier is None:

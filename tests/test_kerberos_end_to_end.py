@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from adp_test_servers.platform_stack import (
 from adp_test_servers.postgres import PostgresCluster, gssapi_hba_line, running_postgres
 from adp_test_servers.sharer import SharerProcess
 from adp_test_servers.system import traversable_tmpdir
+from adp_test_servers.tools import project_tool
 
 REPO = Path(__file__).resolve().parents[1]
 BOOTSTRAP = REPO / "platform-bootstrap"
@@ -241,9 +241,7 @@ def test_a_kcm_or_keyring_cache_exported_by_adp_is_shared_and_authenticates(
 ) -> None:
     """KCM / KEYRING cache -> `adp kerberos export` -> sharer process -> usable copy."""
     pytest.importorskip("krb5", reason="pip install 'platform-cli[kerberos]'")
-    adp = shutil.which("adp") or str(Path(sys.executable).parent / "adp")
-    if not Path(adp).exists():
-        pytest.fail("the adp command is missing: pip install './platform-cli[kerberos]'")
+    adp = project_tool("adp")
     with contextlib.ExitStack() as stack:
         if cache_type == "KCM":
             skip_reason = stack.enter_context(running_kcm(realm))

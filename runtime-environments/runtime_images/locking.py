@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -64,9 +65,11 @@ def lock_command(runtime: RuntimeType, uv: str = "uv") -> list[str]:
 
 
 def lock(runtime: RuntimeType, upgrade: bool = False) -> None:
-    uv = shutil.which("uv")
+    # The uv installed next to this interpreter (the repository's .venv), else one on PATH.
+    beside = Path(sys.executable).parent / "uv"
+    uv = str(beside) if beside.is_file() else shutil.which("uv")
     if uv is None:
-        raise LockError("uv is not on PATH; install it (pip install uv) to lock dependencies")
+        raise LockError("uv is not installed; run `make dev-env` (or pip install uv) to lock")
     cmd = lock_command(runtime, uv)
     if upgrade:
         cmd.append("--upgrade")

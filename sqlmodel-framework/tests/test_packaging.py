@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from adp_test_servers.tools import project_tool
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
 def build_wheel(out: Path) -> Path:
-    uv = shutil.which("uv")
-    if uv:
-        command = [uv, "build", "--wheel", "--out-dir", str(out), str(PROJECT)]
-    else:
-        command = [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(PROJECT)]
+    command = [project_tool("uv"), "build", "--wheel", "--out-dir", str(out), str(PROJECT)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
     (wheel,) = out.glob("sqlmodel_framework-0.1.0-py3-none-any.whl")

@@ -12,13 +12,13 @@ import itertools
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from adp_test_servers.tools import project_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COPIER_YML = REPO_ROOT / "copier.yml"
@@ -117,7 +117,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_copier(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """The copier CLI, as users run it (never with --trust)."""
-    copier = shutil.which("copier") or str(Path(sys.executable).with_name("copier"))
+    copier = project_tool("copier")
     env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.run(
         [copier, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False

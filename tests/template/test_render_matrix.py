@@ -10,7 +10,6 @@ the Airflow installed here.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from adp_test_servers.tools import project_tool
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "datakit"
 # Airflow's own template expressions that DAG code legitimately contains.
@@ -154,10 +154,7 @@ def test_expected_files(combo, rendered) -> None:
 
 
 def ruff() -> str:
-    found = shutil.which("ruff")
-    if not found:
-        pytest.skip("ruff is not installed")
-    return found
+    return project_tool("ruff")
 
 
 def test_ruff_clean(combo, rendered, project_env) -> None:
