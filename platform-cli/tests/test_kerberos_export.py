@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from adp_cli.main import app
+from adp.cli.main import app
 from adp_test_servers.kdc import Realm, running_kcm, running_realm
 from typer.testing import CliRunner
 
@@ -91,7 +91,7 @@ def test_watch_follows_kinit_and_kdestroy(realm: Realm, keyring: str, tmp_path: 
         [
             sys.executable,
             "-m",
-            "adp_cli.main",
+            "adp",
             "kerberos",
             "export",
             "--watch",
@@ -142,7 +142,7 @@ def test_export_turns_a_kcm_cache_into_a_working_file_cache(realm: Realm, tmp_pa
                 [
                     sys.executable,
                     "-m",
-                    "adp_cli.main",
+                    "adp",
                     "kerberos",
                     "export",
                     "--from",

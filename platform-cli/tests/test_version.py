@@ -1,5 +1,5 @@
-from adp_cli import __version__
-from adp_cli.main import app
+from adp import __version__
+from adp.cli.main import app
 from typer.testing import CliRunner
 
 

@@ -2,7 +2,8 @@
 
 import typer
 
-from adp_cli import __version__, kerberos
+from adp import __version__
+from adp.cli import dev, doctor, kerberos
 
 app = typer.Typer(
     name="adp",
@@ -11,6 +12,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(kerberos.app, name="kerberos")
+app.add_typer(dev.app, name="dev")
+app.command("doctor")(doctor.doctor_command)
 
 
 @app.callback()

@@ -1,0 +1,193 @@
+"""`adp dev`: run a datakit in the local, Astro-shaped Airflow stack (thin over adp.dev)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import docker
+import docker.errors
+import typer
+from rich.console import Console
+
+from adp.dev import stack as stack_lib
+from adp.dev.api import AirflowApiError
+from adp.dev.errors import DevError
+from adp.dev.project import find_datakit
+from adp.dev.settings import load_settings
+
+app = typer.Typer(
+    name="dev",
+    help=(
+        "Run a datakit in a local Airflow shaped as `astro dev start` shapes it (postgres, "
+        "db-migration, scheduler, dag-processor, api-server, triggerer), without the Astro "
+        "CLI. Run it in the datakit's folder."
+    ),
+    no_args_is_help=True,
+)
+err = Console(stderr=True, highlight=False)
+
+ProjectDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir",
+        "-p",
+        help="The datakit's folder (default: the current folder or the nearest one above).",
+        file_okay=False,
+    ),
+]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]adp dev:[/red] {message}")
+    raise typer.Exit(1)
+
+
+def _docker() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        _fail(
+            f"no Docker engine answers ({exc}); start it (scripts/ensure-docker in the "
+            "platform repository does it on Debian), then re-run"
+        )
+    return client
+
+
+def _stack(project_dir: Path | None, **kwargs: object) -> stack_lib.Stack:
+    try:
+        return stack_lib.Stack(find_datakit(project_dir), load_settings(), **kwargs)  # type: ignore[arg-type]
+    except DevError as exc:
+        _fail(str(exc))
+        raise
+
+
+@app.command("start")
+def start_command(
+    project_dir: ProjectDir = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="Airflow UI/API port on 127.0.0.1 (ADP_DEV_API_PORT, 8080)."),
+    ] = None,
+    postgres_port: Annotated[
+        int | None,
+        typer.Option(
+            "--postgres-port",
+            help="Metadata database port on 127.0.0.1 (ADP_DEV_POSTGRES_PORT, 5432).",
+        ),
+    ] = None,
+    build: Annotated[
+        bool, typer.Option(help="Build the datakit image first (as astro dev start does).")
+    ] = True,
+    wait: Annotated[bool, typer.Option(help="Wait until Airflow reports healthy.")] = True,
+) -> None:
+    """Build the datakit image and start its Airflow; print the UI address when healthy.
+
+    Merges the datakit's docker-compose.override.yml (the Kerberos ticket volume, say),
+    passes .env to every Airflow container, and imports airflow_settings.yaml. Exit 1 with
+    the reason (a taken port names the setting to change).
+    """
+    stack = _stack(project_dir, api_port=port, postgres_port=postgres_port)
+    client = _docker()
+    try:
+        report = stack_lib.start(
+            stack, client, build=build, wait=wait, say=lambda line: err.print(f"  {line}")
+        )
+    except (DevError, AirflowApiError) as exc:
+        _fail(str(exc))
+        return
+    total = sum(seconds for _, seconds in report.steps)
+    typer.echo(f"Airflow of {stack.datakit.name} is up in {total:.0f} s: {report.url}")
+    typer.echo("  no login needed locally (every user is an admin, as under astro dev start)")
+    if report.settings_applied:
+        counts = ", ".join(f"{n} {kind}" for kind, n in report.settings_applied.items())
+        typer.echo(f"  airflow_settings.yaml: {counts}")
+    typer.echo("  stop it with: adp dev stop    logs: adp dev logs -f")
+
+
+@app.command("stop")
+def stop_command(
+    project_dir: ProjectDir = None,
+    volumes: Annotated[
+        bool, typer.Option("--volumes", help="Also delete the metadata database volume.")
+    ] = False,
+) -> None:
+    """Stop the datakit's Airflow and remove its containers (the database stays unless
+    --volumes)."""
+    stack = _stack(project_dir)
+    try:
+        stack_lib.stop(stack, volumes=volumes)
+    except DevError as exc:
+        _fail(str(exc))
+    typer.echo(f"stopped {stack.project}{' and deleted its volumes' if volumes else ''}")
+
+
+@app.command("status")
+def status_command(
+    project_dir: ProjectDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Each service's state and Airflow's health. Exit 1 when the stack is not healthy."""
+    stack = _stack(project_dir)
+    report = stack_lib.status(stack, _docker())
+    health = report.get("health", {})
+    healthy = bool(health) and all(v == "healthy" for v in health.values())
+    if as_json:
+        typer.echo(json.dumps({**report, "healthy": healthy}))
+    else:
+        typer.echo(f"stack {report['project']}" + (f": {report['url']}" if "url" in report else ""))
+        if not report["services"]:
+            typer.echo("  not started (adp dev start)")
+        for name, state in report["services"].items():
+            typer.echo(f"  {name:<14} {state}")
+        for name, state in health.items():
+            typer.echo(f"  health {name:<14} {state}")
+    raise typer.Exit(0 if healthy else 1)
+
+
+@app.command("logs")
+def logs_command(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="Services (default: all), e.g. scheduler.")
+    ] = None,
+    project_dir: ProjectDir = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep following.")] = False,
+    tail: Annotated[int, typer.Option(help="Lines per service to start with.")] = 100,
+) -> None:
+    """Show the logs of the stack's services (compose logs)."""
+    stack = _stack(project_dir)
+    args = ["logs", "--tail", str(tail), *(["--follow"] if follow else []), *(services or [])]
+    try:
+        argv = stack.compose_argv(*args)
+    except DevError as exc:
+        _fail(str(exc))
+        return
+    if not stack.compose_file.is_file():
+        _fail(f"no stack has been started for {stack.datakit.root}; run: adp dev start")
+    raise typer.Exit(subprocess.call(argv, stdout=sys.stdout, stderr=sys.stderr))
+
+
+@app.command("trigger")
+def trigger_command(
+    dag_id: Annotated[str, typer.Argument(help="The DAG to run.")],
+    project_dir: ProjectDir = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the run.")] = 300,
+) -> None:
+    """Unpause DAG_ID, trigger a run through the REST API and wait for it; exit 0 only
+    when the run succeeded. Prints each task's state."""
+    stack = _stack(project_dir)
+    client = _docker()
+    try:
+        url = stack.api_url(client)
+        run, tasks = stack_lib.run_dag(url, dag_id, timeout)
+    except (DevError, AirflowApiError) as exc:
+        _fail(str(exc))
+        return
+    for task in tasks:
+        typer.echo(f"  {task['task_id']:<30} {task['state']}")
+    typer.echo(f"run {run.run_id} of {dag_id}: {run.state}")
+    raise typer.Exit(0 if run.state == "success" else 1)

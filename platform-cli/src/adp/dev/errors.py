@@ -1,0 +1,5 @@
+"""The one error type of adp.dev: its message names what was wrong and what to do."""
+
+
+class DevError(RuntimeError):
+    """A problem with the datakit, a setting or the stack; str() is the user's message."""

@@ -1,0 +1,82 @@
+"""The settings of `adp dev`, read from the environment (ADP_DEV_*, IMAGE_POSTGRES)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adp.dev.errors import DevError
+
+ENV_PREFIX = "ADP_DEV_"
+
+
+class DevSettings(BaseSettings):
+    """Every knob of the local stack; each one is an environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    api_port: int = Field(8080, ge=1, le=65535, description="Airflow UI and REST API port")
+    postgres_port: int = Field(
+        5432, ge=1, le=65535, description="metadata database port on the host"
+    )
+    start_timeout: float = Field(
+        300, gt=0, description="seconds `adp dev start` waits for a healthy Airflow"
+    )
+    state_dir: Path | None = Field(
+        None, description="where each stack's compose file and secrets live"
+    )
+    image_postgres: str | None = Field(
+        None,
+        validation_alias="IMAGE_POSTGRES",
+        description="PostgreSQL image of the metadata database (your registry's mirror)",
+    )
+    image_python: str = Field(
+        "adp-debian-python:bookworm",
+        validation_alias="IMAGE_PYTHON",
+        description="Debian base the PostgreSQL image is built on when no registry answers",
+    )
+    ca_bundle: Path | None = Field(
+        None, validation_alias="CA_BUNDLE", description="PEM bundle trusted inside builds"
+    )
+
+    def stack_dir(self, compose_project: str) -> Path:
+        """The folder holding one stack's rendered compose file and its 0600 secrets."""
+        if self.state_dir:
+            base = self.state_dir
+        else:
+            state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local/state")
+            base = Path(state_home) / "adp" / "dev"
+        return base / compose_project
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a DevSettings field."""
+    alias = DevSettings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> DevSettings:
+    """DevSettings from the environment (or `env`); a bad value raises DevError naming the
+    variable."""
+    try:
+        if env is None:
+            return DevSettings()
+        values = {
+            name: env[key]
+            for name in DevSettings.model_fields
+            if (key := env_name(name)) in env and env[key] != ""
+        }
+        return DevSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0])
+            name = field if field.isupper() else env_name(field)
+            problems.append(f"{name}={error.get('input')!r}: {error['msg']}")
+        raise DevError(
+            "bad adp dev setting: " + "; ".join(problems) + " (fix or unset the variable)"
+        ) from None
