@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from adp_test_servers.image_scan import scan_saved_image
 REPO = Path(__file__).resolve().parent.parent
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 LAYER1_TAG = os.environ.get("ADP_TEST_LAYER1_IMAGE", "layer1-airflow:latest")
+# What a template under test is made of (copied into a throw-away git repository).
+TEMPLATE_FILES = ("copier.yml", "templates")
 
 
 def buildkit_docker() -> str:
@@ -115,3 +118,48 @@ def labels(client: docker.DockerClient, image: str, prefix: str = "") -> dict[st
 
 def strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+# -- the datakit template, as a throw-away git repository ----------------------------
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "template-tests",
+    "GIT_AUTHOR_EMAIL": "template-tests@example.invalid",
+    "GIT_COMMITTER_NAME": "template-tests",
+    "GIT_COMMITTER_EMAIL": "template-tests@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    result = subprocess.run(
+        ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed in {cwd}:\n{result.stderr}")
+    return result.stdout
+
+
+def copy_template_files(dst: Path, source_root: Path = REPO) -> Path:
+    """Copy copier.yml and templates/ (nothing else of the monorepo) into dst."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in TEMPLATE_FILES:
+        src = source_root / name
+        if src.is_dir():
+            shutil.copytree(src, dst / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, dst / name)
+    return dst
+
+
+def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    if tag:
+        git(repo, "tag", tag)

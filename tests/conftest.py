@@ -1,19 +1,40 @@
-"""Fixtures shared by the cross-component tests: the Docker engine and the image chain.
+"""Fixtures shared by the cross-component tests: the Docker engine, the image chain, the
+datakit template, and the Astro-shaped Airflow stack.
 
 The image chain (offline Debian base -> oss runtime -> Layer 1) is built once per
 test session with the same command a setup person runs (`make build`), using the
-host's CA bundle the way a company injects its corporate CA.
+host's CA bundle the way a company injects its corporate CA. The template's default
+datakit is rendered and built once per session, and its Airflow stack started once per
+compose shape: tests that need a running Airflow share them.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
-from adp_test_support import LAYER1_TAG, REPO, build_env, buildkit_docker, run
+from adp_test_servers.airflow_stack import AirflowStack, running_airflow_stack
+from adp_test_support import (
+    LAYER1_TAG,
+    REPO,
+    build_env,
+    buildkit_docker,
+    commit_all,
+    copy_template_files,
+    git,
+    run,
+)
+
+# The datakit most stack tests run: the template's defaults, plus the runtime-images DAG
+# (it must parse with the image's cncf-kubernetes provider).
+TEMPLATE_DATAKIT = "image-test-kit"
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +70,87 @@ def layer1_image(docker_client: docker.DockerClient) -> str:
 def runtime_image(layer1_image: str) -> str:
     """The oss runtime image Layer 1 was built on (built by the layer1_image fixture)."""
     return "adp-airflow-runtime:3.3.2-python-3.11"
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repository holding the current template files, tagged v99.0.0."""
+    repo = copy_template_files(tmp_path_factory.mktemp("template-repo"))
+    git(repo, "init", "-q")
+    commit_all(repo, "template under test", tag="v99.0.0")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def render() -> Callable[..., Path]:
+    """render(src, dst, **answers): `copier copy --defaults` with the given answers.
+
+    Uses Copier's Python API (same code path as the CLI, without paying for
+    its start-up once per rendering); tests of the CLI itself use copier_cli.
+    """
+    from copier import run_copy
+
+    def _render(src: Path, dst: Path, vcs_ref: str | None = "HEAD", **answers: Any) -> Path:
+        run_copy(
+            str(src),
+            str(dst),
+            data=answers,
+            defaults=True,
+            vcs_ref=vcs_ref,
+            quiet=True,
+            unsafe=False,
+        )
+        return dst
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def template_datakit(tmp_path_factory, template_repo, render, layer1_image) -> Path:
+    """The template's datakit `image-test-kit`, rendered once per session."""
+    project = tmp_path_factory.mktemp("datakit") / TEMPLATE_DATAKIT
+    return render(
+        template_repo,
+        project,
+        datakit_name=TEMPLATE_DATAKIT,
+        layer1_image=layer1_image,
+        runtime_images=True,
+        kerberos=False,  # the Kerberos stack has its own datakit (test_kerberos_end_to_end)
+    )
+
+
+@pytest.fixture(scope="session")
+def template_datakit_image(template_datakit: Path, docker_cli: str, docker_client) -> Iterator[str]:
+    """The datakit built FROM the Layer-1 image by its ONBUILD triggers, as astro does."""
+    tag = f"adp-datakit-test:{uuid.uuid4().hex[:12]}"
+    result = subprocess.run(
+        [docker_cli, "build", "-q", "-t", tag, str(template_datakit)],
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, f"datakit build failed:\n{result.stdout}\n{result.stderr}"
+    yield tag
+    docker_client.images.remove(tag, force=True)
+
+
+def _stack(request, shape: str) -> Iterator[AirflowStack]:
+    datakit = request.getfixturevalue("template_datakit")
+    image = request.getfixturevalue("template_datakit_image")
+    client = request.getfixturevalue("docker_client")
+    state = request.getfixturevalue("tmp_path_factory").mktemp(f"stack-{shape}")
+    with running_airflow_stack(datakit, image, state, client=client, shape=shape) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def airflow_stack(request) -> Iterator[AirflowStack]:
+    """The template datakit in the newer Astro CLI's shape (what `adp dev start` runs)."""
+    yield from _stack(request, "astro")
+
+
+@pytest.fixture(scope="session")
+def airflow_stack_v1(request) -> Iterator[AirflowStack]:
+    """The template datakit in astro-cli v1's shape (named volume airflow_logs)."""
+    yield from _stack(request, "astro-v1")

@@ -110,9 +110,9 @@ def test_platform_packages_and_common_deps_import(docker_client, layer1_image):
     ran = run_in(
         docker_client,
         layer1_image,
-        "python -c 'import sqlmodel_framework, adp_cli, sqlmodel, sqlalchemy, pyodbc, psycopg2;"
+        "python -c 'import sqlmodel_framework, adp, sqlmodel, sqlalchemy, pyodbc, psycopg2;"
         " import airflow.providers.microsoft.mssql, airflow.providers.cncf.kubernetes;"
-        " print(sqlmodel_framework.__name__, adp_cli.__version__)'"
+        " print(sqlmodel_framework.__name__, adp.__version__)'"
         " && adp version && pytest --version && odbcinst -q -d",
     )
     assert ran.exit_code == 0, ran.output
@@ -123,6 +123,13 @@ def test_platform_packages_and_common_deps_import(docker_client, layer1_image):
 def test_runs_as_astro_in_airflow_home(docker_client, layer1_image):
     ran = run_in(docker_client, layer1_image, 'id -un; pwd; echo "$AIRFLOW_HOME"')
     assert ran.output.split() == ["astro", "/usr/local/airflow", "/usr/local/airflow"]
+
+
+def test_logs_folder_belongs_to_astro(docker_client, layer1_image):
+    """A fresh named volume at /usr/local/airflow/logs (astro-cli v1's airflow_logs) takes
+    the image folder's owner: without it the dag-processor cannot write its logs."""
+    ran = run_in(docker_client, layer1_image, "stat -c '%U %G %a' /usr/local/airflow/logs")
+    assert ran.output.split() == ["astro", "root", "775"], ran.output
 
 
 def test_onbuild_triggers_in_astro_runtime_order(docker_client, layer1_image):
