@@ -1,14 +1,21 @@
-"""Kerberos end to end: host kinit -> ticket sharer (compose) -> Layer-1 container -> database.
+"""Kerberos end to end: host kinit -> ticket sharer (compose) -> datakit -> database.
 
-A Kerberized PostgreSQL on loopback stands in for SQL Server's Windows authentication:
-both accept a GSSAPI login from the TGT in KRB5CCNAME. The datakit side is a container
-from the real Layer-1 image, with the platform_kerberos_cache volume mounted read-only
-at /krb5/cache and host networking, exactly as a datakit's compose override mounts it.
+A Kerberized PostgreSQL stands in for SQL Server's Windows authentication: both accept a
+GSSAPI login from the ticket in KRB5CCNAME. Two views of the datakit side:
+- the daily loop: a datakit generated with kerberos=true and warehouse=postgres runs in the
+  Astro-shaped stack with its docker-compose.override.yml; the shared ticket is in all four
+  Airflow services, and the example DAG, triggered through the REST API, loads the
+  Kerberized warehouse (a PostgreSQL container on the stack's network) as the user;
+- the failure modes: a container from the Layer-1 image on the host network, with the
+  platform_kerberos_cache volume mounted read-only as the override mounts it, against a
+  Kerberized PostgreSQL on loopback, through kdestroy and expiry.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import subprocess
 import time
@@ -18,6 +25,9 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
+from adp.dev.postgres import resolve_postgres_image
+from adp_test_servers.airflow_stack import AirflowStack, running_airflow_stack
 from adp_test_servers.kdc import Realm, running_kcm, running_realm
 from adp_test_servers.platform_stack import (
     host_cache,
@@ -286,3 +296,195 @@ def _export_and_share(realm: Realm, tmp_path: Path, adp: str, cache: str) -> Non
     finally:
         sharer.stop()
     shutil.rmtree(exported.parent, ignore_errors=True)
+
+
+# -- the daily loop: the datakit's Airflow stack with the Kerberos override ---------------
+KIT = "kerberos-kit"
+KIT_PACKAGE = KIT.replace("-", "_")
+WAREHOUSE = "warehouse"  # the Kerberized PostgreSQL's service name on the stack's network
+
+# The containers' Kerberos configuration for the test realm. They reach no KDC (the KDC
+# listens on the host's loopback only), so the host fetched the warehouse's service ticket
+# before sharing: what the task uses is exactly what the sharer put into the volume.
+CONTAINER_KRB5_CONF = f"""[libdefaults]
+    default_realm = {REALM}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    dns_canonicalize_hostname = false
+    rdns = false
+[realms]
+    {REALM} = {{
+        kdc = 127.0.0.1:1
+    }}
+[domain_realm]
+    {WAREHOUSE} = {REALM}
+"""
+
+# Runs in the warehouse container on first start (docker-entrypoint-initdb.d): dana may log
+# in only through GSSAPI encryption; no password exists for dana.
+GSS_LINE = f"hostgssenc {WAREHOUSE} dana all gss include_realm=0 krb_realm={REALM}"
+WAREHOUSE_INIT = f"""
+sed -i '1i {GSS_LINE}' "$PGDATA/pg_hba.conf"
+psql -v ON_ERROR_STOP=1 --username postgres -qc "CREATE ROLE dana LOGIN"
+psql -v ON_ERROR_STOP=1 --username postgres -qc "ALTER DATABASE {WAREHOUSE} OWNER TO dana"
+"""
+
+
+def kerberos_stack_file(
+    path: Path, postgres_image: str, volume: str, conf_dir: Path, keytab_dir: Path, init_dir: Path
+) -> Path:
+    """The test's own compose file, merged after the datakit's override: the warehouse
+    service, the test realm's krb5.conf, and the test's sharer volume instead of the
+    developer's platform_kerberos_cache."""
+    airflow = {
+        "environment": {"KRB5_CONFIG": "/krb5/conf/krb5.conf"},
+        "volumes": [f"{conf_dir}:/krb5/conf:ro"],
+    }
+    data = {
+        "services": {
+            WAREHOUSE: {
+                "image": postgres_image,
+                "networks": ["airflow"],
+                "environment": {
+                    "POSTGRES_PASSWORD": uuid.uuid4().hex,
+                    "POSTGRES_DB": WAREHOUSE,
+                },
+                "command": ["postgres", "-c", "krb_server_keyfile=/keytab/postgres.keytab"],
+                "volumes": [
+                    f"{keytab_dir}:/keytab:ro",
+                    f"{init_dir}:/docker-entrypoint-initdb.d:ro",
+                ],
+            },
+            **{name: airflow for name in ("scheduler", "dag-processor", "api-server", "triggerer")},
+        },
+        "volumes": {"platform_kerberos_cache": {"external": True, "name": volume}},
+    }
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def shared_platform(realm: Realm) -> Iterator[dict[str, str]]:
+    """The sharer stack, started once for the module, sharing dana's TGT plus the service
+    ticket for the warehouse."""
+    host_dir = traversable_tmpdir("adp-e2e-stack-host-")
+    env = stack_env(realm, host_dir, "adpe2estack", SHARER_HEALTH_INTERVAL="1s")
+    cache = host_cache(env)
+    realm.add_service(f"postgres/{WAREHOUSE}", realm.directory / "warehouse.keytab")
+    realm.kinit("dana@E2E.TEST", f"FILE:{cache}", lifetime="1h")
+    kvno = realm.run("kvno", f"postgres/{WAREHOUSE}@{REALM}", ccache=f"FILE:{cache}")
+    assert kvno.returncode == 0, kvno.stderr
+    started = make("platform-start", env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield env
+    finally:
+        make_platform(BOOTSTRAP, "platform-clean", env, timeout=120)
+        shutil.rmtree(host_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def kerberos_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    template_repo: Path,
+    render: Callable[..., Path],
+    layer1_image: str,
+    docker_cli: str,
+    docker_client: docker.DockerClient,
+    realm: Realm,
+    shared_platform: dict[str, str],
+) -> Iterator[AirflowStack]:
+    kit = render(
+        template_repo,
+        tmp_path_factory.mktemp("kerberos-kit") / KIT,
+        datakit_name=KIT,
+        kerberos=True,
+        warehouse="postgres",
+        layer1_image=layer1_image,
+    )
+    conn = {
+        "conn_type": "postgres",
+        "host": WAREHOUSE,
+        "port": 5432,
+        "schema": WAREHOUSE,
+        "login": "dana",
+    }
+    (kit / ".env").write_text(f"AIRFLOW_CONN_{KIT_PACKAGE.upper()}_WAREHOUSE={json.dumps(conn)}\n")
+    image = f"adp-kerberos-kit:{uuid.uuid4().hex[:8]}"
+    built = subprocess.run(
+        [docker_cli, "build", "-q", "-t", image, str(kit)],
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    files = traversable_tmpdir("adp-e2e-stack-files-")
+    for name in ("conf", "keytab", "init"):
+        (files / name).mkdir(mode=0o755)
+    (files / "conf" / "krb5.conf").write_text(CONTAINER_KRB5_CONF)
+    keytab = files / "keytab" / "postgres.keytab"
+    shutil.copyfile(realm.directory / "warehouse.keytab", keytab)
+    keytab.chmod(0o644)  # read by the warehouse's postgres user; a throw-away key
+    (files / "init" / "kerberos.sh").write_text(WAREHOUSE_INIT)
+    state = tmp_path_factory.mktemp("kerberos-stack")
+    extra = kerberos_stack_file(
+        state / "kerberos-test.yml",
+        resolve_postgres_image(docker_client, None, "adp-debian-python:bookworm", None),
+        shared_platform["KERBEROS_CACHE_VOLUME"],
+        files / "conf",
+        files / "keytab",
+        files / "init",
+    )
+    try:
+        with running_airflow_stack(
+            kit, image, state, client=docker_client, extra_files=[extra]
+        ) as stack:
+            yield stack
+    finally:
+        docker_client.images.remove(image, force=True)
+        shutil.rmtree(files, ignore_errors=True)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("service", ["scheduler", "dag-processor", "api-server", "triggerer"])
+def test_the_shared_ticket_is_in_every_airflow_service(
+    kerberos_stack: AirflowStack, service: str
+) -> None:
+    code, out = kerberos_stack.exec(service, "klist")
+    assert code == 0, out
+    assert "Ticket cache: FILE:/krb5/cache/krb5cc" in out, out
+    assert "Default principal: dana@E2E.TEST" in out, out
+    code, out = kerberos_stack.exec(service, "touch", "/krb5/cache/x")
+    assert code != 0 and "Read-only file system" in out, "the volume must be mounted read-only"
+
+
+@pytest.mark.docker
+def test_the_example_dag_loads_the_kerberized_warehouse_as_the_user(
+    kerberos_stack: AirflowStack,
+) -> None:
+    deadline = time.monotonic() + 60
+    while kerberos_stack.exec(WAREHOUSE, "pg_isready", "-q", "-h", "127.0.0.1")[0] != 0:
+        assert time.monotonic() < deadline, kerberos_stack.logs(WAREHOUSE)
+        time.sleep(1)
+    dag_id = f"{KIT_PACKAGE}_example"
+    api = kerberos_stack.api
+    api.wait_for_dag(dag_id, timeout=120)
+    api.unpause(dag_id)
+    run = api.wait_for_run(api.trigger(dag_id), timeout=240)
+    log = api.task_log(run, "load")
+    assert run.state == "success", f"{log[-4000:]}\n{kerberos_stack.logs(WAREHOUSE)}"
+    # Rows written by the task, stamped by the framework's triggers with the session user:
+    # dana, who can only log in through GSSAPI with the shared ticket.
+    code, out = kerberos_stack.exec(
+        WAREHOUSE,
+        "psql",
+        "-U",
+        "postgres",
+        "-d",
+        WAREHOUSE,
+        "-Atc",
+        f"SELECT customer_number, changed_by FROM {KIT_PACKAGE}_customer ORDER BY 1",
+    )
+    assert code == 0, out
+    assert out.split() == ["C-0001|dana", "C-0002|dana", "C-0003|dana"], out
