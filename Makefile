@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help build demo test system-deps lint format dev-env base \
+.PHONY: help build demo demo-stop test system-deps lint format dev-env base \
         platform-start platform-stop platform-status images images-push new-runtime clean
 
 help: ## Show the targets
@@ -12,8 +12,11 @@ help: ## Show the targets
 build: ## Build layer1-airflow:<version> and :latest (settings: layer1-base-image/.env)
 	$(MAKE) -C layer1-base-image build
 
-demo: ## Offline: build the image chain, create a datakit, prove Airflow runs its DAG
+demo: ## From nothing: image chain, a datakit, its Airflow stack running the example DAG
 	scripts/demo
+
+demo-stop: ## Stop the demo's Airflow stack and delete its database volume
+	scripts/demo stop
 
 test: system-deps lint ## Lint, then run every test (needs a Docker engine)
 	.venv/bin/pytest $(PYTEST_ARGS)

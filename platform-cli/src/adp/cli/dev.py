@@ -171,6 +171,20 @@ def logs_command(
     raise typer.Exit(subprocess.call(argv, stdout=sys.stdout, stderr=sys.stderr))
 
 
+@app.command("pytest", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def pytest_command(ctx: typer.Context, project_dir: ProjectDir = None) -> None:
+    """Run the datakit's tests inside its image (extra arguments go to pytest), with the
+    project folders mounted and no network, as `astro dev pytest` does."""
+    stack = _stack(project_dir)
+    try:
+        code, output = stack_lib.run_pytest(stack, _docker(), list(ctx.args))
+    except DevError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(output, nl=False)
+    raise typer.Exit(code)
+
+
 @app.command("trigger")
 def trigger_command(
     dag_id: Annotated[str, typer.Argument(help="The DAG to run.")],

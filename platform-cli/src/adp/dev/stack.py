@@ -283,7 +283,11 @@ def status(stack: Stack, client: docker.DockerClient) -> dict[str, Any]:
         if state["Status"] == "exited":
             text += f" ({state['ExitCode']})"
         services[name] = text
-    report: dict[str, Any] = {"project": stack.project, "services": services}
+    report: dict[str, Any] = {
+        "project": stack.project,
+        "image": stack.image,
+        "services": services,
+    }
     if stack.running(client):
         url = stack.api_url(client)
         report["url"] = url
@@ -294,6 +298,32 @@ def status(stack: Stack, client: docker.DockerClient) -> dict[str, Any]:
         except Exception as exc:  # the api-server may still be starting
             report["health"] = {"error": str(exc)}
     return report
+
+
+def run_pytest(stack: Stack, client: docker.DockerClient, args: list[str]) -> tuple[int, str]:
+    """`python -m pytest ARGS` in a fresh container of the datakit image, with the project
+    folders mounted as in the stack and no network: what `astro dev pytest` runs."""
+    volumes = {
+        str(stack.datakit.root / folder): {"bind": f"/usr/local/airflow/{folder}", "mode": "rw"}
+        for folder in compose.PROJECT_MOUNTS
+        if (stack.datakit.root / folder).is_dir()
+    }
+    try:
+        container = client.containers.run(
+            str(stack.image),
+            ["python", "-m", "pytest", *args],
+            detach=True,
+            volumes=volumes,
+            environment={"ASTRONOMER_ENVIRONMENT": "local"},
+            network_mode="none",
+        )
+    except docker.errors.ImageNotFound:
+        raise DevError(f"no image {stack.image}: run adp dev start first") from None
+    try:
+        code = int(container.wait()["StatusCode"])
+        return code, container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
 
 
 def run_dag(url: str, dag_id: str, timeout: float) -> tuple[DagRun, list[dict[str, Any]]]:
