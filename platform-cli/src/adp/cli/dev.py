@@ -28,7 +28,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ProjectDir = Annotated[
     Path | None,

@@ -79,9 +79,11 @@ def load(path: Path) -> Settings:
     try:
         return Settings.model_validate(section)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in ("airflow", *first["loc"]))
-        raise DevError(f"{path}: {where}: {first['msg']} (fix the entry, or remove it)") from None
+        problems = [
+            ".".join(str(part) for part in ("airflow", *error["loc"])) + f": {error['msg']}"
+            for error in exc.errors()[:3]
+        ]
+        raise DevError(f"{path}: {'; '.join(problems)} (fix the entry, or remove it)") from None
 
 
 def apply(client: AirflowClient, settings: Settings) -> dict[str, int]:
@@ -91,7 +93,8 @@ def apply(client: AirflowClient, settings: Settings) -> dict[str, int]:
         if client.request("POST", "/api/v2/connections", ok=(409,), json=body).status_code == 409:
             client.request("PATCH", f"/api/v2/connections/{conn.conn_id}", json=body)
     for pool in settings.pools:
-        body = {"name": pool.pool_name, "slots": pool.pool_slot}
+        # Airflow's pool update wants the whole pool: include_deferred as Airflow defaults it.
+        body = {"name": pool.pool_name, "slots": pool.pool_slot, "include_deferred": False}
         if pool.pool_description is not None:
             body["description"] = pool.pool_description
         if client.request("POST", "/api/v2/pools", ok=(409,), json=body).status_code == 409:

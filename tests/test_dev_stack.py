@@ -1,0 +1,95 @@
+"""The library behind `adp dev` against the running Astro-shaped stack (session fixture):
+airflow_settings.yaml lands in Airflow through the REST API and a second import changes
+nothing; status reports every service and Airflow's health; secrets stay out of the
+containers' view of the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from adp.dev import airflow_settings, secrets
+from adp.dev import stack as stack_lib
+from adp_test_servers.airflow_stack import AirflowStack
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SETTINGS = """
+airflow:
+  connections:
+    - conn_id: settings_test_pg
+      conn_type: postgres
+      conn_host: db.example.invalid
+      conn_schema: analytics
+      conn_login: reader
+      conn_port: 5432
+      conn_extra:
+        sslmode: require
+  pools:
+    - pool_name: settings_test_pool
+      pool_slot: 3
+      pool_description: from airflow_settings.yaml
+  variables:
+    - variable_name: settings_test_var
+      variable_value: {"a": 1}
+"""
+
+
+def test_airflow_settings_are_imported_and_reimport_is_idempotent(
+    airflow_stack: AirflowStack, tmp_path: Path
+) -> None:
+    path = tmp_path / "airflow_settings.yaml"
+    path.write_text(SETTINGS)
+    settings = airflow_settings.load(path)
+    api = airflow_stack.api
+    for _ in range(2):  # the second run updates what exists
+        assert airflow_settings.apply(api, settings) == {
+            "connections": 1,
+            "pools": 1,
+            "variables": 1,
+        }
+    conn = api.request("GET", "/api/v2/connections/settings_test_pg").json()
+    assert (conn["host"], conn["schema"], conn["login"], conn["port"]) == (
+        "db.example.invalid",
+        "analytics",
+        "reader",
+        5432,
+    )
+    assert '"sslmode": "require"' in conn["extra"]
+    pool = api.request("GET", "/api/v2/pools/settings_test_pool").json()
+    assert pool["slots"] == 3
+    variable = api.request("GET", "/api/v2/variables/settings_test_var").json()
+    assert variable["value"] == '{"a": 1}'
+
+
+def test_status_reports_every_service_and_health(airflow_stack: AirflowStack) -> None:
+    report = stack_lib.status(airflow_stack.stack, airflow_stack.client)
+    assert report["services"] == {
+        "api-server": "running",
+        "dag-processor": "running",
+        "db-migration": "exited (0)",
+        "postgres": "running",
+        "scheduler": "running",
+        "triggerer": "running",
+    }
+    assert report["health"] == {
+        "metadatabase": "healthy",
+        "scheduler": "healthy",
+        "triggerer": "healthy",
+        "dag_processor": "healthy",
+    }
+    assert report["url"].startswith("http://localhost:")
+
+
+def test_one_jwt_secret_is_shared_and_none_is_in_the_project(airflow_stack: AirflowStack) -> None:
+    values = secrets.read(airflow_stack.stack.state_dir / secrets.FILE_NAME)
+    jwt = values["AIRFLOW__API_AUTH__JWT_SECRET"]
+    for service in ("scheduler", "dag-processor", "api-server", "triggerer"):
+        code, out = airflow_stack.exec(service, "printenv", "AIRFLOW__API_AUTH__JWT_SECRET")
+        assert code == 0 and out.strip() == jwt, service
+    project = airflow_stack.stack.datakit.root
+    for file in project.rglob("*"):
+        if file.is_file():
+            text = file.read_text(errors="ignore")
+            assert all(v not in text for v in values.values()), file
+    assert all(v not in airflow_stack.stack.compose_file.read_text() for v in values.values())
