@@ -7,6 +7,7 @@ mirror), while `uv.lock` records pypi.org download URLs. Hashes still pin every 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,9 @@ def lock(runtime: RuntimeType, upgrade: bool = False) -> None:
     cmd = lock_command(runtime, uv)
     if upgrade:
         cmd.append("--upgrade")
-    proc = subprocess.run(cmd, cwd=runtime.path, capture_output=True, text=True, check=False)
+    env = {**os.environ, "UV_SYSTEM_CERTS": "1"}  # the machine's CA store, not uv's own roots
+    proc = subprocess.run(
+        cmd, cwd=runtime.path, capture_output=True, text=True, check=False, env=env
+    )
     if proc.returncode != 0:
         raise LockError(f"{runtime.pyproject}: uv pip compile failed:\n{proc.stderr.strip()}")

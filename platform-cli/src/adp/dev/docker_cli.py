@@ -12,6 +12,9 @@ import os
 import subprocess
 from pathlib import Path
 
+# Where Debian's docker.io and Docker's own packages put the client, PATH or not.
+WELL_KNOWN_CLIENTS = ["/usr/bin/docker", "/usr/local/bin/docker"]
+
 
 def candidates() -> list[str]:
     found: list[str] = []
@@ -20,7 +23,7 @@ def candidates() -> list[str]:
     for folder in os.environ.get("PATH", "").split(os.pathsep):
         if folder:
             found.append(str(Path(folder) / "docker"))
-    found += ["/usr/bin/docker", "/usr/local/bin/docker"]
+    found += WELL_KNOWN_CLIENTS
     unique: list[str] = []
     for path in found:
         if path not in unique and os.access(path, os.X_OK) and Path(path).is_file():

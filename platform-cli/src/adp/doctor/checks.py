@@ -306,19 +306,20 @@ def check_host_ticket(ctx: Context) -> Check:
 
 
 def check_shared_ticket(ctx: Context) -> Check:
+    """The sharer writing into the volume datakits mount (KERBEROS_CACHE_VOLUME, as in
+    platform-bootstrap), judged by the sharer's own status of the shared copy."""
     required = ctx.kerberos_required()
     client = ctx.docker()
     if client is None:
         return Check("shared ticket", "skip", "no Docker engine to ask", required=False)
+    volume = ctx.env.get("KERBEROS_CACHE_VOLUME") or KERBEROS_VOLUME
     fix = "start the sharer in the platform repository: make platform-start"
-    sharers = client.containers.list(
-        filters={"label": f"com.docker.compose.service={SHARER_SERVICE}"}
-    )
-    bad = "fail" if required else "warn"
+    bad: Status = "fail" if required else "warn"
+    sharers = client.containers.list(filters={"volume": volume})
+    sharers = [c for c in sharers if c.labels.get("com.docker.compose.service") == SHARER_SERVICE]
     if not sharers:
-        return Check(
-            "shared ticket", bad, "the Kerberos ticket sharer is not running", fix, required
-        )
+        detail = f"no ticket sharer writes into the volume {volume}"
+        return Check("shared ticket", bad, detail, fix, required)
     code, output = sharers[0].exec_run([SHARER_SERVICE, "status", "--json"])
     try:
         data = json.loads(output.decode())
@@ -328,7 +329,7 @@ def check_shared_ticket(ctx: Context) -> Check:
         return Check(
             "shared ticket",
             bad,
-            f"volume {KERBEROS_VOLUME}: {data.get('summary')}",
+            f"volume {volume}: {data.get('summary')}",
             str(data.get("hint") or "run on the host: kinit <you>@<REALM>"),
             required,
         )
@@ -336,7 +337,7 @@ def check_shared_ticket(ctx: Context) -> Check:
     return Check(
         "shared ticket",
         "ok",
-        f"volume {KERBEROS_VOLUME}: {data.get('principal')}, expires in {_duration(left)}",
+        f"volume {volume}: {data.get('principal')}, expires in {_duration(left)}",
         required=required,
     )
 
