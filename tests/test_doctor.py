@@ -62,9 +62,10 @@ def test_buildkit_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 # -- the Layer-1 image ------------------------------------------------------------------
 @pytest.fixture
 def old_layer1(docker_client: docker.DockerClient, layer1_image: str) -> Iterator[str]:
-    """An image labelled as built by another platform version."""
+    """An image labelled as built by another platform version (on the bare base: a child
+    of Layer 1 would run its ONBUILD triggers)."""
     tag = f"adp-doctor-old:{uuid.uuid4().hex[:8]}"
-    dockerfile = f"FROM {layer1_image}\nLABEL io.adp.platform.version=0.0.1\n"
+    dockerfile = "FROM adp-debian-python:bookworm\nLABEL io.adp.platform.version=0.0.1\n"
     docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
     yield tag
     docker_client.images.remove(tag, force=True)

@@ -101,7 +101,7 @@ class Context:
             return self.require_kerberos
         dockerfile = self.datakit_dockerfile()
         override = dockerfile.parent / "docker-compose.override.yml" if dockerfile else None
-        return bool(override and KERBEROS_VOLUME in override.read_text())
+        return bool(override and override.is_file() and KERBEROS_VOLUME in override.read_text())
 
 
 def _duration(seconds: float) -> str:
