@@ -64,7 +64,9 @@ def test_shares_a_valid_file_cache_and_the_copy_authenticates(
     assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (50000, 0, 0o400)
     kvno = kvno_as_airflow(realm, sharer.target)
     assert kvno.returncode == 0, kvno.stderr
-    assert "shared ticket for alice@ADP.TEST (copied from host): valid until" in sharer.log()
+    sharer.wait_for_log(
+        "shared ticket for alice@ADP.TEST (copied from host): valid until"
+    )  # the file is written before the line is logged
 
     sharer.wait_for(lambda: sharer.command("healthcheck").returncode == 0, what="healthy")
     status = sharer.command("status")
@@ -154,8 +156,9 @@ def test_a_destroyed_host_ticket_removes_the_shared_copy(
     )
     assert realm.run("kdestroy", ccache=f"FILE:{host_cache}").returncode == 0
     sharer.wait_for(lambda: not sharer.target.exists(), what="removal of the shared copy")
-    assert "is gone (kdestroy?): removed the shared ticket" in sharer.log()
-    assert "run on the host: kinit alice@ADP.TEST" in sharer.log()
+    # The file goes before the line is logged: wait for the line, not for the file.
+    sharer.wait_for_log("is gone (kdestroy?): removed the shared ticket")
+    sharer.wait_for_log("run on the host: kinit alice@ADP.TEST")
     kvno = kvno_as_airflow(realm, sharer.target)
     assert kvno.returncode != 0 and "No credentials cache found" in kvno.stderr
     health = sharer.command("healthcheck")
@@ -226,7 +229,9 @@ def test_keytab_mode_keeps_a_ticket_without_any_host_cache(
         keytab=str(keytab), keytab_principal="alice@ADP.TEST", keytab_lifetime="12s"
     )
     sharer.wait_for(sharer.target.exists, what="share from keytab")
-    assert "shared ticket for alice@ADP.TEST (from keytab)" in sharer.log()
+    sharer.wait_for_log(
+        "shared ticket for alice@ADP.TEST (from keytab)"
+    )  # the file is written before the line is logged
     first = parse(sharer.target.read_bytes()).tgt()
     assert first is not None
     assert kvno_as_airflow(realm, sharer.target).returncode == 0
@@ -319,4 +324,4 @@ def test_a_shared_copy_deleted_behind_its_back_is_shared_again(
     _, sharer = share_from_host(realm, workdir, start_sharer)
     sharer.target.unlink()
     sharer.wait_for(sharer.target.exists, what="share again")
-    assert "vanished; sharing again" in sharer.log()
+    sharer.wait_for_log("vanished; sharing again")  # the file is written before the line is logged
