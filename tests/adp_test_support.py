@@ -44,6 +44,20 @@ def build_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def build_datakit(docker_cli: str, folder: Path, tag: str) -> str:
+    """`docker build -q -t TAG FOLDER` with BuildKit: a datakit built FROM Layer 1 by its
+    ONBUILD triggers, as `astro dev start` builds it. Returns the tag."""
+    result = subprocess.run(
+        [docker_cli, "build", "-q", "-t", tag, str(folder)],
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, f"datakit build failed:\n{result.stdout}\n{result.stderr}"
+    return tag
+
+
 def run(
     cmd: list[str], *, check: bool = True, timeout: float = 1800, **kwargs: object
 ) -> subprocess.CompletedProcess[str]:

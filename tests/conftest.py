@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from adp_test_servers.airflow_stack import AirflowStack, running_airflow_stack
 from adp_test_support import (
     LAYER1_TAG,
     REPO,
+    build_datakit,
     build_env,
     buildkit_docker,
     commit_all,
@@ -122,15 +122,7 @@ def template_datakit(tmp_path_factory, template_repo, render, layer1_image) -> P
 @pytest.fixture(scope="session")
 def template_datakit_image(template_datakit: Path, docker_cli: str, docker_client) -> Iterator[str]:
     """The datakit built FROM the Layer-1 image by its ONBUILD triggers, as astro does."""
-    tag = f"adp-datakit-test:{uuid.uuid4().hex[:12]}"
-    result = subprocess.run(
-        [docker_cli, "build", "-q", "-t", tag, str(template_datakit)],
-        env={**os.environ, "DOCKER_BUILDKIT": "1"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, f"datakit build failed:\n{result.stdout}\n{result.stderr}"
+    tag = build_datakit(docker_cli, template_datakit, f"adp-datakit-test:{uuid.uuid4().hex[:12]}")
     yield tag
     docker_client.images.remove(tag, force=True)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from adp.dev import airflow_settings, secrets
+from adp.dev import airflow_settings, postgres, secrets
 from adp.dev import stack as stack_lib
+from adp.dev.errors import DevError
 from adp_test_servers.airflow_stack import AirflowStack
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -93,3 +94,19 @@ def test_one_jwt_secret_is_shared_and_none_is_in_the_project(airflow_stack: Airf
             text = file.read_text(errors="ignore")
             assert all(v not in text for v in values.values()), file
     assert all(v not in airflow_stack.stack.compose_file.read_text() for v in values.values())
+
+
+def test_image_postgres_wins_and_an_unusable_one_is_named(airflow_stack: AirflowStack) -> None:
+    """IMAGE_POSTGRES (a company's mirror) is used as given; one that is neither here nor
+    pullable is refused naming the variable. (The offline image exists by now: the
+    session's stacks run on it.)"""
+    client = airflow_stack.client
+    resolve = postgres.resolve_postgres_image
+    assert resolve(client, postgres.OFFLINE_IMAGE, "unused", None) == postgres.OFFLINE_IMAGE
+    with pytest.raises(DevError) as refused:
+        resolve(client, "registry.invalid/library/postgres:15", "unused", None)
+    assert "IMAGE_POSTGRES=registry.invalid/library/postgres:15" in str(refused.value)
+    assert "unset it to build one offline" in str(refused.value)
+    with pytest.raises(DevError) as no_base:
+        postgres.build_offline(client, "adp-no-such-base:0", None)
+    assert "make base" in str(no_base.value) and "IMAGE_POSTGRES" in str(no_base.value)

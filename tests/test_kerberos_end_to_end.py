@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -40,6 +39,7 @@ from adp_test_servers.postgres import PostgresCluster, gssapi_hba_line, running_
 from adp_test_servers.sharer import SharerProcess
 from adp_test_servers.system import traversable_tmpdir
 from adp_test_servers.tools import project_tool
+from adp_test_support import build_datakit
 
 REPO = Path(__file__).resolve().parents[1]
 BOOTSTRAP = REPO / "platform-bootstrap"
@@ -410,15 +410,7 @@ def kerberos_stack(
         "login": "dana",
     }
     (kit / ".env").write_text(f"AIRFLOW_CONN_{KIT_PACKAGE.upper()}_WAREHOUSE={json.dumps(conn)}\n")
-    image = f"adp-kerberos-kit:{uuid.uuid4().hex[:8]}"
-    built = subprocess.run(
-        [docker_cli, "build", "-q", "-t", image, str(kit)],
-        env={**os.environ, "DOCKER_BUILDKIT": "1"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert built.returncode == 0, built.stdout + built.stderr
+    image = build_datakit(docker_cli, kit, f"adp-kerberos-kit:{uuid.uuid4().hex[:8]}")
     files = traversable_tmpdir("adp-e2e-stack-files-")
     for name in ("conf", "keytab", "init"):
         (files / name).mkdir(mode=0o755)

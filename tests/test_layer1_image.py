@@ -113,9 +113,12 @@ def test_platform_packages_and_common_deps_import(docker_client, layer1_image):
         "python -c 'import sqlmodel_framework, adp, sqlmodel, sqlalchemy, pyodbc, psycopg2;"
         " import airflow.providers.microsoft.mssql, airflow.providers.cncf.kubernetes;"
         " print(sqlmodel_framework.__name__, adp.__version__)'"
-        " && adp version && pytest --version && odbcinst -q -d",
+        " && adp version && pytest --version && odbcinst -q -d"
+        # adp dev drives a Docker engine from the host: the image has no Docker SDK.
+        " && { adp dev status -p /tmp 2>&1 || true; }",
     )
     assert ran.exit_code == 0, ran.output
+    assert "pip install 'platform-cli[dev]'" in ran.output
     assert "sqlmodel_framework 0.1.0" in ran.output
     assert "[FreeTDS]" in ran.output
 

@@ -6,18 +6,21 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import docker
-import docker.errors
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from adp.dev import stack as stack_lib
 from adp.dev.api import AirflowApiError
 from adp.dev.errors import DevError
 from adp.dev.project import find_datakit
 from adp.dev.settings import load_settings
+
+if TYPE_CHECKING:
+    import docker
+
+    from adp.dev import stack as stack_lib
 
 app = typer.Typer(
     name="dev",
@@ -42,11 +45,24 @@ ProjectDir = Annotated[
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]adp dev:[/red] {message}")
+    err.print(f"[red]adp dev:[/red] {escape(message)}")
     raise typer.Exit(1)
 
 
+def _lib() -> Any:
+    """adp.dev.stack, which needs the Docker SDK (the extra platform-cli[dev])."""
+    try:
+        from adp.dev import stack
+    except ImportError as exc:
+        _fail(f"{exc}: adp dev needs the Docker SDK: pip install 'platform-cli[dev]'")
+        raise
+    return stack
+
+
 def _docker() -> docker.DockerClient:
+    import docker
+    import docker.errors
+
     try:
         client = docker.from_env()
         client.ping()
@@ -59,6 +75,7 @@ def _docker() -> docker.DockerClient:
 
 
 def _stack(project_dir: Path | None, **kwargs: object) -> stack_lib.Stack:
+    stack_lib = _lib()
     try:
         return stack_lib.Stack(find_datakit(project_dir), load_settings(), **kwargs)  # type: ignore[arg-type]
     except DevError as exc:
@@ -92,10 +109,11 @@ def start_command(
     the reason (a taken port names the setting to change).
     """
     stack = _stack(project_dir, api_port=port, postgres_port=postgres_port)
+    stack_lib = _lib()
     client = _docker()
     try:
         report = stack_lib.start(
-            stack, client, build=build, wait=wait, say=lambda line: err.print(f"  {line}")
+            stack, client, build=build, wait=wait, say=lambda line: err.print(f"  {escape(line)}")
         )
     except (DevError, AirflowApiError) as exc:
         _fail(str(exc))
@@ -119,6 +137,7 @@ def stop_command(
     """Stop the datakit's Airflow and remove its containers (the database stays unless
     --volumes)."""
     stack = _stack(project_dir)
+    stack_lib = _lib()
     try:
         stack_lib.stop(stack, volumes=volumes)
     except DevError as exc:
@@ -133,6 +152,7 @@ def status_command(
 ) -> None:
     """Each service's state and Airflow's health. Exit 1 when the stack is not healthy."""
     stack = _stack(project_dir)
+    stack_lib = _lib()
     report = stack_lib.status(stack, _docker())
     health = report.get("health", {})
     healthy = bool(health) and all(v == "healthy" for v in health.values())
@@ -176,6 +196,7 @@ def pytest_command(ctx: typer.Context, project_dir: ProjectDir = None) -> None:
     """Run the datakit's tests inside its image (extra arguments go to pytest), with the
     project folders mounted and no network, as `astro dev pytest` does."""
     stack = _stack(project_dir)
+    stack_lib = _lib()
     try:
         code, output = stack_lib.run_pytest(stack, _docker(), list(ctx.args))
     except DevError as exc:
@@ -194,6 +215,7 @@ def trigger_command(
     """Unpause DAG_ID, trigger a run through the REST API and wait for it; exit 0 only
     when the run succeeded. Prints each task's state."""
     stack = _stack(project_dir)
+    stack_lib = _lib()
     client = _docker()
     try:
         url = stack.api_url(client)

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from adp.doctor import Context, failed, run_checks
-
 MARKS = {"ok": "ok  ", "fail": "FAIL", "warn": "warn", "skip": "skip"}
 
 
@@ -40,6 +38,11 @@ def doctor_command(
     Kerberos ticket and the shared copy, the Astro CLI, ports. Exit 0 when every required
     check passes, 1 otherwise.
     """
+    try:
+        from adp.doctor import Context, failed, run_checks
+    except ImportError as exc:
+        typer.echo(f"adp doctor: {exc}: it needs the Docker SDK: pip install 'platform-cli[dev]'")
+        raise typer.Exit(1) from None
     checks = run_checks(
         Context(layer1_image=layer1_image, require_kerberos=kerberos, require_astro=astro)
     )
