@@ -9,10 +9,12 @@ the Airflow installed here.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -166,18 +168,37 @@ def test_ruff_clean(combo, rendered, project_env) -> None:
         assert result.returncode == 0, f"ruff {args[0]}:\n{result.stdout}{result.stderr}"
 
 
-@pytest.mark.slow
-def test_project_tests_pass(combo, rendered, project_env) -> None:
+@pytest.fixture(scope="module")
+def project_test_runs(
+    request, rendered, project_env
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Each selected combination's own test suite, run once, in parallel: each is a
+    separate interpreter importing Airflow, so the machine's cores share the work."""
     pytest.importorskip("airflow", reason="the generated tests need apache-airflow 3.3 installed")
-    project = rendered(combo)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=project_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    combos = [
+        item.callspec.params["combo"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_project_tests_pass"
+    ]
+    projects = {repr(sorted(c.items())): rendered(c) for c in combos}  # copier: one at a time
+
+    def run(project: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=project,
+            env=project_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(projects, pool.map(run, projects.values()), strict=True))
+
+
+@pytest.mark.slow
+def test_project_tests_pass(combo, project_test_runs) -> None:
+    result = project_test_runs[repr(sorted(combo.items()))]
     assert result.returncode == 0, f"pytest in the generated project:\n{result.stdout[-6000:]}"
     assert " passed" in result.stdout
 
