@@ -142,7 +142,8 @@ def airflow_stack(request) -> Iterator[AirflowStack]:
     yield from _stack(request, "astro")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def airflow_stack_v1(request) -> Iterator[AirflowStack]:
-    """The template datakit in astro-cli v1's shape (named volume airflow_logs)."""
+    """The template datakit in astro-cli v1's shape (named volume airflow_logs). Module
+    scope: only the image test needs it, and an idle stack costs the machine CPU."""
     yield from _stack(request, "astro-v1")

@@ -38,7 +38,7 @@ def unhealthy(health: dict[str, Any]) -> list[str]:
 class AirflowClient:
     """A small client of one Airflow's REST API (httpx underneath)."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self._token: str | None = None
@@ -72,6 +72,14 @@ class AirflowClient:
             raise AirflowApiError(f"{method} {path}: HTTP {answer.status_code} {answer.text[:500]}")
         return answer
 
+    def _poll(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+        """One request of a wait loop: None when the server did not answer in time (a busy
+        api-server), so that only the loop's own deadline ends the wait."""
+        try:
+            return self.request(method, path, **kwargs)
+        except httpx.TransportError:
+            return None
+
     # -- health ---------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """/api/v2/monitor/health; raises httpx.TransportError while nothing listens."""
@@ -104,8 +112,8 @@ class AirflowClient:
         """Wait until the dag-processor has parsed `dag_id`; return it."""
         deadline = time.monotonic() + timeout
         while True:
-            answer = self.request("GET", f"/api/v2/dags/{dag_id}", ok=(404,))
-            if answer.status_code == 200:
+            answer = self._poll("GET", f"/api/v2/dags/{dag_id}", ok=(404,))
+            if answer is not None and answer.status_code == 200:
                 return dict(answer.json())
             if time.monotonic() > deadline:
                 errors = self.import_errors()
@@ -135,13 +143,16 @@ class AirflowClient:
     def wait_for_run(self, run: DagRun, timeout: float, interval: float = 1.0) -> DagRun:
         """Wait until `run` has finished (success or failed); return its final state."""
         deadline = time.monotonic() + timeout
+        state = run.state
         while True:
-            current = self.dag_run(run.dag_id, run.run_id)
-            if current.state in FINISHED_STATES:
-                return current
+            answer = self._poll("GET", f"/api/v2/dags/{run.dag_id}/dagRuns/{run.run_id}")
+            if answer is not None:
+                state = answer.json()["state"]
+                if state in FINISHED_STATES:
+                    return DagRun(run.dag_id, run.run_id, state)
             if time.monotonic() > deadline:
                 raise AirflowApiError(
-                    f"run {run.run_id} of {run.dag_id} still {current.state} after {timeout:.0f} s"
+                    f"run {run.run_id} of {run.dag_id} still {state} after {timeout:.0f} s"
                 )
             time.sleep(interval)
 
