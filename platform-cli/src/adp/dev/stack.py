@@ -17,6 +17,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import httpx
 
 from adp.dev import airflow_settings, compose, secrets
 from adp.dev.api import AirflowApiError, AirflowClient, DagRun, unhealthy
@@ -212,10 +213,8 @@ def _wait_ready(stack: Stack, client: docker.DockerClient, timeout: float) -> st
             if not unhealthy(health):
                 return url
             last = {k: (v or {}).get("status") for k, v in health.items()}
-        except (DevError, AirflowApiError, OSError) as exc:
-            last = exc
-        except Exception as exc:  # httpx's transport errors while the server starts
-            last = exc
+        except (DevError, AirflowApiError, httpx.HTTPError, OSError) as exc:
+            last = exc  # the api-server is still starting
         time.sleep(1)
     logs = "\n".join(
         f"--- {service}\n{stack.service_logs(client, service, tail=15)}"
@@ -295,7 +294,7 @@ def status(stack: Stack, client: docker.DockerClient) -> dict[str, Any]:
             with AirflowClient(url, timeout=5) as api:
                 health = api.health()
             report["health"] = {k: (v or {}).get("status") for k, v in health.items()}
-        except Exception as exc:  # the api-server may still be starting
+        except httpx.HTTPError as exc:  # the api-server may still be starting
             report["health"] = {"error": str(exc)}
     return report
 
