@@ -90,11 +90,13 @@ def running_airflow_stack(
     command = shlex.join([*compose_command(), "--project-directory", str(datakit.root)])
     files = [str(f) for f in stack.files()]
     with contextlib.ExitStack() as cleanup:
-        # pytest-docker removes the stack after the tests, not when `up` itself fails.
-        cleanup.callback(_remove, stack)
-        services = cleanup.enter_context(
-            get_docker_services(command, files, stack.project, ["up -d"], ["down -v"])
-        )
+        try:
+            services = cleanup.enter_context(
+                get_docker_services(command, files, stack.project, ["up -d"], ["down -v"])
+            )
+        except Exception:
+            _remove(stack)  # pytest-docker cleans up after the tests, not when `up` fails
+            raise
         url = f"http://127.0.0.1:{services.port_for('api-server', 8080)}"
         api = cleanup.enter_context(AirflowClient(url))
         running = AirflowStack(stack, services, url, api, client)

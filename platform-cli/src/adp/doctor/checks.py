@@ -22,6 +22,7 @@ from adp import __version__
 from adp.dev.docker_cli import buildkit_client, candidates
 from adp.dev.errors import DevError
 from adp.dev.ports import port_is_free
+from adp.dev.project import find_datakit
 from adp.dev.settings import env_name, load_settings
 from adp.kerberos.export import TicketError, read_cache
 
@@ -79,10 +80,11 @@ class Context:
         return None
 
     def datakit_dockerfile(self) -> Path | None:
-        for folder in (self.cwd, *self.cwd.parents):
-            if (folder / "Dockerfile").is_file() and (folder / "dags").is_dir():
-                return folder / "Dockerfile"
-        return None
+        """The Dockerfile of the datakit holding cwd (as `adp dev` finds it), if any."""
+        try:
+            return find_datakit(self.cwd).root / "Dockerfile"
+        except DevError:
+            return None
 
     def layer1_env(self) -> dict[str, str]:
         """Settings of layer1-base-image/.env in the fork, under the process environment."""
