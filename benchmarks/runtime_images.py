@@ -25,11 +25,8 @@ import time
 import tomllib
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "runtime-environments"))
-
-from runtime_images import builder, discovery, locking  # noqa: E402
-from runtime_images.config import ImageConfig, load_config  # noqa: E402
+from adp.images import builder, discovery, locking
+from adp.images.config import ImageConfig, load_config
 
 UNION = "union-runner"
 

@@ -42,7 +42,7 @@ FAST_TESTS = " ".join(
         "platform-cli/tests/test_dev_compose.py",
         "sqlmodel-framework/tests/test_models.py",
         "platform-bootstrap/tests/test_ticket_cache.py",
-        "runtime-environments/tests/test_discovery.py",
+        "tests/images/test_discovery.py",
         "tests/template/test_questions.py",
         "tests/template/test_render_matrix.py::test_ruff_clean",
     ]

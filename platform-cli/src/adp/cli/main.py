@@ -3,7 +3,7 @@
 import typer
 
 from adp import __version__
-from adp.cli import dev, doctor, kerberos
+from adp.cli import dev, doctor, images, kerberos
 
 app = typer.Typer(
     name="adp",
@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 app.add_typer(kerberos.app, name="kerberos")
 app.add_typer(dev.app, name="dev")
+app.add_typer(images.app, name="images")
 app.command("doctor")(doctor.doctor_command)
 
 

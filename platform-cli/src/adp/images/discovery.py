@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime_images.config import RUNTIME_ROOT, TYPE_NAME_RE
+from adp.images.config import TYPE_NAME_RE, source_tree
 
 REQUIRED_FILES = ("pyproject.toml", "requirements.lock", "packages.txt", "README.md")
 # Optional: the type's own instructions, inserted into the shared Dockerfile's runtime stage.
@@ -56,8 +56,10 @@ class RuntimeType:
         return names
 
 
-def discover(root: Path = RUNTIME_ROOT) -> list[RuntimeType]:
-    """All runtime types under `root`, sorted by name."""
+def discover(root: Path | None = None) -> list[RuntimeType]:
+    """All runtime types under `root` (default: the source tree's runtime-environments/),
+    sorted by name."""
+    root = source_tree().runtime_root if root is None else root
     if not root.is_dir():
         raise DiscoveryError(
             f"{root}: not a folder; point --root at the runtime-environments folder"

@@ -8,8 +8,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from runtime_images import discovery
-from runtime_images.config import RUNTIME_ROOT
+from adp.images import discovery
+from adp.images.config import source_tree
+
+RUNTIME_ROOT = source_tree().runtime_root
 
 pytestmark = pytest.mark.docker
 

@@ -14,7 +14,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from runtime_images.discovery import RuntimeType
+from adp.images.discovery import RuntimeType
 
 PYTHON_VERSION = "3.11"  # the foundation's base image: Debian bookworm's python3
 

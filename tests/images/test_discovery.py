@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_images.builder import FRAGMENT_MARKER, SHARED_DOCKERFILE, DockerError, dockerfile_for
-from runtime_images.config import RUNTIME_ROOT
-from runtime_images.discovery import (
+from adp.images.builder import FRAGMENT_MARKER, DockerError, dockerfile_for
+from adp.images.config import source_tree
+from adp.images.discovery import (
     FRAGMENT_FILE,
     REQUIRED_FILES,
     DiscoveryError,
@@ -16,6 +16,9 @@ from runtime_images.discovery import (
     discover,
     select,
 )
+
+RUNTIME_ROOT = source_tree().runtime_root
+SHARED_DOCKERFILE = source_tree().dockerfile
 
 
 def make_type(root: Path, name: str, skip: str | None = None) -> Path:

@@ -1,4 +1,4 @@
-"""`make new-runtime NAME=x`: create a runtime type folder.
+"""`adp images new NAME` (`make new-runtime NAME=x`): create a runtime type folder.
 
 The folder holds only what is the type's own: its dependencies and a README. It builds from the
 shared runtime-environments/Dockerfile like every type; instructions only it needs go in an
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime_images.config import RUNTIME_ROOT, TYPE_NAME_RE
-from runtime_images.discovery import FRAGMENT_FILE, RuntimeType
+from adp.images.config import TYPE_NAME_RE, source_tree
+from adp.images.discovery import FRAGMENT_FILE, RuntimeType
 
 
 class ScaffoldError(ValueError):
@@ -48,14 +48,15 @@ Runtime image for ... jobs (describe them here).
 """
 
 
-def new_runtime(name: str, root: Path = RUNTIME_ROOT) -> RuntimeType:
-    """Create `root/name` with empty dependency lists and a README stub."""
+def new_runtime(name: str, root: Path | None = None) -> RuntimeType:
+    """Create `root/name` (default root: the source tree's runtime-environments/) with empty
+    dependency lists and a README stub."""
     if not TYPE_NAME_RE.match(name):
         raise ScaffoldError(
             f"NAME={name!r}: use lowercase letters, digits and single hyphens, starting with "
             "a letter (e.g. ml-runner)"
         )
-    target = root / name
+    target = (source_tree().runtime_root if root is None else root) / name
     if target.exists():
         raise ScaffoldError(f"{target}: already exists; choose another NAME or edit that folder")
     target.mkdir(parents=True)

@@ -2,6 +2,10 @@
 
 Values come from `runtime-environments/images.env`; the environment (and so the make command
 line) overrides any of them. Pure logic: no Docker, no network.
+
+The driver works on the platform's source tree: `source_tree()` finds it from this package's
+file (adp run from the repository), else from the current folder's ancestors (adp installed from
+a wheel, run inside a clone), and raises ConfigError saying so when there is none.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-RUNTIME_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_FILE = RUNTIME_ROOT / "images.env"
+from adp import facts
+
+RUNTIME_FOLDER = "runtime-environments"
+CONFIG_NAME = "images.env"
 KEYS = ("RUNTIME_REGISTRY", "RUNTIME_REPO", "RUNTIME_VERSION", "IMAGE_PYTHON", "UV_DEFAULT_INDEX")
 
 # Docker reference grammar, simplified to what we accept.
@@ -28,6 +34,55 @@ MAX_TAG_LENGTH = 128
 
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class SourceTree:
+    """The platform's repository the driver works on, and its pinned facts."""
+
+    root: Path
+    facts: facts.Facts
+
+    @property
+    def runtime_root(self) -> Path:
+        """`runtime-environments/`: one sub-folder per runtime type."""
+        return self.root / RUNTIME_FOLDER
+
+    @property
+    def config_file(self) -> Path:
+        return self.runtime_root / CONFIG_NAME
+
+    @property
+    def dockerfile(self) -> Path:
+        """The one Dockerfile every type builds from."""
+        return self.runtime_root / "Dockerfile"
+
+    @property
+    def scripts(self) -> Path:
+        return self.root / "scripts"
+
+
+def source_tree(here: Path | None = None, cwd: Path | None = None) -> SourceTree:
+    """The platform's source tree above `here` (default: this package), else above `cwd`
+    (default: the current folder); ConfigError when neither is inside one."""
+    root = facts.repo_root(here) or facts.repo_root(cwd or Path.cwd())
+    if root is None or not (root / RUNTIME_FOLDER).is_dir():
+        where = here or Path(__file__)
+        raise ConfigError(
+            f"not inside the platform's source tree: neither adp ({where.resolve()}) nor the "
+            f"current folder ({(cwd or Path.cwd()).resolve()}) is in a clone of the platform "
+            f"repository (a folder holding facts.env, copier.yml and {RUNTIME_FOLDER}/); cd "
+            "into your clone and run adp images there"
+        )
+    if root == facts.repo_root():
+        platform_facts = facts.load()
+    else:
+        path = root / facts.FILE_NAME
+        try:
+            platform_facts = facts.parse(path.read_text(), source=str(path))
+        except facts.FactsError as exc:
+            raise ConfigError(str(exc)) from None
+    return SourceTree(root=root, facts=platform_facts)
 
 
 @dataclass(frozen=True)
@@ -77,9 +132,11 @@ def parse_env_file(text: str, source: str = "images.env") -> dict[str, str]:
     return values
 
 
-def load_config(path: Path = CONFIG_FILE, environ: Mapping[str, str] | None = None) -> ImageConfig:
-    """Read `path`, let `environ` (default: os.environ) override each key, and validate."""
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> ImageConfig:
+    """Read `path` (default: the source tree's images.env), let `environ` (default:
+    os.environ) override each key, and validate."""
     environ = os.environ if environ is None else environ
+    path = source_tree().config_file if path is None else path
     try:
         values = parse_env_file(path.read_text(), source=str(path))
     except FileNotFoundError:

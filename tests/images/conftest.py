@@ -1,4 +1,4 @@
-"""Fixtures for the runtime-environments tests.
+"""Fixtures for the runtime images' tests (adp images, runtime-environments/).
 
 Docker tests build every runtime image once per session, through the same driver code as
 `make images`, under a test-only repository name so they never overwrite real tags.
@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from adp.images import builder, discovery
+from adp.images.config import ImageConfig, load_config, source_tree
 from adp_test_servers.postgres import running_postgres
 
-RUNTIME_ROOT = Path(__file__).resolve().parent.parent
-if str(RUNTIME_ROOT) not in sys.path:
-    sys.path.insert(0, str(RUNTIME_ROOT))
-
-from runtime_images import builder, discovery  # noqa: E402
-from runtime_images.config import ImageConfig, load_config  # noqa: E402
+TREE = source_tree()
 
 TEST_REPO = "adp-runtime-test"
 TEST_VERSION = "pytest"
@@ -45,17 +41,6 @@ def ca_bundle() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def docker_cli() -> str:
-    try:
-        cli = builder.docker_client()
-    except builder.DockerError as exc:
-        pytest.skip(f"no BuildKit docker client: {exc}")
-    if subprocess.run([cli, "info"], capture_output=True, check=False).returncode != 0:
-        pytest.skip("the Docker engine is not reachable (docker info failed)")
-    return cli
-
-
-@pytest.fixture(scope="session")
 def test_config() -> ImageConfig:
     real = load_config()
     return ImageConfig(
@@ -71,7 +56,7 @@ def test_config() -> ImageConfig:
 def base_image(docker_cli: str, test_config: ImageConfig) -> str:
     """The foundation's base; built offline by scripts/build-debian-base when missing."""
     proc = subprocess.run(
-        [str(builder.SCRIPTS / "build-debian-base"), test_config.image_python],
+        [str(TREE.scripts / "build-debian-base"), test_config.image_python],
         capture_output=True,
         text=True,
         check=False,
@@ -88,7 +73,7 @@ def built_images(
 
     RUNTIME_TEST_NO_CACHE=1 rebuilds every layer (package caches stay warm).
     """
-    runtimes = discovery.discover(RUNTIME_ROOT)
+    runtimes = discovery.discover(TREE.runtime_root)
     options = builder.BuildOptions(
         log_dir=tmp_path_factory.mktemp("build-logs"),
         no_cache=os.environ.get("RUNTIME_TEST_NO_CACHE") == "1",
@@ -100,11 +85,9 @@ def built_images(
 
 
 @pytest.fixture(scope="session")
-def docker_sdk(docker_cli: str):
-    docker = pytest.importorskip("docker")
-    client = docker.from_env()
-    yield client
-    client.close()
+def docker_sdk(docker_client):
+    """The Docker SDK client of tests/conftest.py (as is `docker_cli`, the BuildKit client)."""
+    return docker_client
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_images.config import CONFIG_FILE, ConfigError, ImageConfig, load_config
+from adp.images.config import ConfigError, ImageConfig, load_config, source_tree
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -39,7 +39,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 
 
 def test_committed_config_is_valid() -> None:
-    config = load_config(CONFIG_FILE, {})
+    config = load_config(source_tree().config_file, {})
     assert config.repo and config.version and config.image_python
 
 

@@ -1,5 +1,5 @@
-"""The driver end to end, as `make` runs it: scaffolding, a failing type among good ones,
-push refusal, exit codes."""
+"""`adp images` end to end, as `make` runs it: scaffolding, a failing type among good ones,
+push refusal, exit codes, the source tree found from anywhere inside it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import adp
 import pytest
-from runtime_images.config import RUNTIME_ROOT
-from runtime_images.discovery import discover
+from adp.images.config import ConfigError, source_tree
+from adp.images.discovery import discover
+
+RUNTIME_ROOT = source_tree().runtime_root
+# Subprocesses run the adp this test imports (a relative PYTHONPATH would not survive `cwd`).
+ADP_ENV = {"PYTHONPATH": str(Path(adp.__file__).resolve().parents[1])}
 
 TEST_CONFIG = (
     "RUNTIME_REGISTRY=\nRUNTIME_REPO=adp-runtime-test\nRUNTIME_VERSION=pytest-cli\n"
@@ -19,20 +24,24 @@ TEST_CONFIG = (
 )
 
 
-def driver(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def driver(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = RUNTIME_ROOT
+) -> subprocess.CompletedProcess:
+    """`adp images ARGS` of this source tree (the adp of the running interpreter)."""
     return subprocess.run(
-        [sys.executable, "-m", "runtime_images", *args],
-        cwd=RUNTIME_ROOT,
+        [sys.executable, "-m", "adp", "images", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **ADP_ENV, **(env or {})},
         check=False,
     )
 
 
 def make(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["make", "-s", "-C", str(RUNTIME_ROOT), f"PYTHON={sys.executable}", *args],
+        ["make", "-s", "-C", str(RUNTIME_ROOT), f"ADP={sys.executable} -m adp", *args],
+        env={**os.environ, **ADP_ENV},
         capture_output=True,
         text=True,
         check=False,
@@ -47,6 +56,27 @@ def test_welcome_and_help() -> None:
     assert helped.returncode == 0
     for command in ("build", "push", "new", "lock", "list", "tag", "config"):
         assert command in helped.stdout
+
+
+def test_runs_from_anywhere_inside_the_repository() -> None:
+    here = driver("tag", "dbt-runner")
+    assert here.returncode == 0, here.stderr
+    for folder in (RUNTIME_ROOT.parent, RUNTIME_ROOT.parent / "docs", RUNTIME_ROOT / "dbt-runner"):
+        out = driver("tag", "dbt-runner", cwd=folder)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == here.stdout
+
+
+def test_outside_the_source_tree_is_named(tmp_path: Path) -> None:
+    """adp installed from a wheel finds the tree from the current folder; outside any clone
+    the driver says so instead of failing on a missing file."""
+    with pytest.raises(ConfigError, match="not inside the platform's source tree") as caught:
+        source_tree(here=tmp_path / "site-packages" / "adp" / "images" / "config.py", cwd=tmp_path)
+    assert str(tmp_path) in str(caught.value)
+    # From a wheel (here: outside the tree), inside a clone: the clone's tree.
+    tree = source_tree(here=tmp_path / "adp.py", cwd=RUNTIME_ROOT / "dbt-runner")
+    assert tree.runtime_root == RUNTIME_ROOT
+    assert tree.facts == source_tree().facts
 
 
 def test_list_json_matches_config() -> None:

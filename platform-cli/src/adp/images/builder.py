@@ -19,14 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from runtime_images.config import RUNTIME_ROOT, ImageConfig
-from runtime_images.discovery import RuntimeType
+from adp.images.config import ImageConfig, source_tree
+from adp.images.discovery import RuntimeType
 
-REPO_ROOT = RUNTIME_ROOT.parent
-SCRIPTS = REPO_ROOT / "scripts"
 LOG_TAIL_LINES = 15
-# The base, build and runtime stages of every type, in one copy.
-SHARED_DOCKERFILE = RUNTIME_ROOT / "Dockerfile"
 # The line of the shared runtime stage that a type's runtime.dockerfile replaces.
 FRAGMENT_MARKER = "# --- <type>/runtime.dockerfile, if the type has one, is inserted here ---"
 
@@ -54,13 +50,14 @@ class BuildOptions:
     no_cache: bool = False
     # BuildKit secrets, each "id=<id>,src=<file>"; RUNTIME_NETRC adds id=netrc.
     secrets: list[str] = field(default_factory=list)
-    log_dir: Path = RUNTIME_ROOT / ".build"
+    # Default: runtime-environments/.build of the source tree.
+    log_dir: Path | None = None
     extra_args: list[str] = field(default_factory=list)
 
 
 def docker_client() -> str:
     """Path of a docker client that builds with BuildKit (scripts/find-buildkit-docker)."""
-    finder = SCRIPTS / "find-buildkit-docker"
+    finder = source_tree().scripts / "find-buildkit-docker"
     proc = subprocess.run([str(finder)], capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise DockerError(proc.stderr.strip() or f"{finder} found no docker client")
@@ -85,7 +82,8 @@ def require_base_image(docker: str, config: ImageConfig) -> None:
     if image_size(docker, config.image_python) is None:
         raise DockerError(
             f"IMAGE_PYTHON={config.image_python} is not in the local Docker cache; build it "
-            "with scripts/build-debian-base (offline) or pull it from your mirror"
+            "with scripts/build-debian-base (offline: make -C runtime-environments base-image) "
+            "or pull it from your mirror"
         )
 
 
@@ -102,9 +100,11 @@ def default_secrets(environ: dict[str, str] | None = None) -> list[str]:
     return [f"id=netrc,src={netrc}"]
 
 
-def dockerfile_for(runtime: RuntimeType, shared: Path = SHARED_DOCKERFILE) -> str:
-    """The Dockerfile `runtime` builds from: the shared one, with the type's runtime.dockerfile
-    (if any) in place of the marker line. Without one, the shared file unchanged."""
+def dockerfile_for(runtime: RuntimeType, shared: Path | None = None) -> str:
+    """The Dockerfile `runtime` builds from: the shared one (default: the source tree's
+    runtime-environments/Dockerfile), with the type's runtime.dockerfile (if any) in place of
+    the marker line. Without one, the shared file unchanged."""
+    shared = source_tree().dockerfile if shared is None else shared
     text = shared.read_text()
     lines = text.splitlines(keepends=True)
     at = [i for i, line in enumerate(lines) if line.rstrip("\n") == FRAGMENT_MARKER]
@@ -141,7 +141,10 @@ def prepare_context(runtime: RuntimeType, where: Path) -> RuntimeType:
 def stage_ca_certificates(runtime: RuntimeType) -> None:
     """Put the corporate CA into a build context (the foundation's one mechanism)."""
     proc = subprocess.run(
-        [str(SCRIPTS / "stage-ca-certificates"), str(runtime.path / "ca-certificates")],
+        [
+            str(source_tree().scripts / "stage-ca-certificates"),
+            str(runtime.path / "ca-certificates"),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -216,8 +219,9 @@ def build_one(
     docker: str, runtime: RuntimeType, config: ImageConfig, options: BuildOptions
 ) -> BuildResult:
     tag = config.tag_for(runtime.name)
-    options.log_dir.mkdir(parents=True, exist_ok=True)
-    log = options.log_dir / f"{runtime.name}.log"
+    log_dir = source_tree().runtime_root / ".build" if options.log_dir is None else options.log_dir
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{runtime.name}.log"
     start = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix=f"adp-{runtime.name}-") as tmp:

@@ -1,4 +1,5 @@
-"""runtime-images: build, tag and push the per-DAG-type runtime images.
+"""`adp images`: build, tag, lock and push the per-DAG-type runtime images (thin over
+adp.images).
 
 Exit codes: 0 everything worked, 1 a build/push/lock failed, 2 bad configuration or usage.
 """
@@ -12,18 +13,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from runtime_images import builder, discovery, locking, scaffold
-from runtime_images.config import CONFIG_FILE, RUNTIME_ROOT, ConfigError, ImageConfig, load_config
+from adp.images import builder, discovery, locking, scaffold
+from adp.images.config import ConfigError, ImageConfig, load_config, source_tree
 
 app = typer.Typer(
-    help="Build, tag and push the per-DAG-type runtime images of runtime-environments/.",
+    name="images",
+    help="Build, tag, lock and push the per-DAG-type runtime images of runtime-environments/. "
+    "Run it anywhere inside the platform's repository.",
     no_args_is_help=False,
-    add_completion=False,
     rich_markup_mode="rich",
 )
 # Logs and CI are not terminals: give tables room rather than wrapping image tags.
@@ -31,10 +33,19 @@ console = Console() if sys.stdout.isatty() else Console(width=120)
 err = Console(stderr=True, soft_wrap=True)
 
 RootOpt = Annotated[
-    Path, typer.Option("--root", help="Folder holding one sub-folder per runtime type.")
+    Path | None,
+    typer.Option(
+        "--root",
+        help="Folder holding one sub-folder per runtime type (default: runtime-environments/).",
+    ),
 ]
 ConfigOpt = Annotated[
-    Path, typer.Option("--config", help="KEY=value file with registry, repo and version.")
+    Path | None,
+    typer.Option(
+        "--config",
+        help="KEY=value file with registry and repository (default: runtime-environments/"
+        "images.env).",
+    ),
 ]
 TypesArg = Annotated[
     list[str] | None, typer.Argument(help="Runtime types to act on (default: all discovered).")
@@ -43,11 +54,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
-def _load(root: Path, config_file: Path, names: list[str] | None = None):
+def _root(root: Path | None) -> Path:
+    """`--root`, else the source tree's runtime-environments/ (exit 2 outside the tree)."""
+    if root is not None:
+        return root
+    try:
+        return source_tree().runtime_root
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _load(root: Path | None, config_file: Path | None, names: list[str] | None = None):
     try:
         config = load_config(config_file)
         runtimes = discovery.select(discovery.discover(root), names)
@@ -67,24 +88,24 @@ def welcome(ctx: typer.Context) -> None:
     """Show what is configured and what to do next when called with no command."""
     if ctx.invoked_subcommand is not None:
         return
-    config, runtimes = _load(RUNTIME_ROOT, CONFIG_FILE)
+    config, runtimes = _load(None, None)
     lines = [
         "[bold]Runtime images[/]: one small image per kind of DAG task.",
-        f"Config: {CONFIG_FILE.name}  registry=[cyan]{config.registry or '(none: local only)'}[/]"
+        f"Config: images.env  registry=[cyan]{config.registry or '(none: local only)'}[/]"
         f"  repo=[cyan]{config.repo}[/]  version=[cyan]{config.version}[/]",
         "Types: " + ", ".join(f"[green]{r.name}[/]" for r in runtimes),
         "",
-        "make images           build all types in parallel",
-        "make images-push      push them (needs RUNTIME_REGISTRY)",
-        "make new-runtime NAME=x   add a type",
-        "python -m runtime_images --help   every command",
+        "make images           build all types in parallel (adp images build)",
+        "make images-push      push them (needs RUNTIME_REGISTRY; adp images push)",
+        "make new-runtime NAME=x   add a type (adp images new x)",
+        "adp images --help     every command",
     ]
-    console.print(Panel("\n".join(lines), title="runtime-images", expand=False))
+    console.print(Panel("\n".join(lines), title="adp images", expand=False))
 
 
 @app.command("list")
 def list_types(
-    json_out: JsonOpt = False, root: RootOpt = RUNTIME_ROOT, config_file: ConfigOpt = CONFIG_FILE
+    json_out: JsonOpt = False, root: RootOpt = None, config_file: ConfigOpt = None
 ) -> None:
     """List the discovered runtime types and the tag each one gets."""
     config, runtimes = _load(root, config_file)
@@ -102,7 +123,7 @@ def list_types(
 @app.command("config")
 def show_config(
     key: Annotated[str | None, typer.Argument(help="Print only this key's value.")] = None,
-    config_file: ConfigOpt = CONFIG_FILE,
+    config_file: ConfigOpt = None,
 ) -> None:
     """Print the effective configuration (images.env with environment overrides)."""
     try:
@@ -127,7 +148,7 @@ def show_config(
 @app.command()
 def tag(
     runtime_type: Annotated[str, typer.Argument(help="A runtime type, e.g. dbt-runner.")],
-    config_file: ConfigOpt = CONFIG_FILE,
+    config_file: ConfigOpt = None,
 ) -> None:
     """Print one type's full image reference (for scripts and DAG code generation)."""
     try:
@@ -167,17 +188,19 @@ def build(
         ),
     ] = None,
     json_out: JsonOpt = False,
-    root: RootOpt = RUNTIME_ROOT,
-    config_file: ConfigOpt = CONFIG_FILE,
+    root: RootOpt = None,
+    config_file: ConfigOpt = None,
 ) -> None:
     """Build every runtime type (or the named ones), in parallel, and summarise.
 
     A failed type does not stop the others; the summary lists each type's size and build
     time, and the exit code is 1 if any type failed.
     """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     config, runtimes = _load(root, config_file, types)
     if not runtimes:
-        raise _fail(f"{root}: no runtime types found (folders with a pyproject.toml)", 2)
+        raise _fail(f"{_root(root)}: no runtime types found (folders with a pyproject.toml)", 2)
     try:
         options = builder.BuildOptions(
             no_cache=no_cache, secrets=[*builder.default_secrets(), *(secret or [])]
@@ -233,11 +256,11 @@ def build(
 @app.command()
 def dockerfile(
     runtime_type: Annotated[str, typer.Argument(help="A runtime type, e.g. dbt-runner.")],
-    root: RootOpt = RUNTIME_ROOT,
+    root: RootOpt = None,
 ) -> None:
     """Print the Dockerfile a type builds from: the shared one with its runtime.dockerfile."""
     try:
-        (runtime,) = discovery.select(discovery.discover(root), [runtime_type])
+        (runtime,) = discovery.select(discovery.discover(_root(root)), [runtime_type])
         print(builder.dockerfile_for(runtime), end="")
     except discovery.DiscoveryError as exc:
         raise _fail(str(exc), 2) from None
@@ -249,8 +272,8 @@ def dockerfile(
 def push(
     types: TypesArg = None,
     json_out: JsonOpt = False,
-    root: RootOpt = RUNTIME_ROOT,
-    config_file: ConfigOpt = CONFIG_FILE,
+    root: RootOpt = None,
+    config_file: ConfigOpt = None,
 ) -> None:
     """Push the built images to RUNTIME_REGISTRY (refuses when no registry is configured)."""
     config, runtimes = _load(root, config_file, types)
@@ -281,10 +304,11 @@ def lock(
     upgrade: Annotated[
         bool, typer.Option("--upgrade", help="Take the newest versions pyproject allows.")
     ] = False,
-    root: RootOpt = RUNTIME_ROOT,
-    config_file: ConfigOpt = CONFIG_FILE,
+    root: RootOpt = None,
+    config_file: ConfigOpt = None,
 ) -> None:
     """Re-lock pyproject.toml into requirements.lock (uv pip compile, with hashes)."""
+    root = _root(root)
     names = types or None
     runtimes = []
     try:
@@ -309,11 +333,11 @@ def lock(
 def new(
     name: Annotated[str, typer.Argument(help="Name of the new type, e.g. ml-runner.")],
     no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not run uv to lock.")] = False,
-    root: RootOpt = RUNTIME_ROOT,
+    root: RootOpt = None,
 ) -> None:
     """Create a new runtime type folder (it builds from the shared Dockerfile)."""
     try:
-        runtime = scaffold.new_runtime(name, root)
+        runtime = scaffold.new_runtime(name, _root(root))
         if not no_lock:
             locking.lock(runtime)
     except scaffold.ScaffoldError as exc:

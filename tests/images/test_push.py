@@ -15,9 +15,12 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import adp
 import pytest
-from runtime_images import builder, discovery
-from runtime_images.config import RUNTIME_ROOT, ImageConfig
+from adp.images import builder, discovery
+from adp.images.config import ImageConfig, source_tree
+
+RUNTIME_ROOT = source_tree().runtime_root
 
 pytestmark = pytest.mark.docker
 
@@ -77,13 +80,15 @@ def test_push_to_a_real_registry(
     assert built.tag == f"{registry}/platform/adp-runtime-test:python-runner-push"
     env = {
         **os.environ,
+        # The adp this test imports, whatever the subprocess's folder.
+        "PYTHONPATH": str(Path(adp.__file__).resolve().parents[1]),
         "RUNTIME_REGISTRY": config.registry,
         "RUNTIME_REPO": config.repo,
         "RUNTIME_VERSION": config.version,
     }
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "runtime_images", "push", "--json",
+            [sys.executable, "-m", "adp", "images", "push", "--json",
              "python-runner", "sqlserver-runner"],
             cwd=RUNTIME_ROOT, env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip

@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from runtime_images.config import RUNTIME_ROOT, load_config
+from adp.images.config import load_config, source_tree
+
+RUNTIME_ROOT = source_tree().runtime_root
 
 if importlib.util.find_spec("airflow.providers.cncf.kubernetes") is None:
     pytest.skip(

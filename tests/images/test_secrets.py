@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from adp.images import builder, discovery
+from adp.images.config import ImageConfig, source_tree
 from adp_test_servers.image_scan import scan_image_with_cli
-from runtime_images import builder, discovery
-from runtime_images.config import RUNTIME_ROOT, ImageConfig
+
+RUNTIME_ROOT = source_tree().runtime_root
 
 pytestmark = pytest.mark.docker
 

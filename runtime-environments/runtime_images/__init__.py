@@ -1,1 +1,0 @@
-"""Per-DAG-type runtime images: configuration, discovery, build and push."""

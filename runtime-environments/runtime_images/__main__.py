@@ -1,3 +1,0 @@
-from runtime_images.cli import app
-
-app(prog_name="runtime-images")
