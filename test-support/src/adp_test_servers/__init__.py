@@ -1,4 +1,5 @@
-"""Throw-away servers for tests: free loopback ports, PostgreSQL clusters, MIT Kerberos realms.
+"""Throw-away servers for tests: free loopback ports, PostgreSQL clusters, MIT Kerberos realms,
+an image registry, a password-protected package index.
 
 Test support only: no product package imports it. See README.md for what each helper starts.
 """
