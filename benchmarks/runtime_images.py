@@ -23,10 +23,11 @@ import sys
 import tempfile
 import time
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from adp.images import builder, discovery, locking
-from adp.images.config import ImageConfig, load_config
+from adp.images.config import load_config
 
 UNION = "union-runner"
 
@@ -38,25 +39,22 @@ def make_union(
     folder = where / UNION
     folder.mkdir(parents=True, exist_ok=True)
     dependencies: list[str] = []
-    constraints: list[str] = []
+    airflow_constraints = False
     packages: list[str] = []
     for runtime in runtimes:
         project = tomllib.loads(runtime.pyproject.read_text())
         for dep in project["project"].get("dependencies", []):
             if dep not in dependencies:
                 dependencies.append(dep)
-        for c in project.get("tool", {}).get("runtime-images", {}).get("constraints", []):
-            path = str((runtime.path / c).resolve())
-            if path not in constraints:
-                constraints.append(path)
+        airflow_constraints |= locking.uses_airflow_constraints(runtime)
         for package in runtime.debian_packages():
             if package not in packages:
                 packages.append(package)
     deps = "".join(f"  {json.dumps(d)},\n" for d in dependencies)
     (folder / "pyproject.toml").write_text(
-        f'[project]\nname = "adp-{UNION}"\nversion = "0"\nrequires-python = "==3.11.*"\n'
+        f'[project]\nname = "adp-{UNION}"\ndynamic = ["version"]\n'
         f"dependencies = [\n{deps}]\n\n[tool.runtime-images]\n"
-        f"constraints = {json.dumps(constraints if use_constraints else [])}\n"
+        f"airflow-constraints = {json.dumps(airflow_constraints and use_constraints)}\n"
     )
     (folder / "packages.txt").write_text("\n".join(packages) + "\n")
     # No runtime.dockerfile: the union builds from the shared Dockerfile as it is.
@@ -84,8 +82,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
 
-    real = load_config()
-    config = ImageConfig("", "adp-runtime-bench", "bench", real.image_python, real.uv_default_index)
+    config = replace(load_config(), registry="", repo="adp-runtime-bench", version="bench")
     docker = builder.docker_client()
     runtimes = discovery.discover()
     work = Path(tempfile.mkdtemp(prefix="adp-bench-"))

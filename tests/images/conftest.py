@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -42,14 +42,8 @@ def ca_bundle() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def test_config() -> ImageConfig:
-    real = load_config()
-    return ImageConfig(
-        registry="",
-        repo=TEST_REPO,
-        version=TEST_VERSION,
-        image_python=real.image_python,
-        uv_default_index=real.uv_default_index,
-    )
+    """The real settings (images.env, facts.env, the environment) under test-only names."""
+    return replace(load_config(), registry="", repo=TEST_REPO, version=TEST_VERSION)
 
 
 @pytest.fixture(scope="session")

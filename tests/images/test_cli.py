@@ -19,8 +19,7 @@ RUNTIME_ROOT = source_tree().runtime_root
 ADP_ENV = {"PYTHONPATH": str(Path(adp.__file__).resolve().parents[1])}
 
 TEST_CONFIG = (
-    "RUNTIME_REGISTRY=\nRUNTIME_REPO=adp-runtime-test\nRUNTIME_VERSION=pytest-cli\n"
-    "IMAGE_PYTHON=adp-debian-python:bookworm\n"
+    "IMAGE_REGISTRY=\nRUNTIME_REPO=adp-runtime-test\nIMAGE_PYTHON=adp-debian-python:bookworm\n"
 )
 
 
@@ -80,7 +79,7 @@ def test_outside_the_source_tree_is_named(tmp_path: Path) -> None:
 
 
 def test_list_json_matches_config() -> None:
-    out = driver("list", "--json", env={"RUNTIME_REGISTRY": "reg.example.com/team"})
+    out = driver("list", "--json", env={"IMAGE_REGISTRY": "reg.example.com/team"})
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert [r["name"] for r in rows] == [t.name for t in discover(RUNTIME_ROOT)]
@@ -88,28 +87,53 @@ def test_list_json_matches_config() -> None:
 
 
 def test_make_passes_overrides_to_the_driver() -> None:
-    out = make("list", "RUNTIME_VERSION=9.9.9")
+    out = make("list", "PLATFORM_VERSION=9.9.9")
     assert out.returncode == 0, out.stderr
     assert "adp-runtime:dbt-runner-9.9.9" in out.stdout
 
 
 def test_tag_command() -> None:
-    out = driver("tag", "spark-runner", env={"RUNTIME_VERSION": "3.1.4"})
+    out = driver("tag", "spark-runner", env={"PLATFORM_VERSION": "3.1.4"})
     assert out.stdout.strip() == "adp-runtime:spark-runner-3.1.4"
     bad = driver("tag", "Spark")
     assert bad.returncode == 2 and "runtime type 'Spark'" in bad.stderr
 
 
 def test_bad_config_exits_2_naming_the_variable() -> None:
-    out = driver("list", env={"RUNTIME_REGISTRY": "https://reg.example.com"})
+    out = driver("list", env={"IMAGE_REGISTRY": "https://reg.example.com"})
     assert out.returncode == 2
-    assert "RUNTIME_REGISTRY" in out.stderr and "without a scheme" in out.stderr
+    assert "IMAGE_REGISTRY" in out.stderr and "without a scheme" in out.stderr
+    old = driver("list", env={"RUNTIME_NETRC": "/home/me/.netrc"})
+    assert old.returncode == 2
+    assert "RUNTIME_NETRC was renamed NETRC_FILE" in old.stderr
+
+
+def test_config_prints_every_setting_by_its_one_name() -> None:
+    out = driver("config", env={"PACKAGE_INDEX_URL": "https://mirror.example.com/simple"})
+    assert out.returncode == 0, out.stderr
+    settings = dict(line.split("=", 1) for line in out.stdout.splitlines())
+    assert list(settings) == [
+        "IMAGE_REGISTRY",
+        "RUNTIME_REPO",
+        "PLATFORM_VERSION",
+        "IMAGE_PYTHON",
+        "PACKAGE_INDEX_URL",
+        "PACKAGE_INDEX_USERNAME",
+        "NETRC_FILE",
+        "INDEX_PASSWORD_FILE",
+    ]
+    facts = source_tree().facts
+    assert settings["PLATFORM_VERSION"] == facts.PLATFORM_VERSION
+    assert settings["PACKAGE_INDEX_URL"] == "https://mirror.example.com/simple"
+    one = driver("config", "IMAGE_PYTHON", env={"IMAGE_PYTHON": ""})
+    assert one.returncode == 2 and "IMAGE_PYTHON is empty" in one.stderr
+    assert driver("config", "IMAGE_PYTHON").stdout.strip() == facts.IMAGE_PYTHON
 
 
 def test_push_refuses_without_registry() -> None:
-    out = make("images-push", "RUNTIME_REGISTRY=")
+    out = make("images-push", "IMAGE_REGISTRY=")
     assert out.returncode != 0
-    assert "RUNTIME_REGISTRY is empty" in out.stderr
+    assert "IMAGE_REGISTRY is empty" in out.stderr
 
 
 def test_new_runtime_needs_a_valid_name(tmp_path: Path) -> None:
@@ -150,7 +174,8 @@ def test_failed_type_does_not_hide_the_others(tmp_path: Path, base_image: str) -
     config = tmp_path / "images.env"
     config.write_text(TEST_CONFIG)
 
-    out = driver("build", "--json", "--root", str(tmp_path), "--config", str(config))
+    version = {"PLATFORM_VERSION": "pytest-cli"}
+    out = driver("build", "--json", "--root", str(tmp_path), "--config", str(config), env=version)
     assert out.returncode == 1, out.stderr
     results = {r["name"]: r for r in json.loads(out.stdout)}
     assert set(results) == {"good-runner", "broken-runner"}
@@ -162,7 +187,7 @@ def test_failed_type_does_not_hide_the_others(tmp_path: Path, base_image: str) -
     # The staged CA never stays behind in the source tree.
     assert not (tmp_path / "good-runner" / "ca-certificates").exists()
 
-    human = driver("build", "--root", str(tmp_path), "--config", str(config))
+    human = driver("build", "--root", str(tmp_path), "--config", str(config), env=version)
     assert human.returncode == 1
     assert "FAILED" in human.stdout and "ok" in human.stdout and "MB" in human.stdout
     subprocess.run(["docker", "rmi", "-f", good["tag"]], capture_output=True, check=False)

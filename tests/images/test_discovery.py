@@ -3,11 +3,19 @@ builds from the one shared Dockerfile; a type folder holds only what differs."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from adp.images.builder import FRAGMENT_MARKER, DockerError, dockerfile_for
-from adp.images.config import source_tree
+from adp.images.builder import (
+    FRAGMENT_MARKER,
+    BuildOptions,
+    DockerError,
+    build_command,
+    dockerfile_for,
+)
+from adp.images.config import load_config, source_tree
 from adp.images.discovery import (
     FRAGMENT_FILE,
     REQUIRED_FILES,
@@ -144,3 +152,31 @@ def test_packages_txt_parsing(tmp_path: Path) -> None:
     folder = make_type(tmp_path, "a-runner")
     (folder / "packages.txt").write_text("# header\ngit  # why\n\nunixodbc tdsodbc\n")
     assert discover(tmp_path)[0].debian_packages() == ["git", "unixodbc", "tdsodbc"]
+
+
+def test_the_driver_passes_every_argument_the_shared_dockerfile_declares(tmp_path: Path) -> None:
+    """The shared Dockerfile keeps no default of a fact (IMAGE_PYTHON, UV_VERSION): the driver
+    passes each from facts.env and the settings; credentials only as secrets."""
+    shared = SHARED_DOCKERFILE.read_text()
+    for fact in ("IMAGE_PYTHON", "UV_VERSION", "PLATFORM_VERSION"):
+        assert f"\nARG {fact}\n" in shared, f"ARG {fact} must have no default"
+    declared = set(re.findall(r"^ARG ([A-Z_]+)", shared, re.MULTILINE))
+    password = tmp_path / "index-password"
+    password.write_text("s3cret\n")
+    config = replace(
+        load_config(environ={}),
+        package_index_url="https://mirror.example.com/simple",
+        package_index_username="ci",
+        index_password_file=str(password),
+    )
+    folder = make_type(tmp_path, "a-runner")
+    cmd = build_command("docker", RuntimeType("a-runner", folder), config, BuildOptions())
+    passed = dict(cmd[i + 1].split("=", 1) for i, arg in enumerate(cmd) if arg == "--build-arg")
+    assert declared - {"RUNTIME_UID"} == set(passed)  # the uid keeps Airflow's convention
+    facts = source_tree().facts
+    assert passed["UV_VERSION"] == facts.UV_VERSION
+    assert passed["IMAGE_PYTHON"] == facts.IMAGE_PYTHON
+    assert passed["PLATFORM_VERSION"] == facts.PLATFORM_VERSION
+    assert passed["PACKAGE_INDEX_URL"] == "https://mirror.example.com/simple"
+    assert f"id=index_password,src={password}" in cmd
+    assert "s3cret" not in " ".join(cmd)

@@ -3,7 +3,6 @@ non-root user, carries no build tooling, and its tool actually works."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -69,7 +68,8 @@ def test_images_contain_no_credentials(docker_sdk, built_images) -> None:
 def test_python_runner(docker_sdk, built_images) -> None:
     code = "import requests, yaml, sys; print(sys.version_info[:2], requests.__version__)"
     out = run(docker_sdk, built_images["python-runner"], ["python", "-c", code])
-    assert out.startswith("(3, 11)")
+    python = tuple(int(part) for part in source_tree().facts.PYTHON_VERSION.split("."))
+    assert out.startswith(str(python))  # "(3, 11)": facts.env's PYTHON_VERSION
 
 
 def test_sqlserver_runner_lists_freetds_and_has_kerberos(docker_sdk, built_images) -> None:
@@ -102,8 +102,10 @@ def test_spark_runner_submits_a_local_job(docker_sdk, built_images) -> None:
 
 def test_airflow_runner_has_the_platforms_airflow(docker_sdk, built_images) -> None:
     out = run(docker_sdk, built_images["airflow-runner"], ["airflow", "version"])
-    constraints = RUNTIME_ROOT.parent / "layer1-base-image" / "constraints"
-    assert f"airflow-{out.strip()}-python-3.11.txt" in os.listdir(constraints)
+    # The Airflow of facts.env, pinned by the constraints every image installs under.
+    tree = source_tree()
+    assert out.strip() == tree.facts.AIRFLOW_VERSION
+    assert f"\napache-airflow=={out.strip()}\n" in tree.airflow_constraints.read_text()
 
 
 def test_dbt_version_lists_both_adapters(docker_sdk, built_images) -> None:

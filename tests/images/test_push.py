@@ -4,21 +4,22 @@ not built fails on its own without hiding the pushed one."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import adp
 import pytest
 from adp.images import builder, discovery
 from adp.images.config import ImageConfig, source_tree
+from adp_test_servers import ServerUnavailable
+from adp_test_servers.registry import running_registry
+from adp_test_servers.registry import tags as registry_tags
 
 RUNTIME_ROOT = source_tree().runtime_root
 
@@ -27,52 +28,18 @@ pytestmark = pytest.mark.docker
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[str]:
-    server = shutil.which("docker-registry")
-    if server is None:
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log: {level: warn}\n"
-        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'data'}}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}'}}\n"
-    )
-    proc = subprocess.Popen(
-        [server, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    address = f"127.0.0.1:{port}"
-    try:
-        for _ in range(50):
-            try:
-                urllib.request.urlopen(f"http://{address}/v2/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"registry did not start: {proc.stderr.read1().decode()}")
+    with contextlib.ExitStack() as stack:
+        try:
+            address = stack.enter_context(running_registry(tmp_path / "registry"))
+        except ServerUnavailable as exc:
+            pytest.skip(str(exc))
         yield address
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def registry_tags(address: str, repo: str) -> list[str]:
-    with urllib.request.urlopen(f"http://{address}/v2/{repo}/tags/list", timeout=5) as r:
-        return json.load(r).get("tags") or []
 
 
 def test_push_to_a_real_registry(
     registry: str, docker_cli: str, base_image: str, test_config: ImageConfig, tmp_path: Path
 ) -> None:
-    config = ImageConfig(
-        registry=f"{registry}/platform",
-        repo=test_config.repo,
-        version="push",
-        image_python=test_config.image_python,
-    )
+    config = replace(test_config, registry=f"{registry}/platform", version="push")
     runtimes = discovery.select(discovery.discover(RUNTIME_ROOT), ["python-runner"])
     options = builder.BuildOptions(log_dir=tmp_path / "logs")
     (built,) = builder.build_all(runtimes, config, options, docker=docker_cli)
@@ -82,9 +49,9 @@ def test_push_to_a_real_registry(
         **os.environ,
         # The adp this test imports, whatever the subprocess's folder.
         "PYTHONPATH": str(Path(adp.__file__).resolve().parents[1]),
-        "RUNTIME_REGISTRY": config.registry,
+        "IMAGE_REGISTRY": config.registry,
         "RUNTIME_REPO": config.repo,
-        "RUNTIME_VERSION": config.version,
+        "PLATFORM_VERSION": config.version,
     }
     try:
         out = subprocess.run(

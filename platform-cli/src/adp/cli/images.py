@@ -96,7 +96,7 @@ def welcome(ctx: typer.Context) -> None:
         "Types: " + ", ".join(f"[green]{r.name}[/]" for r in runtimes),
         "",
         "make images           build all types in parallel (adp images build)",
-        "make images-push      push them (needs RUNTIME_REGISTRY; adp images push)",
+        "make images-push      push them (needs IMAGE_REGISTRY; adp images push)",
         "make new-runtime NAME=x   add a type (adp images new x)",
         "adp images --help     every command",
     ]
@@ -125,18 +125,12 @@ def show_config(
     key: Annotated[str | None, typer.Argument(help="Print only this key's value.")] = None,
     config_file: ConfigOpt = None,
 ) -> None:
-    """Print the effective configuration (images.env with environment overrides)."""
+    """Print the effective settings (images.env over facts.env, environment overrides)."""
     try:
         config = load_config(config_file)
     except ConfigError as exc:
         raise _fail(str(exc), 2) from None
-    values = {
-        "RUNTIME_REGISTRY": config.registry,
-        "RUNTIME_REPO": config.repo,
-        "RUNTIME_VERSION": config.version,
-        "IMAGE_PYTHON": config.image_python,
-        "UV_DEFAULT_INDEX": config.uv_default_index,
-    }
+    values = config.settings()
     if key is None:
         print("\n".join(f"{k}={v}" for k, v in values.items()))
     elif key in values:
@@ -183,8 +177,9 @@ def build(
         list[str] | None,
         typer.Option(
             "--secret",
-            help="BuildKit secret id=<id>,src=<file>; repeatable. RUNTIME_NETRC=<file> adds "
-            "id=netrc (credentials for the package index).",
+            help="More BuildKit secrets id=<id>,src=<file>; repeatable. NETRC_FILE=<file> adds "
+            "id=netrc and INDEX_PASSWORD_FILE=<file> adds id=index_password (the package "
+            "index's credentials) by themselves.",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -202,9 +197,7 @@ def build(
     if not runtimes:
         raise _fail(f"{_root(root)}: no runtime types found (folders with a pyproject.toml)", 2)
     try:
-        options = builder.BuildOptions(
-            no_cache=no_cache, secrets=[*builder.default_secrets(), *(secret or [])]
-        )
+        options = builder.BuildOptions(no_cache=no_cache, secrets=list(secret or []))
         docker = builder.docker_client()
         n_jobs = jobs or builder.default_jobs()
         with Progress(
@@ -234,6 +227,8 @@ def build(
                 on_start=started,
                 on_done=done,
             )
+    except ConfigError as exc:
+        raise _fail(str(exc), 2) from None
     except builder.DockerError as exc:
         raise _fail(str(exc), 1) from None
     if json_out:
@@ -275,12 +270,12 @@ def push(
     root: RootOpt = None,
     config_file: ConfigOpt = None,
 ) -> None:
-    """Push the built images to RUNTIME_REGISTRY (refuses when no registry is configured)."""
+    """Push the built images to IMAGE_REGISTRY (refuses when no registry is configured)."""
     config, runtimes = _load(root, config_file, types)
     if not config.registry:
         raise _fail(
-            "RUNTIME_REGISTRY is empty (runtime-environments/images.env): nowhere to push; set "
-            "it there or pass RUNTIME_REGISTRY=registry.example.com/team",
+            "IMAGE_REGISTRY is empty (runtime-environments/images.env): nowhere to push; set "
+            "it there or pass IMAGE_REGISTRY=registry.example.com/team",
             2,
         )
     try:

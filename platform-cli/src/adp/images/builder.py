@@ -19,10 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from adp.images.config import ImageConfig, source_tree
+from adp.images.config import ConfigError, ImageConfig, source_tree
 from adp.images.discovery import RuntimeType
 
 LOG_TAIL_LINES = 15
+# Staged beside the Dockerfile of every build context (from layer1-base-image/bin/).
+INDEX_ENV_SCRIPT = "adp-index-env"
 # The line of the shared runtime stage that a type's runtime.dockerfile replaces.
 FRAGMENT_MARKER = "# --- <type>/runtime.dockerfile, if the type has one, is inserted here ---"
 
@@ -48,7 +50,8 @@ class BuildResult:
 @dataclass
 class BuildOptions:
     no_cache: bool = False
-    # BuildKit secrets, each "id=<id>,src=<file>"; RUNTIME_NETRC adds id=netrc.
+    # More BuildKit secrets, each "id=<id>,src=<file>", after the config's own (ImageConfig.secrets:
+    # NETRC_FILE as id=netrc, INDEX_PASSWORD_FILE as id=index_password).
     secrets: list[str] = field(default_factory=list)
     # Default: runtime-environments/.build of the source tree.
     log_dir: Path | None = None
@@ -87,19 +90,6 @@ def require_base_image(docker: str, config: ImageConfig) -> None:
         )
 
 
-def default_secrets(environ: dict[str, str] | None = None) -> list[str]:
-    """`--secret` specs from the environment: RUNTIME_NETRC=<file> becomes id=netrc."""
-    environ = dict(os.environ) if environ is None else environ
-    netrc = environ.get("RUNTIME_NETRC", "")
-    if not netrc:
-        return []
-    if not Path(netrc).is_file():
-        raise DockerError(
-            f"RUNTIME_NETRC={netrc} is not a file; point it at a netrc file or unset it"
-        )
-    return [f"id=netrc,src={netrc}"]
-
-
 def dockerfile_for(runtime: RuntimeType, shared: Path | None = None) -> str:
     """The Dockerfile `runtime` builds from: the shared one (default: the source tree's
     runtime-environments/Dockerfile), with the type's runtime.dockerfile (if any) in place of
@@ -122,8 +112,9 @@ def dockerfile_for(runtime: RuntimeType, shared: Path | None = None) -> str:
 
 
 def prepare_context(runtime: RuntimeType, where: Path) -> RuntimeType:
-    """Copy the type's folder to `where`, stage the corporate CA into that copy and write the
-    type's Dockerfile (dockerfile_for) into it as `Dockerfile`.
+    """Copy the type's folder to `where`, stage the corporate CA into that copy, write the
+    type's Dockerfile (dockerfile_for) into it as `Dockerfile`, and add Layer 1's
+    `adp-index-env` (the one implementation of index credentials in a RUN step's URL).
 
     Builds never write into the source tree, so concurrent builds of one type (make images
     while the tests run) cannot remove each other's staged certificates.
@@ -134,6 +125,7 @@ def prepare_context(runtime: RuntimeType, where: Path) -> RuntimeType:
     )
     copy = RuntimeType(name=runtime.name, path=context)
     (context / "Dockerfile").write_text(dockerfile_for(runtime))
+    shutil.copy2(source_tree().index_env_script, context / INDEX_ENV_SCRIPT)
     stage_ca_certificates(copy)
     return copy
 
@@ -156,7 +148,20 @@ def stage_ca_certificates(runtime: RuntimeType) -> None:
 def build_command(
     docker: str, context: RuntimeType, config: ImageConfig, options: BuildOptions
 ) -> list[str]:
-    """The `docker build` of a context made by prepare_context (its Dockerfile written)."""
+    """The `docker build` of a context made by prepare_context (its Dockerfile written).
+
+    Every build argument the shared Dockerfile declares is passed (it has no defaults to
+    drift from facts.env); secrets only as `--secret`, never as an argument."""
+    if not config.uv_version:
+        raise ConfigError("UV_VERSION is empty: make the ImageConfig with load_config (facts.env)")
+    build_args = {
+        "IMAGE_PYTHON": config.image_python,
+        "UV_VERSION": config.uv_version,
+        "RUNTIME_TYPE": context.name,
+        "PLATFORM_VERSION": config.version,
+        "PACKAGE_INDEX_URL": config.package_index_url,
+        "PACKAGE_INDEX_USERNAME": config.package_index_username,
+    }
     cmd = [
         docker,
         "build",
@@ -165,18 +170,12 @@ def build_command(
         str(context.path / "Dockerfile"),
         "--tag",
         config.tag_for(context.name),
-        "--build-arg",
-        f"IMAGE_PYTHON={config.image_python}",
-        "--build-arg",
-        f"RUNTIME_TYPE={context.name}",
-        "--build-arg",
-        f"RUNTIME_VERSION={config.version}",
     ]
-    if config.uv_default_index:
-        cmd += ["--build-arg", f"UV_DEFAULT_INDEX={config.uv_default_index}"]
+    for name, value in build_args.items():
+        cmd += ["--build-arg", f"{name}={value}"]
     if options.no_cache:
         cmd.append("--no-cache")
-    for secret in options.secrets:
+    for secret in [*config.secrets(), *options.secrets]:
         cmd += ["--secret", secret]
     return [*cmd, *options.extra_args, str(context.path)]
 
@@ -234,7 +233,7 @@ def build_one(
                     env=docker_env(),
                     check=False,
                 )
-    except (OSError, DockerError) as exc:
+    except (OSError, DockerError, ConfigError) as exc:
         seconds = time.monotonic() - start
         return BuildResult(runtime.name, tag, False, seconds, None, str(log), str(exc))
     seconds = time.monotonic() - start
@@ -261,6 +260,8 @@ def build_all(
     Results come back in the order of `runtimes`, whatever order the builds finish in.
     """
     options = options or BuildOptions()
+    if not config.uv_version:
+        raise ConfigError("UV_VERSION is empty: make the ImageConfig with load_config (facts.env)")
     docker = docker or docker_client()
     require_base_image(docker, config)
     jobs = max(1, min(jobs or default_jobs(), len(runtimes) or 1))
@@ -283,8 +284,8 @@ def push_all(
     """Push each type's tag; a missing local image or a failed push is that type's failure."""
     if not config.registry:
         raise DockerError(
-            "RUNTIME_REGISTRY is empty (runtime-environments/images.env): set it there or run "
-            "make -C runtime-environments images-push RUNTIME_REGISTRY=registry.example.com/team"
+            "IMAGE_REGISTRY is empty (runtime-environments/images.env): set it there or run "
+            "make -C runtime-environments images-push IMAGE_REGISTRY=registry.example.com/team"
         )
     docker = docker or docker_client()
     results = []

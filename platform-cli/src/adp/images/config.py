@@ -1,7 +1,11 @@
-"""The one place of configuration: registry, repository, version -> image tags.
+"""The runtime images' settings -> image tags, build arguments and build secrets.
 
-Values come from `runtime-environments/images.env`; the environment (and so the make command
-line) overrides any of them. Pure logic: no Docker, no network.
+Values come from `runtime-environments/images.env` (what a fork commits: registry, repository,
+package index), over the defaults of the repository's facts.env (PLATFORM_VERSION, the tag's
+version; IMAGE_PYTHON, the base image); the environment (and so the make command line)
+overrides any of them, and alone names files of this machine (NETRC_FILE, INDEX_PASSWORD_FILE).
+The names are Layer 1's (layer1-base-image/.env.example); the old names are refused with the
+new one named. Pure logic: no Docker, no network.
 
 The driver works on the platform's source tree: `source_tree()` finds it from this package's
 file (adp run from the repository), else from the current folder's ancestors (adp installed from
@@ -13,14 +17,34 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from adp import facts
 
 RUNTIME_FOLDER = "runtime-environments"
 CONFIG_NAME = "images.env"
-KEYS = ("RUNTIME_REGISTRY", "RUNTIME_REPO", "RUNTIME_VERSION", "IMAGE_PYTHON", "UV_DEFAULT_INDEX")
+# What images.env may set: committed values, never a secret or a path of one machine.
+FILE_KEYS = (
+    "IMAGE_REGISTRY",
+    "RUNTIME_REPO",
+    "IMAGE_PYTHON",
+    "PACKAGE_INDEX_URL",
+    "PACKAGE_INDEX_USERNAME",
+)
+# What the environment may set: those, facts.env's PLATFORM_VERSION, and files of this machine
+# that builds receive as BuildKit secrets.
+ENV_KEYS = (*FILE_KEYS, "PLATFORM_VERSION", "NETRC_FILE", "INDEX_PASSWORD_FILE")
+# Old name -> (new name, what it holds). Refused wherever they appear, naming the new one.
+RENAMED = {
+    "RUNTIME_REGISTRY": ("IMAGE_REGISTRY", "the registry host and optional path"),
+    "RUNTIME_VERSION": (
+        "PLATFORM_VERSION",
+        "runtime images are tagged <type>-<PLATFORM_VERSION>, facts.env's unless overridden",
+    ),
+    "UV_DEFAULT_INDEX": ("PACKAGE_INDEX_URL", "the package index URL, without credentials"),
+    "RUNTIME_NETRC": ("NETRC_FILE", "a netrc file, passed to builds as the secret id=netrc"),
+}
 
 # Docker reference grammar, simplified to what we accept.
 _REGISTRY_RE = re.compile(
@@ -61,6 +85,17 @@ class SourceTree:
     def scripts(self) -> Path:
         return self.root / "scripts"
 
+    @property
+    def index_env_script(self) -> Path:
+        """Layer 1's one implementation of "index credentials into the URL of one RUN step",
+        staged into every runtime build context too."""
+        return self.root / "layer1-base-image" / "bin" / "adp-index-env"
+
+    @property
+    def airflow_constraints(self) -> Path:
+        """facts.env's AIRFLOW_CONSTRAINTS: every image installs Airflow under it."""
+        return self.root / self.facts.AIRFLOW_CONSTRAINTS
+
 
 def source_tree(here: Path | None = None, cwd: Path | None = None) -> SourceTree:
     """The platform's source tree above `here` (default: this package), else above `cwd`
@@ -87,11 +122,19 @@ def source_tree(here: Path | None = None, cwd: Path | None = None) -> SourceTree
 
 @dataclass(frozen=True)
 class ImageConfig:
+    """What every build of the runtime images needs to know (load_config makes it)."""
+
     registry: str
     repo: str
     version: str
     image_python: str
-    uv_default_index: str = ""
+    package_index_url: str = ""
+    package_index_username: str = ""
+    # Files on this machine, handed to builds as BuildKit secrets (id=netrc, id=index_password).
+    netrc_file: str = ""
+    index_password_file: str = ""
+    # facts.env's UV_VERSION: the uv every build installs (a build argument).
+    uv_version: str = ""
 
     def image_name(self) -> str:
         """`<registry>/<repo>`, or just `<repo>` when no registry is configured."""
@@ -108,9 +151,42 @@ class ImageConfig:
         if len(tag) > MAX_TAG_LENGTH:
             raise ConfigError(
                 f"image tag {tag!r} is {len(tag)} characters; Docker allows {MAX_TAG_LENGTH}: "
-                "shorten the type name or RUNTIME_VERSION"
+                "shorten the type name or PLATFORM_VERSION"
             )
         return f"{self.image_name()}:{tag}"
+
+    def secrets(self) -> list[str]:
+        """`docker build --secret` specs: NETRC_FILE as id=netrc, INDEX_PASSWORD_FILE as
+        id=index_password (the ids Layer 1's build uses)."""
+        specs = []
+        if self.netrc_file:
+            specs.append(f"id=netrc,src={self.netrc_file}")
+        if self.index_password_file:
+            specs.append(f"id=index_password,src={self.index_password_file}")
+        return specs
+
+    def settings(self) -> dict[str, str]:
+        """Each setting by its name, as `adp images config` prints them."""
+        return {
+            "IMAGE_REGISTRY": self.registry,
+            "RUNTIME_REPO": self.repo,
+            "PLATFORM_VERSION": self.version,
+            "IMAGE_PYTHON": self.image_python,
+            "PACKAGE_INDEX_URL": self.package_index_url,
+            "PACKAGE_INDEX_USERNAME": self.package_index_username,
+            "NETRC_FILE": self.netrc_file,
+            "INDEX_PASSWORD_FILE": self.index_password_file,
+        }
+
+
+def _renamed(old: str, where: str) -> ConfigError:
+    new, meaning = RENAMED[old]
+    return ConfigError(f"{old} was renamed {new} ({where}): set {new} instead ({meaning})")
+
+
+def _redact(url: str) -> str:
+    """A URL without the credentials it may carry, for messages."""
+    return re.sub(r"://[^/@\s]*@", "://***@", url)
 
 
 def parse_env_file(text: str, source: str = "images.env") -> dict[str, str]:
@@ -124,45 +200,90 @@ def parse_env_file(text: str, source: str = "images.env") -> dict[str, str]:
         key = key.strip()
         if not sep or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", key):
             raise ConfigError(f"{source}:{number}: expected KEY=value, got {raw!r}")
-        if key not in KEYS:
+        if key in RENAMED:
+            raise _renamed(key, f"{source}:{number}")
+        if key not in FILE_KEYS:
+            hint = {
+                "PLATFORM_VERSION": "; it is facts.env's: override it from the environment "
+                "(make images PLATFORM_VERSION=...)",
+                "NETRC_FILE": "; it names a file of one machine: set it in the environment",
+                "INDEX_PASSWORD_FILE": "; it names a file of one machine: set it in the "
+                "environment",
+            }.get(key, "")
             raise ConfigError(
-                f"{source}:{number}: unknown key {key}; known keys: {', '.join(KEYS)}"
+                f"{source}:{number}: unknown key {key}; known keys: {', '.join(FILE_KEYS)}{hint}"
             )
         values[key] = value.strip().strip("'\"")
     return values
 
 
-def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> ImageConfig:
-    """Read `path` (default: the source tree's images.env), let `environ` (default:
-    os.environ) override each key, and validate."""
+def load_config(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    tree: SourceTree | None = None,
+) -> ImageConfig:
+    """Read `path` (default: the source tree's images.env) over facts.env's defaults, let
+    `environ` (default: os.environ) override each key, and validate."""
     environ = os.environ if environ is None else environ
-    path = source_tree().config_file if path is None else path
+    tree = source_tree() if tree is None else tree
+    path = tree.config_file if path is None else path
+    values = {
+        "PLATFORM_VERSION": tree.facts.PLATFORM_VERSION,
+        "IMAGE_PYTHON": tree.facts.IMAGE_PYTHON,
+    }
     try:
-        values = parse_env_file(path.read_text(), source=str(path))
+        in_file = parse_env_file(path.read_text(), source=str(path))
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: missing; it holds RUNTIME_REGISTRY, RUNTIME_REPO, RUNTIME_VERSION "
-            "(restore it from git)"
+            f"{path}: missing; it holds IMAGE_REGISTRY, RUNTIME_REPO and the package index "
+            "settings (restore it from git)"
         ) from None
-    for key in KEYS:
+    if not in_file.get("IMAGE_PYTHON"):  # empty in the file: facts.env's default
+        in_file.pop("IMAGE_PYTHON", None)
+    values.update(in_file)
+    for old in RENAMED:
+        if old in environ and old != "UV_DEFAULT_INDEX":
+            raise _renamed(old, "in the environment")
+    for key in ENV_KEYS:
         if key in environ:
             values[key] = environ[key].strip()
-    return validate(values, source=f"{path} or the environment")
+    # uv's own variable: harmless when it agrees, a second source of truth when it does not.
+    uv_index = environ.get("UV_DEFAULT_INDEX", "").strip()
+    if uv_index and uv_index != values.get("PACKAGE_INDEX_URL", ""):
+        raise ConfigError(
+            f"UV_DEFAULT_INDEX={_redact(uv_index)} is set in the environment and differs from "
+            f"PACKAGE_INDEX_URL={values.get('PACKAGE_INDEX_URL') or '(empty: pypi.org)'}: "
+            "runtime image builds take their package index from PACKAGE_INDEX_URL only; set "
+            "PACKAGE_INDEX_URL to the index you mean (or unset UV_DEFAULT_INDEX)"
+        )
+    config = validate(values, source=f"{path}, facts.env or the environment")
+    return replace(config, uv_version=tree.facts.UV_VERSION)
+
+
+def _file_setting(values: Mapping[str, str], key: str) -> str:
+    """A setting naming a readable file of this machine (`~` expanded), or ""."""
+    value = values.get(key, "")
+    if not value:
+        return ""
+    path = Path(value).expanduser()
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ConfigError(f"{key}={value} is not a readable file; fix the path or unset {key}")
+    return str(path)
 
 
 def validate(values: Mapping[str, str], source: str = "images.env") -> ImageConfig:
-    registry = values.get("RUNTIME_REGISTRY", "")
+    registry = values.get("IMAGE_REGISTRY", "")
     repo = values.get("RUNTIME_REPO", "")
-    version = values.get("RUNTIME_VERSION", "")
+    version = values.get("PLATFORM_VERSION", "")
     image_python = values.get("IMAGE_PYTHON", "")
     if "://" in registry:
         raise ConfigError(
-            f"RUNTIME_REGISTRY={registry!r} ({source}): give the host and optional path "
+            f"IMAGE_REGISTRY={registry!r} ({source}): give the host and optional path "
             "without a scheme, e.g. registry.example.com/data-platform"
         )
     if registry and not _REGISTRY_RE.match(registry):
         raise ConfigError(
-            f"RUNTIME_REGISTRY={registry!r} ({source}): not a registry reference; use "
+            f"IMAGE_REGISTRY={registry!r} ({source}): not a registry reference; use "
             "lowercase host[:port][/path] with no trailing slash"
         )
     if not repo or not _REPO_RE.match(repo):
@@ -172,25 +293,43 @@ def validate(values: Mapping[str, str], source: str = "images.env") -> ImageConf
         )
     if not version or not _VERSION_RE.match(version):
         raise ConfigError(
-            f"RUNTIME_VERSION={version!r} ({source}): use letters, digits, '.', '_' and '-', "
+            f"PLATFORM_VERSION={version!r} ({source}): use letters, digits, '.', '_' and '-', "
             "not starting with '.' or '-', e.g. 0.1.0"
         )
     if not image_python:
         raise ConfigError(
             f"IMAGE_PYTHON is empty ({source}): set it to the Debian/Python base image, "
-            "e.g. adp-debian-python:bookworm"
+            "e.g. adp-debian-python:bookworm (facts.env's default)"
         )
-    index = values.get("UV_DEFAULT_INDEX", "")
+    index = values.get("PACKAGE_INDEX_URL", "")
     if index and not re.match(r"^https?://[^\s@/]+(/\S*)?$", index):
         raise ConfigError(
-            f"UV_DEFAULT_INDEX ({source}): expected http(s)://host/path with no credentials in "
-            "it (build arguments are visible in `docker history`); put index credentials in a "
-            "netrc file and set RUNTIME_NETRC=/path/to/netrc"
+            f"PACKAGE_INDEX_URL ({source}): expected http(s)://host/path with no credentials "
+            "in it (build arguments are visible in `docker history`); put the password in a "
+            "file named by INDEX_PASSWORD_FILE (with PACKAGE_INDEX_USERNAME), or the login in "
+            "a netrc file named by NETRC_FILE"
+        )
+    username = values.get("PACKAGE_INDEX_USERNAME", "")
+    if username and not re.fullmatch(r"[A-Za-z0-9._~%+-]+", username):
+        raise ConfigError(
+            f"PACKAGE_INDEX_USERNAME={username!r} ({source}): it goes into the index URL; use "
+            "letters, digits and . _ ~ + -, percent-encoding anything else (@ as %40)"
+        )
+    password_file = _file_setting(values, "INDEX_PASSWORD_FILE")
+    if password_file and not (index and username):
+        raise ConfigError(
+            "INDEX_PASSWORD_FILE is set but "
+            + ("PACKAGE_INDEX_URL" if not index else "PACKAGE_INDEX_USERNAME")
+            + f" is empty ({source}): the password is sent as <username>:<password> to "
+            "PACKAGE_INDEX_URL; set both (any username for a token-only index)"
         )
     return ImageConfig(
         registry=registry,
         repo=repo,
         version=version,
         image_python=image_python,
-        uv_default_index=index,
+        package_index_url=index,
+        package_index_username=username,
+        netrc_file=_file_setting(values, "NETRC_FILE"),
+        index_password_file=password_file,
     )

@@ -1,8 +1,11 @@
 """Lock a runtime's Python dependencies: pyproject.toml -> requirements.lock (uv, with hashes).
 
 Why a requirements.lock from `uv pip compile` rather than `uv.lock`: the image installs it
-with `uv pip sync --require-hashes` from whatever index UV_DEFAULT_INDEX names (a corporate
+with `uv pip sync --require-hashes` from whatever index PACKAGE_INDEX_URL names (a corporate
 mirror), while `uv.lock` records pypi.org download URLs. Hashes still pin every file.
+The lock resolves for facts.env's PYTHON_VERSION (the base image's python3); a type that runs
+Airflow sets `[tool.runtime-images] airflow-constraints = true` and resolves under facts.env's
+AIRFLOW_CONSTRAINTS, the constraints of every Airflow image of the platform.
 """
 
 from __future__ import annotations
@@ -14,39 +17,67 @@ import sys
 import tomllib
 from pathlib import Path
 
+from adp.images.config import SourceTree, source_tree
 from adp.images.discovery import RuntimeType
 
-PYTHON_VERSION = "3.11"  # the foundation's base image: Debian bookworm's python3
+# What `[tool.runtime-images]` of a type's pyproject.toml may hold.
+TOOL_KEYS = ("airflow-constraints",)
 
 
 class LockError(RuntimeError):
     pass
 
 
-def constraint_files(runtime: RuntimeType) -> list[Path]:
-    """`[tool.runtime-images] constraints = [...]` in pyproject.toml, relative to the type.
+def uses_airflow_constraints(runtime: RuntimeType) -> bool:
+    """`[tool.runtime-images] airflow-constraints = true` in the type's pyproject.toml.
 
-    Used by types that install Airflow: they resolve under the same constraints file as the
+    Set by types that install Airflow: they resolve under the same constraints file as the
     platform's Airflow images, so a pod_override task runs the Airflow the scheduler runs.
     """
     try:
         data = tomllib.loads(runtime.pyproject.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise LockError(f"{runtime.pyproject}: cannot read it: {exc}") from None
-    paths = data.get("tool", {}).get("runtime-images", {}).get("constraints", [])
-    for path in paths:
-        file = (runtime.path / path).resolve()
-        if not file.is_file():
-            raise LockError(
-                f"{runtime.pyproject}: [tool.runtime-images] constraints names {file}, which "
-                "does not exist; fix the path (relative to the type's folder)"
-            )
-    # Relative, as written: the lock's comments must not hold this machine's paths.
-    return [Path(p) for p in paths]
+    table = data.get("tool", {}).get("runtime-images", {})
+    if "constraints" in table:
+        raise LockError(
+            f"{runtime.pyproject}: [tool.runtime-images] constraints = [...] was replaced by "
+            "airflow-constraints = true (the file is facts.env's AIRFLOW_CONSTRAINTS); also "
+            "drop the version from apache-airflow: the constraints pin it"
+        )
+    unknown = sorted(set(table) - set(TOOL_KEYS))
+    if unknown:
+        raise LockError(
+            f"{runtime.pyproject}: [tool.runtime-images] has unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(TOOL_KEYS)}"
+        )
+    value = table.get("airflow-constraints", False)
+    if not isinstance(value, bool):
+        raise LockError(
+            f"{runtime.pyproject}: [tool.runtime-images] airflow-constraints = {value!r}: "
+            "write true or false"
+        )
+    return value
 
 
-def lock_command(runtime: RuntimeType, uv: str = "uv") -> list[str]:
-    constraints = [arg for f in constraint_files(runtime) for arg in ("--constraint", str(f))]
+def constraint_files(runtime: RuntimeType, tree: SourceTree | None = None) -> list[Path]:
+    """The constraints the type resolves under, relative to its folder (the lock's comments
+    name them as given: no absolute path of this machine)."""
+    if not uses_airflow_constraints(runtime):
+        return []
+    tree = source_tree() if tree is None else tree
+    file = tree.airflow_constraints
+    if not file.is_file():
+        raise LockError(
+            f"{file}: missing; facts.env's AIRFLOW_CONSTRAINTS={tree.facts.AIRFLOW_CONSTRAINTS} "
+            "names it (make -C layer1-base-image constraints writes it)"
+        )
+    return [Path(os.path.relpath(file, runtime.path.resolve()))]
+
+
+def lock_command(runtime: RuntimeType, uv: str = "uv", tree: SourceTree | None = None) -> list[str]:
+    tree = source_tree() if tree is None else tree
+    constraints = [arg for f in constraint_files(runtime, tree) for arg in ("--constraint", str(f))]
     return [
         uv,
         "pip",
@@ -54,7 +85,7 @@ def lock_command(runtime: RuntimeType, uv: str = "uv") -> list[str]:
         "--quiet",
         "--universal",
         "--python-version",
-        PYTHON_VERSION,
+        tree.facts.PYTHON_VERSION,
         "--generate-hashes",
         "--custom-compile-command",
         f"make -C runtime-environments lock TYPE={runtime.name}",
@@ -65,13 +96,13 @@ def lock_command(runtime: RuntimeType, uv: str = "uv") -> list[str]:
     ]
 
 
-def lock(runtime: RuntimeType, upgrade: bool = False) -> None:
+def lock(runtime: RuntimeType, upgrade: bool = False, tree: SourceTree | None = None) -> None:
     # The uv installed next to this interpreter (the repository's .venv), else one on PATH.
     beside = Path(sys.executable).parent / "uv"
     uv = str(beside) if beside.is_file() else shutil.which("uv")
     if uv is None:
         raise LockError("uv is not installed; run `make dev-env` (or pip install uv) to lock")
-    cmd = lock_command(runtime, uv)
+    cmd = lock_command(runtime, uv, tree)
     if upgrade:
         cmd.append("--upgrade")
     env = {**os.environ, "UV_SYSTEM_CERTS": "1"}  # the machine's CA store, not uv's own roots

@@ -17,14 +17,16 @@ class ScaffoldError(ValueError):
     pass
 
 
+# Like every type's: no version (the image is tagged with facts.env's PLATFORM_VERSION) and no
+# requires-python (the lock resolves for facts.env's PYTHON_VERSION); uv reads the static
+# dependencies without building anything.
 PYPROJECT = """\
 # Python dependencies of the {name} runtime image.
 # Edit, then re-lock: make -C runtime-environments lock TYPE={name}
 [project]
 name = "adp-{name}"
-version = "0.1.0"
+dynamic = ["version"]
 description = "Runtime image for {name} jobs"
-requires-python = "==3.11.*"
 dependencies = [
 ]
 """
