@@ -7,7 +7,7 @@ SHELL := /bin/bash
         platform-start platform-stop platform-status images images-push new-runtime clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 build: ## Build layer1-airflow:<version> and :latest (settings: layer1-base-image/.env)
 	$(MAKE) -C layer1-base-image build
