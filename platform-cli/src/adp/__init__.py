@@ -7,6 +7,7 @@ typer, so that Airflow processes, CI jobs and servers import it directly.
 - ``kerberos/``: export KCM:/KEYRING: caches for the ticket sharer.
 - ``dev/``: the local, Astro-shaped Airflow stack of a datakit (``adp dev``).
 - ``doctor/``: the host's prerequisites, each with its fix (``adp doctor``).
+- ``images/``: the per-DAG-type runtime images of runtime-environments/ (``adp images``).
 """
 
 from importlib.metadata import PackageNotFoundError, version

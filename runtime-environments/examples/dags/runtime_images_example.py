@@ -7,9 +7,10 @@
    which runs Airflow's task runner, so that image must hold the scheduler's Airflow version
    (the airflow-runner type does).
 
-Image references follow runtime-environments/images.env: `<registry>/<repo>:<type>-<version>`.
+Image references follow what `adp images` tags: `<registry>/<repo>:<type>-<version>`
+(runtime-environments/images.env; the version is facts.env's PLATFORM_VERSION).
 A deployment sets ADP_RUNTIME_IMAGE (registry/repo) and ADP_RUNTIME_VERSION in the
-environment of the scheduler and dag-processor; the defaults match images.env (a test checks).
+environment of the scheduler and dag-processor; the defaults match those tags (a test checks).
 """
 
 from __future__ import annotations
