@@ -10,7 +10,8 @@ Prints, without asserting anything:
 
 Builds use --no-cache, so every layer is rebuilt, while BuildKit's cache mounts (apt .debs,
 pip and uv wheels) stay warm: the situation of a CI runner that keeps its package caches.
-Run from the repository root:  python benchmarks/runtime_images.py  (about 5 minutes on 2 cores)
+Run from the repository root, about 5 minutes on 2 cores:
+  .venv/bin/python benchmarks/runtime_images.py
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,25 @@ def test_outside_the_source_tree_is_named(tmp_path: Path) -> None:
     tree = source_tree(here=tmp_path / "adp.py", cwd=RUNTIME_ROOT / "dbt-runner")
     assert tree.runtime_root == RUNTIME_ROOT
     assert tree.facts == source_tree().facts
+
+
+def test_adp_from_a_wheel_works_inside_a_clone_only(tmp_path: Path) -> None:
+    """adp installed elsewhere (here: the package copied as a wheel lays it out, facts.env
+    inside) finds the tree from the current folder, and outside one exits 2 saying so."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(Path(adp.__file__).parent, site / "adp")
+    shutil.copy(source_tree().root / "facts.env", site / "adp" / "facts.env")
+    wheel = {"PYTHONPATH": str(site)}
+    inside = driver("tag", "dbt-runner", env=wheel, cwd=RUNTIME_ROOT.parent / "docs")
+    assert inside.returncode == 0, inside.stderr
+    assert inside.stdout.strip() == driver("tag", "dbt-runner").stdout.strip()
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    for command in (["list"], ["build"], ["dockerfile", "dbt-runner"], ["lock"], ["new", "x"]):
+        out = driver(*command, env=wheel, cwd=outside)
+        assert out.returncode == 2, (command, out.stderr)
+        assert "not inside the platform's source tree" in out.stderr, command
+        assert "Traceback" not in out.stderr
 
 
 def test_list_json_matches_config() -> None:

@@ -257,7 +257,7 @@ def dockerfile(
     try:
         (runtime,) = discovery.select(discovery.discover(_root(root)), [runtime_type])
         print(builder.dockerfile_for(runtime), end="")
-    except discovery.DiscoveryError as exc:
+    except (discovery.DiscoveryError, ConfigError) as exc:
         raise _fail(str(exc), 2) from None
     except builder.DockerError as exc:
         raise _fail(str(exc), 1) from None
@@ -318,7 +318,7 @@ def lock(
         for runtime in runtimes:
             locking.lock(runtime, upgrade=upgrade)
             console.print(f"locked {runtime.lock}")
-    except discovery.DiscoveryError as exc:
+    except (discovery.DiscoveryError, ConfigError) as exc:
         raise _fail(str(exc), 2) from None
     except locking.LockError as exc:
         raise _fail(str(exc), 1) from None
@@ -335,7 +335,7 @@ def new(
         runtime = scaffold.new_runtime(name, _root(root))
         if not no_lock:
             locking.lock(runtime)
-    except scaffold.ScaffoldError as exc:
+    except (scaffold.ScaffoldError, ConfigError) as exc:
         raise _fail(str(exc), 2) from None
     except locking.LockError as exc:
         raise _fail(str(exc), 1) from None
