@@ -249,10 +249,11 @@ def load_config(
             values[key] = environ[key].strip()
     # uv's own variable: harmless when it agrees, a second source of truth when it does not.
     uv_index = environ.get("UV_DEFAULT_INDEX", "").strip()
-    if uv_index and uv_index != values.get("PACKAGE_INDEX_URL", ""):
+    index = values.get("PACKAGE_INDEX_URL", "")
+    if uv_index and uv_index != index:
         raise ConfigError(
             f"UV_DEFAULT_INDEX={_redact(uv_index)} is set in the environment and differs from "
-            f"PACKAGE_INDEX_URL={values.get('PACKAGE_INDEX_URL') or '(empty: pypi.org)'}: "
+            f"PACKAGE_INDEX_URL={_redact(index) or '(empty: pypi.org)'}: "
             "runtime image builds take their package index from PACKAGE_INDEX_URL only; set "
             "PACKAGE_INDEX_URL to the index you mean (or unset UV_DEFAULT_INDEX)"
         )
