@@ -1,13 +1,10 @@
 # Airflow Data Platform: the table of contents. Every target delegates to a
 # component's own Makefile or script; `make help` lists them.
 SHELL := /bin/bash
-.DEFAULT_GOAL := help
+include scripts/help.mk
 
-.PHONY: help build demo demo-stop test system-deps lint format dev-env base \
+.PHONY: build demo demo-stop test system-deps lint format dev-env base \
         platform-start platform-stop platform-status images images-push new-runtime clean
-
-help: ## Show the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 build: ## Build layer1-airflow:<version> and :latest (settings: layer1-base-image/.env)
 	$(MAKE) -C layer1-base-image build

@@ -23,14 +23,17 @@ import sys
 import time
 from pathlib import Path
 
+from adp import facts
+
 REPO = Path(__file__).resolve().parent.parent
 GOAL_COLD_S = 300
+FACTS = facts.load()
 IMAGES = (
     "layer1-airflow:latest",
-    "layer1-airflow:0.1.0",
-    "adp-airflow-runtime:3.3.2-python-3.11",
-    "adp-debian-python:bookworm",
-    "adp-postgres:15",
+    f"layer1-airflow:{FACTS.PLATFORM_VERSION}",
+    f"adp-airflow-runtime:{FACTS.AIRFLOW_VERSION}-python-{FACTS.PYTHON_VERSION}",
+    FACTS.IMAGE_PYTHON,
+    f"adp-postgres:{FACTS.POSTGRES_MAJOR}",
 )
 STEP = re.compile(r"==> \[\s*(\d+)s\] (.*?)\x1b|==> \[\s*(\d+)s\] (.*)$")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+from adp import facts
 from adp_test_servers.image_scan import scan_saved_image
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ def build_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         FLAVOR="oss",
-        IMAGE_PYTHON="adp-debian-python:bookworm",
+        IMAGE_PYTHON=facts.load().IMAGE_PYTHON,
         DOCKER_BUILDKIT="1",
     )
     if HOST_CA_BUNDLE.exists():

@@ -19,6 +19,7 @@ from typing import Any
 
 import docker
 import pytest
+from adp import facts
 from adp_test_servers.airflow_stack import AirflowStack, running_airflow_stack
 from adp_test_support import (
     LAYER1_TAG,
@@ -69,7 +70,8 @@ def layer1_image(docker_client: docker.DockerClient) -> str:
 @pytest.fixture(scope="session")
 def runtime_image(layer1_image: str) -> str:
     """The oss runtime image Layer 1 was built on (built by the layer1_image fixture)."""
-    return "adp-airflow-runtime:3.3.2-python-3.11"
+    f = facts.load()
+    return f"adp-airflow-runtime:{f.AIRFLOW_VERSION}-python-{f.PYTHON_VERSION}"
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Clean room: the README's Quickstart, verbatim, on a fresh Debian with nothing installed.
 
-A container of the debootstrap base (Debian bookworm, python3) gets only what the README
+A container of the debootstrap base (IMAGE_PYTHON of facts.env) gets only what the README
 lists as prerequisites (git, make; the machine's CA bundle, as a company's machines have
 it), a fresh clone of this repository's committed HEAD, and the host's Docker socket.
 Then the Quickstart's commands run as written: `make demo` whole (it must install its
@@ -25,13 +25,14 @@ from pathlib import Path
 
 import docker
 import pytest
+from adp import facts
 from adp.dev.project import Datakit
 from adp_test_servers.ports import free_port
 from adp_test_support import HOST_CA_BUNDLE, REPO, strip_ansi
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-BASE_IMAGE = "adp-debian-python:bookworm"
+BASE_IMAGE = facts.load().IMAGE_PYTHON
 # A few fast tests of every component: what each needs installed is installed by then.
 FAST_TESTS = " ".join(
     [

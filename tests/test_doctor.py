@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from adp.dev import docker_cli
+from adp import facts
 from adp.doctor import Context, checks, failed, run_checks
 from adp_test_servers.airflow_stack import AirflowStack
 from adp_test_servers.kdc import Realm, running_realm
@@ -52,11 +52,15 @@ def test_docker_engine(tmp_path: Path) -> None:
 def test_buildkit_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = checks.check_buildkit_client(ctx(tmp_path))
     assert found.status == "ok" and "builds with BuildKit" in found.detail
-    monkeypatch.setenv("PATH", str(tmp_path))  # no docker client anywhere
+    bin_dir = tmp_path / "bin"  # a PATH with the script's tools and no docker client
+    bin_dir.mkdir()
+    (bin_dir / "cut").symlink_to(shutil.which("cut"))
+    monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.delenv("DOCKER", raising=False)
-    monkeypatch.setattr(docker_cli, "WELL_KNOWN_CLIENTS", [])
+    monkeypatch.setenv("ADP_DOCKER_CLIENTS", "")  # nor in the well-known places
     missing = checks.check_buildkit_client(ctx(tmp_path))
     assert missing.status == "fail" and "docker.io" in missing.fix
+    assert "no docker client with BuildKit found" in missing.detail
 
 
 # -- the Layer-1 image ------------------------------------------------------------------
@@ -65,7 +69,7 @@ def old_layer1(docker_client: docker.DockerClient, layer1_image: str) -> Iterato
     """An image labelled as built by another platform version (on the bare base: a child
     of Layer 1 would run its ONBUILD triggers)."""
     tag = f"adp-doctor-old:{uuid.uuid4().hex[:8]}"
-    dockerfile = "FROM adp-debian-python:bookworm\nLABEL io.adp.platform.version=0.0.1\n"
+    dockerfile = f"FROM {facts.load().IMAGE_PYTHON}\nLABEL io.adp.platform.version=0.0.1\n"
     docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
     yield tag
     docker_client.images.remove(tag, force=True)
@@ -73,14 +77,14 @@ def old_layer1(docker_client: docker.DockerClient, layer1_image: str) -> Iterato
 
 def test_layer1_image(tmp_path: Path, layer1_image: str, old_layer1: str) -> None:
     good = checks.check_layer1_image(Context(cwd=tmp_path, layer1_image=layer1_image))
-    assert good.status == "ok" and "platform 0.1.0" in good.detail
+    assert good.status == "ok" and f"platform {facts.load().PLATFORM_VERSION}" in good.detail
     missing = checks.check_layer1_image(Context(cwd=tmp_path, layer1_image="adp-none:0"))
     assert missing.status == "fail" and "make build" in missing.fix
     old = checks.check_layer1_image(Context(cwd=tmp_path, layer1_image=old_layer1))
     assert old.status == "fail" and "built by platform 0.0.1" in old.detail
     assert "make build" in old.fix
     foreign = checks.check_layer1_image(
-        Context(cwd=tmp_path, layer1_image="adp-debian-python:bookworm")
+        Context(cwd=tmp_path, layer1_image=facts.load().IMAGE_PYTHON)
     )
     assert foreign.status == "fail" and "not built by this platform" in foreign.detail
 

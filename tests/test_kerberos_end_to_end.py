@@ -25,6 +25,7 @@ from pathlib import Path
 import docker
 import pytest
 import yaml
+from adp import facts
 from adp.dev.postgres import resolve_postgres_image
 from adp_test_servers.airflow_stack import AirflowStack, running_airflow_stack
 from adp_test_servers.kdc import Realm, running_kcm, running_realm
@@ -422,7 +423,7 @@ def kerberos_stack(
     state = tmp_path_factory.mktemp("kerberos-stack")
     extra = kerberos_stack_file(
         state / "kerberos-test.yml",
-        resolve_postgres_image(docker_client, None, "adp-debian-python:bookworm", None),
+        resolve_postgres_image(docker_client, None, facts.load().IMAGE_PYTHON, None),
         shared_platform["KERBEROS_CACHE_VOLUME"],
         files / "conf",
         files / "keytab",

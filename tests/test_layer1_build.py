@@ -8,6 +8,7 @@ import time
 
 import docker
 import pytest
+from adp import facts
 from adp_test_support import REPO, build_env, layer_hits, run
 
 pytestmark = pytest.mark.docker
@@ -57,7 +58,8 @@ def test_secrets_leave_no_trace_in_layers_or_history(
             assert NETRC_PASSWORD not in history and INDEX_PASSWORD not in history
             assert layer_hits(docker_client, image, [NETRC_PASSWORD, INDEX_PASSWORD]) == []
     finally:
-        for image in (f"{tag}:latest", f"{tag}:0.1.0", f"{tag}-runtime:latest"):
+        version = facts.load().PLATFORM_VERSION
+        for image in (f"{tag}:latest", f"{tag}:{version}", f"{tag}-runtime:latest"):
             with contextlib.suppress(docker.errors.ImageNotFound):
                 docker_client.images.remove(image, force=True)
 
@@ -65,15 +67,12 @@ def test_secrets_leave_no_trace_in_layers_or_history(
 def test_unreachable_astronomer_image_fails_fast_naming_the_fix(docker_client):
     # A registry address on loopback that nothing listens on: refused at once.
     started = time.monotonic()
-    result = make_build(
-        FLAVOR="astro", IMAGE_ASTRONOMER="127.0.0.1:9/astronomer/runtime:3.3-8-base"
-    )
+    tag = facts.load().IMAGE_ASTRONOMER.rsplit(":", 1)[1]
+    mirror = f"127.0.0.1:9/astronomer/runtime:{tag}"
+    result = make_build(FLAVOR="astro", IMAGE_ASTRONOMER=mirror)
     elapsed = time.monotonic() - started
     assert result.returncode != 0
-    assert (
-        "IMAGE_ASTRONOMER=127.0.0.1:9/astronomer/runtime:3.3-8-base cannot be pulled"
-        in result.stderr
-    )
+    assert f"IMAGE_ASTRONOMER={mirror} cannot be pulled" in result.stderr
     assert "FLAVOR=oss" in result.stderr
     print(f"make build failed after {elapsed:.1f}s")
 
@@ -142,7 +141,7 @@ def test_corporate_ca_is_what_makes_downloads_work(docker_client, layer1_image):
 
 
 def test_offline_base_image_is_not_rebuilt_when_present(docker_client, layer1_image):
-    image_id = docker_client.images.get("adp-debian-python:bookworm").id
-    result = run([str(REPO / "scripts" / "build-debian-base"), "adp-debian-python:bookworm"])
+    image_id = docker_client.images.get(facts.load().IMAGE_PYTHON).id
+    result = run([str(REPO / "scripts" / "build-debian-base"), facts.load().IMAGE_PYTHON])
     assert "already exists" in result.stdout
-    assert docker_client.images.get("adp-debian-python:bookworm").id == image_id
+    assert docker_client.images.get(facts.load().IMAGE_PYTHON).id == image_id

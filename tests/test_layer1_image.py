@@ -7,11 +7,12 @@ from pathlib import Path
 
 import docker
 import pytest
-from adp_test_support import REPO, labels, onbuild_triggers, run, run_in
+from adp import facts
+from adp_test_support import labels, onbuild_triggers, run, run_in
 
 pytestmark = pytest.mark.docker
 
-PINNED_AIRFLOW = "3.3.2"
+PINNED_AIRFLOW = facts.load().AIRFLOW_VERSION
 EXPECTED_ONBUILD = [
     "COPY packages.txt .",
     "USER root",
@@ -119,7 +120,7 @@ def test_platform_packages_and_common_deps_import(docker_client, layer1_image):
     )
     assert ran.exit_code == 0, ran.output
     assert "pip install 'platform-cli[dev]'" in ran.output
-    assert "sqlmodel_framework 0.1.0" in ran.output
+    assert f"sqlmodel_framework {facts.load().PLATFORM_VERSION}" in ran.output
     assert "[FreeTDS]" in ran.output
 
 
@@ -144,7 +145,7 @@ def test_runtime_labels_untouched_and_own_labels_added(docker_client, layer1_ima
     assert runtime_labels["io.astronomer.docker.runtime.version"]
     assert labels(docker_client, layer1_image, "io.astronomer.docker") == runtime_labels
     ours = labels(docker_client, layer1_image)
-    version = (REPO / "VERSION").read_text().strip()
+    version = facts.load().PLATFORM_VERSION
     assert ours["org.opencontainers.image.version"] == version
     assert ours["io.adp.platform.version"] == version
     assert ours["org.opencontainers.image.revision"] not in ("", "unknown")

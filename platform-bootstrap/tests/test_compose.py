@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from adp import facts
 from adp_test_servers.kdc import Realm
 from adp_test_servers.platform_stack import (
     host_cache,
@@ -152,7 +153,13 @@ def test_compose_file_is_version_less_and_names_the_volume() -> None:
     config = subprocess.run(
         ["docker-compose", "config"],
         cwd=HERE,
-        env=dict(os.environ, HOST_KRB5_CACHE_DIR="/tmp", HOST_KRB5CCNAME="FILE:/tmp/krb5cc_0"),
+        env=dict(
+            os.environ,
+            HOST_KRB5_CACHE_DIR="/tmp",
+            HOST_KRB5CCNAME="FILE:/tmp/krb5cc_0",
+            IMAGE_PYTHON=facts.load().IMAGE_PYTHON,
+            PLATFORM_VERSION=facts.load().PLATFORM_VERSION,
+        ),
         capture_output=True,
         text=True,
         check=False,

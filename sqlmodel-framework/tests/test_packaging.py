@@ -8,16 +8,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from adp import facts
 from adp_test_servers.tools import project_tool
 
 PROJECT = Path(__file__).resolve().parents[1]
+VERSION = facts.load().PLATFORM_VERSION
 
 
 def build_wheel(out: Path) -> Path:
     command = [project_tool("uv"), "build", "--wheel", "--out-dir", str(out), str(PROJECT)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
-    (wheel,) = out.glob("sqlmodel_framework-0.1.0-py3-none-any.whl")
+    (wheel,) = out.glob(f"sqlmodel_framework-{VERSION}-py3-none-any.whl")
     return wheel
 
 
@@ -32,7 +34,8 @@ def test_wheel_contents_and_import(tmp_path: Path) -> None:
     ):  # fmt: skip
         assert f"sqlmodel_framework/{module}" in names, module
     assert not [n for n in names if n.startswith("tests/")]
-    metadata = zipfile.ZipFile(wheel).read("sqlmodel_framework-0.1.0.dist-info/METADATA").decode()
+    metadata_file = f"sqlmodel_framework-{VERSION}.dist-info/METADATA"
+    metadata = zipfile.ZipFile(wheel).read(metadata_file).decode()
     (sqlalchemy,) = [line for line in metadata.splitlines() if "Requires-Dist: sqlalchemy" in line]
     assert ">=2.0" in sqlalchemy and "<3" in sqlalchemy  # the Layer-1 image pins 2.1.x
     assert "Provides-Extra: postgres" in metadata and "Provides-Extra: mssql" in metadata
@@ -46,4 +49,4 @@ def test_wheel_contents_and_import(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(wheel)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "0.1.0"
+    assert result.stdout.strip() == VERSION

@@ -18,18 +18,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from adp_test_servers.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def answers_of(project: Path) -> dict:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

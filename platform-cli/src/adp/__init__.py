@@ -7,7 +7,12 @@ typer, so that Airflow processes, CI jobs and servers import it directly.
 - ``kerberos/``: export KCM:/KEYRING: caches for the ticket sharer.
 - ``dev/``: the local, Astro-shaped Airflow stack of a datakit (``adp dev``).
 - ``doctor/``: the host's prerequisites, each with its fix (``adp doctor``).
-- ``images/``: the per-DAG-type runtime images of runtime-environments/ (``adp images``).
+- ``images/``: the per-DAG-type runtime images (``adp images``).
+- ``facts``: the pinned facts of the repository's facts.env; ``docker_cli``: the BuildKit
+  client (scripts/find-buildkit-docker).
+
+DAG distribution adds ``validation/``, ``releases/``, ``sync/``, ``bundles/``, ``repos/``,
+``webhooks/`` and ``ui/`` (platform-cli/README.md says what each holds).
 """
 
 from importlib.metadata import PackageNotFoundError, version

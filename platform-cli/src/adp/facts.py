@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 FILE_NAME = "facts.env"
-_LINE = re.compile(r"^(?P<key>[A-Z_][A-Z0-9_]*)=(?P<value>\S+)$")
+_LINE = re.compile(r"^(?P<key>[A-Z_][A-Z0-9_]*)=(?P<value>[^\s\"'$`]+)$")
 
 
 class FactsError(RuntimeError):

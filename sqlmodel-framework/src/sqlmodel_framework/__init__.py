@@ -3,6 +3,9 @@ keeps (triggers on SQLite and PostgreSQL, system-versioned temporal tables on SQ
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
 from . import mssql_temporal as _mssql_temporal  # noqa: F401  (registers the SQL Server DDL)
 from .as_of import as_of, as_of_statement
 from .columns import UTCDateTime, current_db_user, utc_now
@@ -30,7 +33,10 @@ from .errors import (
 from .history import history_table
 from .tables import ReferenceTable, TransactionalTable
 
-__version__ = "0.1.0"
+try:
+    __version__ = _version("sqlmodel-framework")
+except PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "DeployReport",

@@ -4,7 +4,13 @@ an image registry, a password-protected package index.
 Test support only: no product package imports it. See README.md for what each helper starts.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+try:
+    __version__ = _version("adp-test-servers")
+except PackageNotFoundError:  # a source tree that is not installed
+    __version__ = "0.0.0+unknown"
 
 
 class ServerUnavailable(RuntimeError):

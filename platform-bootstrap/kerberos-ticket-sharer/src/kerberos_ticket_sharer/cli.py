@@ -30,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["healthcheck"]:
         return healthcheck()
+    if argv and argv[0] == "host-env":  # on the host, before any container exists
+        from kerberos_ticket_sharer import host_env
+
+        if argv[1:] not in ([], ["--lenient"]):
+            print("usage: kerberos-ticket-sharer host-env [--lenient]", file=sys.stderr)
+            return 2
+        return host_env.main(lenient=argv[1:] == ["--lenient"])
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -48,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         "status", help="print principal, expiry and time since the last share"
     )
     show.add_argument("--json", action="store_true", help="print a JSON object instead")
+    commands.add_parser(
+        "host-env",
+        help="print the HOST_KRB5* settings platform-bootstrap's compose file needs (--lenient)",
+    )
     commands.add_parser(
         "healthcheck",
         help="exit 0 only if the sharer is alive and the shared copy holds a valid TGT",

@@ -9,11 +9,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-NOT_FILES = ("KCM:", "KEYRING:", "API:", "MEMORY:", "MSLSA:")
+from kerberos_ticket_sharer import cache_names
 
-
-class UnsupportedCache(ValueError):
-    """The cache type lives in a daemon or the kernel, not in a file the sharer can read."""
+# The cache-name grammar is cache_names' (one parser for the sharer, host-env and adp).
+UnsupportedCache = cache_names.UnsupportedCache
 
 
 @dataclass(frozen=True)
@@ -34,29 +33,16 @@ def resolve(name: str) -> Path:
     `primary` file names the current cache (`tkt` when absent, as in MIT krb5);
     `DIR::/d/tktX` is one cache of a collection.
     """
-    for prefix in NOT_FILES:
-        if name.upper().startswith(prefix):
-            raise UnsupportedCache(
-                f"credential cache {name} is a {prefix[:-1]} cache, which cannot be read as a "
-                "file; on the host run `adp kerberos export` and share the FILE cache it writes "
-                "(see docs/kerberos.md)"
-            )
-    if name.startswith("FILE:"):
-        return Path(name[5:])
-    if name.startswith("DIR::"):
-        return Path(name[5:])
-    if name.startswith("DIR:"):
-        directory = Path(name[4:])
-        try:
-            primary = (directory / "primary").read_text().strip()
-        except FileNotFoundError:
-            primary = "tkt"
-        if not primary or "/" in primary:
-            raise UnsupportedCache(f"{directory}/primary names {primary!r}, not a cache file")
-        return directory / primary
-    if ":" in name.split("/")[0]:
-        raise UnsupportedCache(f"credential cache {name} has an unknown type; use FILE: or DIR:")
-    return Path(name)
+    cache = cache_names.parse(name)
+    if cache.kind != "DIR":
+        return cache.path
+    try:
+        primary = (cache.path / "primary").read_text().strip()
+    except FileNotFoundError:
+        primary = "tkt"
+    if not primary or "/" in primary:
+        raise UnsupportedCache(f"{cache.path}/primary names {primary!r}, not a cache file")
+    return cache.path / primary
 
 
 def signature(path: Path) -> Signature | None:

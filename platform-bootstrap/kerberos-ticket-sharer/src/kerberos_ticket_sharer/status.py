@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kerberos_ticket_sharer import shared_copy, ticket_cache
+from kerberos_ticket_sharer import cache_names, shared_copy, ticket_cache
 from kerberos_ticket_sharer.config import Config
 
 
@@ -50,7 +50,7 @@ def kinit_hint(principal: str | None, source: str | None) -> str:
     """The command the user should run on the host, in one line."""
     who = principal or f"<your-user>@{default_realm() or '<REALM>'}"
     text = f"run on the host: kinit {who}"
-    if source and source.upper().startswith(("KCM:", "KEYRING:")):
+    if source and not cache_names.is_file_based(source):
         text += " && adp kerberos export"
     return text
 

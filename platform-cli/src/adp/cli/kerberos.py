@@ -12,7 +12,13 @@ from typing import Annotated
 
 import typer
 
-from adp.kerberos.export import TicketError, default_export_path, export_cache, read_cache
+from adp.kerberos.export import (
+    TicketError,
+    default_export_path,
+    export_cache,
+    is_file_based,
+    read_cache,
+)
 
 app = typer.Typer(
     name="kerberos",
@@ -124,5 +130,5 @@ def status_command(
     typer.echo(f"cache:     {summary.cache}")
     typer.echo(f"principal: {summary.principal}")
     typer.echo(f"TGT valid: {left // 3600} h {left % 3600 // 60} min more")
-    if summary.cache.upper().startswith(("KCM:", "KEYRING:")):
+    if not is_file_based(summary.cache):
         typer.echo("note:      the sharer cannot read this cache type; run: adp kerberos export")

@@ -12,7 +12,7 @@ compose file, the project, the image or a log.
 Modules: `project` (which datakit, its names), `settings` (ADP_DEV_* and IMAGE_POSTGRES),
 `compose` (the reviewed compose template and the compose command), `secrets`,
 `postgres` (the metadata database image, built offline when no registry answers),
-`docker_cli` (a BuildKit-capable docker client), `ports`, `api` (Airflow's REST API),
+`ports`, `api` (Airflow's REST API),
 `airflow_settings` (airflow_settings.yaml into the running Airflow), `stack` (start,
 stop, status, logs).
 """

@@ -18,9 +18,10 @@ from typing import Any
 import docker
 import docker.errors
 
+from adp import facts
 from adp.dev.errors import DevError
 
-PG_MAJOR = "15"
+PG_MAJOR = facts.load().POSTGRES_MAJOR
 OFFICIAL_IMAGE = f"postgres:{PG_MAJOR}"
 OFFLINE_IMAGE = f"adp-postgres:{PG_MAJOR}"
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adp import facts
 from adp.dev.errors import DevError
 
 ENV_PREFIX = "ADP_DEV_"
@@ -35,7 +36,7 @@ class DevSettings(BaseSettings):
         description="PostgreSQL image of the metadata database (your registry's mirror)",
     )
     image_python: str = Field(
-        "adp-debian-python:bookworm",
+        default_factory=lambda: facts.load().IMAGE_PYTHON,
         validation_alias="IMAGE_PYTHON",
         description="Debian base the PostgreSQL image is built on when no registry answers",
     )

@@ -21,12 +21,12 @@ import httpx
 
 from adp.dev import airflow_settings, compose, secrets
 from adp.dev.api import AirflowApiError, AirflowClient, DagRun, unhealthy
-from adp.dev.docker_cli import buildkit_client
 from adp.dev.errors import DevError
 from adp.dev.ports import require_free
 from adp.dev.postgres import resolve_postgres_image
 from adp.dev.project import Datakit
 from adp.dev.settings import DevSettings, env_name
+from adp.docker_cli import NoBuildKitClient, buildkit_client
 
 Say = Callable[[str], Any]
 COMPOSE_FILE = "docker-compose.yml"
@@ -159,12 +159,10 @@ def _timed(steps: list[tuple[str, float]], say: Say, name: str, started: float) 
 def build_image(stack: Stack, say: Say = _quiet) -> None:
     """`docker build -t <image> <datakit>` with a BuildKit client: the ONBUILD triggers of
     the Layer-1 image install packages.txt and requirements.txt and copy the project in."""
-    client = buildkit_client()
-    if client is None:
-        raise DevError(
-            "no docker client that builds with BuildKit: install Debian's docker.io or the "
-            "buildx plugin (adp doctor says which clients were tried)"
-        )
+    try:
+        client = buildkit_client()
+    except NoBuildKitClient as exc:
+        raise DevError(str(exc)) from None
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     done = subprocess.run(
         [client, "build", "-t", str(stack.image), str(stack.datakit.root)],

@@ -19,11 +19,11 @@ import docker
 import docker.errors
 
 from adp import __version__
-from adp.dev.docker_cli import buildkit_client, candidates
 from adp.dev.errors import DevError
 from adp.dev.ports import port_is_free
 from adp.dev.project import find_datakit
 from adp.dev.settings import env_name, load_settings
+from adp.docker_cli import NoBuildKitClient, buildkit_client
 from adp.kerberos.export import TicketError, read_cache
 
 Status = Literal["ok", "fail", "warn", "skip"]
@@ -127,13 +127,13 @@ def check_docker_engine(ctx: Context) -> Check:
 
 
 def check_buildkit_client(ctx: Context) -> Check:
-    client = buildkit_client()
-    if client is None:
-        tried = ", ".join(candidates()) or "no docker client at all"
+    try:
+        client = buildkit_client()
+    except NoBuildKitClient as exc:
         return Check(
             "buildkit client",
             "fail",
-            f"no docker client builds with BuildKit (tried: {tried})",
+            str(exc),
             "install Debian's docker.io (its 20.10 client has BuildKit) or the buildx plugin; "
             "or point DOCKER at such a client",
         )

@@ -19,13 +19,26 @@ from typing import Any
 CONFIG_REALM = b"X-CACHECONF:"
 
 
+def _cache_names() -> Any:
+    """The sharer's cache-name rules (one parser for the platform; extra [kerberos])."""
+    try:
+        from kerberos_ticket_sharer import cache_names
+    except ImportError as exc:
+        raise TicketError(
+            "the kerberos-ticket-sharer package is missing: install platform-cli[kerberos] "
+            "from the platform repository (make dev-env does)"
+        ) from exc
+    return cache_names
+
+
 def default_export_path() -> Path:
     """Where `export` writes, and where platform-bootstrap looks for an exported cache."""
-    explicit = os.environ.get("ADP_KERBEROS_EXPORT")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "adp" / "kerberos" / "krb5cc"
+    return _cache_names().export_path()
+
+
+def is_file_based(name: str) -> bool:
+    """Whether the ticket sharer can read the cache `name` as a file (FILE:, DIR:)."""
+    return _cache_names().is_file_based(name)
 
 
 class TicketError(RuntimeError):
