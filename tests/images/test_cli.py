@@ -19,9 +19,7 @@ RUNTIME_ROOT = source_tree().runtime_root
 # Subprocesses run the adp this test imports (a relative PYTHONPATH would not survive `cwd`).
 ADP_ENV = {"PYTHONPATH": str(Path(adp.__file__).resolve().parents[1])}
 
-TEST_CONFIG = (
-    "IMAGE_REGISTRY=\nRUNTIME_REPO=adp-runtime-test\nIMAGE_PYTHON=adp-debian-python:bookworm\n"
-)
+TEST_CONFIG = "IMAGE_REGISTRY=\nRUNTIME_REPO=adp-runtime-test\n"
 
 
 def driver(

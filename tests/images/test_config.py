@@ -15,7 +15,7 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-BASE = "RUNTIME_REPO=adp-runtime\nIMAGE_PYTHON=adp-debian-python:bookworm\n"
+BASE = f"RUNTIME_REPO=adp-runtime\nIMAGE_PYTHON={source_tree().facts.IMAGE_PYTHON}\n"
 # The tag's version is facts.env's PLATFORM_VERSION unless the environment overrides it.
 ENV = {"PLATFORM_VERSION": "1.2.0"}
 
@@ -57,7 +57,7 @@ def test_facts_are_the_defaults(tmp_path: Path) -> None:
     assert config.image_python == facts.IMAGE_PYTHON
     assert config.uv_version == facts.UV_VERSION
     assert config.tag_for("dbt-runner") == f"adp-runtime:dbt-runner-{facts.PLATFORM_VERSION}"
-    mirror = "mirror.example.com/python:3.11-slim-bookworm"
+    mirror = "mirror.example.com/library/debian-python:stable"
     assert load_config(write(tmp_path, BASE), {"IMAGE_PYTHON": mirror}).image_python == mirror
 
 

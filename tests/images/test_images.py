@@ -105,7 +105,7 @@ def test_airflow_runner_has_the_platforms_airflow(docker_sdk, built_images) -> N
     # The Airflow of facts.env, pinned by the constraints every image installs under.
     tree = source_tree()
     assert out.strip() == tree.facts.AIRFLOW_VERSION
-    assert f"\napache-airflow=={out.strip()}\n" in tree.airflow_constraints.read_text()
+    assert f"\napache-airflow=={out.strip()}\n" in tree.airflow_constraints().read_text()
 
 
 def test_dbt_version_lists_both_adapters(docker_sdk, built_images) -> None:

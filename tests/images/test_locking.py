@@ -21,7 +21,7 @@ def test_lock_command_takes_python_and_constraints_from_facts() -> None:
     constraint = cmd[cmd.index("--constraint") + 1]
     # Relative to the type: the lock's comments hold no absolute path of this machine.
     assert constraint == f"../../{TREE.facts.AIRFLOW_CONSTRAINTS}"
-    assert (airflow.path / constraint).resolve() == TREE.airflow_constraints.resolve()
+    assert (airflow.path / constraint).resolve() == TREE.airflow_constraints().resolve()
     assert f"-c {constraint}" in airflow.lock.read_text()
     (python,) = [t for t in discover(TREE.runtime_root) if t.name == "python-runner"]
     assert "--constraint" not in locking.lock_command(python, "uv")
@@ -53,3 +53,14 @@ def test_bad_tool_table_is_named(tmp_path: Path, table: str, message: str) -> No
     )
     with pytest.raises(locking.LockError, match=message):
         locking.lock_command(RuntimeType("x-runner", folder), "uv")
+
+
+def test_airflow_constraints_of_the_environment_win_as_for_layer1(monkeypatch) -> None:
+    (airflow,) = [t for t in discover(TREE.runtime_root) if t.name == "airflow-runner"]
+    other = Path(TREE.facts.AIRFLOW_CONSTRAINTS).with_suffix(".in")
+    monkeypatch.setenv("AIRFLOW_CONSTRAINTS", str(other))
+    cmd = locking.lock_command(airflow, "uv")
+    assert cmd[cmd.index("--constraint") + 1] == f"../../{other}"
+    monkeypatch.setenv("AIRFLOW_CONSTRAINTS", "no/such/constraints.txt")
+    with pytest.raises(locking.LockError, match=r"no/such/constraints\.txt: missing"):
+        locking.lock_command(airflow, "uv")

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from adp.docker_cli import NoBuildKitClient, buildkit_client
 from adp.images.config import ConfigError, ImageConfig, source_tree
 from adp.images.discovery import RuntimeType
 
@@ -59,12 +60,11 @@ class BuildOptions:
 
 
 def docker_client() -> str:
-    """Path of a docker client that builds with BuildKit (scripts/find-buildkit-docker)."""
-    finder = source_tree().scripts / "find-buildkit-docker"
-    proc = subprocess.run([str(finder)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise DockerError(proc.stderr.strip() or f"{finder} found no docker client")
-    return proc.stdout.strip()
+    """Path of a docker client that builds with BuildKit (adp.docker_cli: the one rule)."""
+    try:
+        return buildkit_client()
+    except NoBuildKitClient as exc:
+        raise DockerError(str(exc)) from None
 
 
 def docker_env() -> dict[str, str]:

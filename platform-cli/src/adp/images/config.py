@@ -91,10 +91,11 @@ class SourceTree:
         staged into every runtime build context too."""
         return self.root / "layer1-base-image" / "bin" / "adp-index-env"
 
-    @property
-    def airflow_constraints(self) -> Path:
-        """facts.env's AIRFLOW_CONSTRAINTS: every image installs Airflow under it."""
-        return self.root / self.facts.AIRFLOW_CONSTRAINTS
+    def airflow_constraints(self, environ: Mapping[str, str] | None = None) -> Path:
+        """The constraints every image installs Airflow under: AIRFLOW_CONSTRAINTS of the
+        environment, else facts.env's, relative to the repository root (as Layer 1 reads it)."""
+        environ = os.environ if environ is None else environ
+        return self.root / (environ.get("AIRFLOW_CONSTRAINTS") or self.facts.AIRFLOW_CONSTRAINTS)
 
 
 def source_tree(here: Path | None = None, cwd: Path | None = None) -> SourceTree:
@@ -299,8 +300,8 @@ def validate(values: Mapping[str, str], source: str = "images.env") -> ImageConf
         )
     if not image_python:
         raise ConfigError(
-            f"IMAGE_PYTHON is empty ({source}): set it to the Debian/Python base image, "
-            "e.g. adp-debian-python:bookworm (facts.env's default)"
+            f"IMAGE_PYTHON is empty ({source}): set it to the Debian/Python base image, or "
+            "unset it for facts.env's IMAGE_PYTHON"
         )
     index = values.get("PACKAGE_INDEX_URL", "")
     if index and not re.match(r"^https?://[^\s@/]+(/\S*)?$", index):

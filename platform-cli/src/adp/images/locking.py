@@ -4,8 +4,9 @@ Why a requirements.lock from `uv pip compile` rather than `uv.lock`: the image i
 with `uv pip sync --require-hashes` from whatever index PACKAGE_INDEX_URL names (a corporate
 mirror), while `uv.lock` records pypi.org download URLs. Hashes still pin every file.
 The lock resolves for facts.env's PYTHON_VERSION (the base image's python3); a type that runs
-Airflow sets `[tool.runtime-images] airflow-constraints = true` and resolves under facts.env's
-AIRFLOW_CONSTRAINTS, the constraints of every Airflow image of the platform.
+Airflow sets `[tool.runtime-images] airflow-constraints = true` and resolves under
+AIRFLOW_CONSTRAINTS (facts.env's unless the environment overrides it, as for Layer 1), the
+constraints of every Airflow image of the platform.
 """
 
 from __future__ import annotations
@@ -66,11 +67,11 @@ def constraint_files(runtime: RuntimeType, tree: SourceTree | None = None) -> li
     if not uses_airflow_constraints(runtime):
         return []
     tree = source_tree() if tree is None else tree
-    file = tree.airflow_constraints
+    file = tree.airflow_constraints()
     if not file.is_file():
         raise LockError(
-            f"{file}: missing; facts.env's AIRFLOW_CONSTRAINTS={tree.facts.AIRFLOW_CONSTRAINTS} "
-            "names it (make -C layer1-base-image constraints writes it)"
+            f"{file}: missing; AIRFLOW_CONSTRAINTS (facts.env's, or the environment's) names it "
+            "relative to the repository root (make -C layer1-base-image constraints writes it)"
         )
     return [Path(os.path.relpath(file, runtime.path.resolve()))]
 
