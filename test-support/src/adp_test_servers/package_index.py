@@ -18,7 +18,6 @@ import importlib.util
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from adp_test_servers import ServerUnavailable
 from adp_test_servers.ports import free_port
-from adp_test_servers.system import stop
+from adp_test_servers.system import stop, wait_until_answers
 
 
 @contextmanager
@@ -67,22 +66,17 @@ def running_package_index(
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}/simple/"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def asks_for_credentials() -> bool:
             try:
                 urllib.request.urlopen(url, timeout=1).close()
-                raise ServerUnavailable(f"pypiserver on {url} answered without credentials")
             except urllib.error.HTTPError as exc:
                 if exc.code == 401:  # up, and asking for credentials
-                    break
+                    return True
                 raise ServerUnavailable(f"pypiserver on {url} answered {exc.code}") from None
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise ServerUnavailable(
-                        f"pypiserver did not answer on {url}: "
-                        f"{log.read_text(errors='replace')[-2000:]}"
-                    ) from None
-                time.sleep(0.1)
+            raise ServerUnavailable(f"pypiserver on {url} answered without credentials")
+
+        wait_until_answers(asks_for_credentials, process, f"pypiserver on {url}", log, timeout)
         yield url
     finally:
         stop(process)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from adp_test_servers import ServerUnavailable
 from adp_test_servers.ports import free_port
-from adp_test_servers.system import stop
+from adp_test_servers.system import stop, wait_until_answers
 
 _INSTALL = "install Debian's 'docker-registry' package (apt-get install docker-registry)"
 
@@ -51,18 +50,12 @@ def running_registry(directory: Path, timeout: float = 15) -> Iterator[str]:
             [server, "serve", str(config)], stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"http://{address}/v2/", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise ServerUnavailable(
-                        f"docker-registry did not answer on {address}: "
-                        f"{log.read_text(errors='replace')[-2000:]}"
-                    ) from None
-                time.sleep(0.1)
+
+        def answers() -> bool:
+            urllib.request.urlopen(f"http://{address}/v2/", timeout=1).close()
+            return True
+
+        wait_until_answers(answers, process, f"docker-registry on {address}", log, timeout)
         yield address
     finally:
         stop(process)
