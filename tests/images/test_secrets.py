@@ -157,7 +157,7 @@ def test_index_password_file_is_used_and_leaves_no_trace(
 ) -> None:
     """The same index with Layer 1's other way: PACKAGE_INDEX_USERNAME plus the password in
     the file INDEX_PASSWORD_FILE names, put into the index URL of each downloading RUN step by
-    layer1-base-image/bin/adp-index-env. It makes the build succeed and leaves no trace."""
+    scripts/adp-index-env. It makes the build succeed and leaves no trace."""
     url, token = private_index
     password = tmp_path / "index-password"
     password.write_text(token + "\n")

@@ -24,7 +24,7 @@ from adp.images.config import ConfigError, ImageConfig, source_tree
 from adp.images.discovery import RuntimeType
 
 LOG_TAIL_LINES = 15
-# Staged beside the Dockerfile of every build context (from layer1-base-image/bin/).
+# Staged beside the Dockerfile of every build context (from scripts/).
 INDEX_ENV_SCRIPT = "adp-index-env"
 # The line of the shared runtime stage that a type's runtime.dockerfile replaces.
 FRAGMENT_MARKER = "# --- <type>/runtime.dockerfile, if the type has one, is inserted here ---"

@@ -87,9 +87,9 @@ class SourceTree:
 
     @property
     def index_env_script(self) -> Path:
-        """Layer 1's one implementation of "index credentials into the URL of one RUN step",
-        staged into every runtime build context too."""
-        return self.root / "layer1-base-image" / "bin" / "adp-index-env"
+        """The one implementation of "index credentials into the URL of one RUN step"
+        (scripts/adp-index-env), staged into Layer 1's and every runtime build context."""
+        return self.root / "scripts" / "adp-index-env"
 
     def airflow_constraints(self, environ: Mapping[str, str] | None = None) -> Path:
         """The constraints every image installs Airflow under: AIRFLOW_CONSTRAINTS of the
