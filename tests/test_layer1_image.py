@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 from adp import facts
-from adp_test_support import labels, onbuild_triggers, run, run_in
+from adp_test_support import REPO, labels, onbuild_triggers, run, run_in
 
 pytestmark = pytest.mark.docker
 
@@ -200,3 +200,70 @@ def test_bad_layer2_input_fails_the_build_with_a_clear_message(
     )
     assert result.returncode != 0
     assert message in result.stderr
+
+
+# What a data team commonly adds: resolved into the platform's constraints with Airflow, so
+# that a datakit adding any of them installs (issue: botocore refused the dateutil we pinned).
+COMMON_PROVIDERS = [
+    line.strip()
+    for line in (REPO / facts.load().AIRFLOW_CONSTRAINTS)
+    .with_suffix(".in")
+    .read_text()
+    .split("# Providers and clients a data team commonly adds", 1)[1]
+    .splitlines()[1:]
+    if line.strip() and not line.startswith("#")
+]
+
+
+def test_layer2_adds_common_providers_under_the_platform_pins(
+    docker_client, docker_cli, layer1_image, tmp_path
+):
+    added = [
+        "apache-airflow-providers-amazon",
+        "apache-airflow-providers-git",
+        "apache-airflow-providers-http",
+        "apache-airflow-providers-sftp",
+        "apache-airflow-providers-slack",
+        "boto3",
+    ]
+    assert set(added) <= set(COMMON_PROVIDERS)
+    (tmp_path / "Dockerfile").write_text(f"FROM {layer1_image}\n")
+    (tmp_path / "requirements.txt").write_text("\n".join(added) + "\n")
+    (tmp_path / "packages.txt").write_text("")
+    tag = "adp-test-layer2-providers:latest"
+    run([docker_cli, "build", "-q", "-t", tag, str(tmp_path)], env={"DOCKER_BUILDKIT": "1"})
+    try:
+        ran = run_in(
+            docker_client,
+            tag,
+            "python -c 'import boto3, dateutil, airflow"
+            "; from airflow.providers.amazon.aws.hooks.s3 import S3Hook"
+            "; from airflow.providers.git.bundles.git import GitDagBundle"
+            "; from airflow.providers.http.hooks.http import HttpHook"
+            "; from airflow.providers.sftp.hooks.sftp import SFTPHook"
+            "; from airflow.providers.slack.hooks.slack import SlackHook"
+            "; print(airflow.__version__, dateutil.__version__)'"
+            " && uv pip list --format=freeze 2>/dev/null | grep -E '^(boto3|botocore)=='",
+        )
+        assert ran.exit_code == 0, ran.output
+        airflow_version, _dateutil = ran.output.splitlines()[0].split()
+        assert airflow_version == PINNED_AIRFLOW
+        pins = (REPO / facts.load().AIRFLOW_CONSTRAINTS).read_text().splitlines()
+        for line in ran.output.splitlines()[1:]:
+            assert line in pins, f"{line} is not the platform's pin"
+    finally:
+        docker_client.images.remove(tag, force=True)
+
+
+def test_every_common_provider_resolves_on_the_layer1_image(docker_client, layer1_image):
+    """The heavy ones too (google, azure, databricks, ...), resolved but not installed."""
+    assert len(COMMON_PROVIDERS) >= 10
+    ran = run_in(
+        docker_client,
+        layer1_image,
+        "cd /tmp && adp-pip-install --dry-run"
+        " -c /usr/local/share/adp/installed-constraints.txt"
+        " -c /usr/local/share/adp/layer1-constraints.txt " + " ".join(COMMON_PROVIDERS),
+        user="root",
+    )
+    assert ran.exit_code == 0, ran.output
