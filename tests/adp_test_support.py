@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,18 @@ def build_datakit(docker_cli: str, folder: Path, tag: str) -> str:
     )
     assert result.returncode == 0, f"datakit build failed:\n{result.stdout}\n{result.stderr}"
     return tag
+
+
+@contextlib.contextmanager
+def built_datakit(
+    docker_cli: str, client: docker.DockerClient, folder: Path, tag: str
+) -> Iterator[str]:
+    """build_datakit, and the image removed again when the block ends."""
+    try:
+        yield build_datakit(docker_cli, folder, tag)
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(tag, force=True)
 
 
 def run(

@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 import pytest
 from adp import facts
-from adp_test_support import REPO, labels, onbuild_triggers, run, run_in
+from adp_test_support import REPO, built_datakit, labels, onbuild_triggers, run, run_in
 
 pytestmark = pytest.mark.docker
 
@@ -161,9 +161,7 @@ def test_layer2_gets_packages_requirements_and_files(
     (tmp_path / "requirements.txt").write_text("cowsay==6.1\n")
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / "marker.txt").write_text("layer-2 file\n")
-    tag = "adp-test-layer2:latest"
-    run([docker_cli, "build", "-q", "-t", tag, str(tmp_path)], env={"DOCKER_BUILDKIT": "1"})
-    try:
+    with built_datakit(docker_cli, docker_client, tmp_path, "adp-test-layer2:latest") as tag:
         ran = run_in(
             docker_client,
             tag,
@@ -175,8 +173,6 @@ def test_layer2_gets_packages_requirements_and_files(
         lines = ran.output.split("\n")
         assert lines[0].startswith("jq-")
         assert lines[1:5] == ["cowsay", "layer-2 file", "astro", "astro"]
-    finally:
-        docker_client.images.remove(tag, force=True)
 
 
 @pytest.mark.parametrize(
@@ -230,9 +226,7 @@ def test_layer2_adds_common_providers_under_the_platform_pins(
     (tmp_path / "Dockerfile").write_text(f"FROM {layer1_image}\n")
     (tmp_path / "requirements.txt").write_text("\n".join(added) + "\n")
     (tmp_path / "packages.txt").write_text("")
-    tag = "adp-test-layer2-providers:latest"
-    run([docker_cli, "build", "-q", "-t", tag, str(tmp_path)], env={"DOCKER_BUILDKIT": "1"})
-    try:
+    with built_datakit(docker_cli, docker_client, tmp_path, "adp-test-providers") as tag:
         ran = run_in(
             docker_client,
             tag,
@@ -251,8 +245,6 @@ def test_layer2_adds_common_providers_under_the_platform_pins(
         pins = (REPO / facts.load().AIRFLOW_CONSTRAINTS).read_text().splitlines()
         for line in ran.output.splitlines()[1:]:
             assert line in pins, f"{line} is not the platform's pin"
-    finally:
-        docker_client.images.remove(tag, force=True)
 
 
 def test_every_common_provider_resolves_on_the_layer1_image(docker_client, layer1_image):
