@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from adp_test_servers.kdc import Realm
-from adp_test_servers.system import as_uid
+from adp_test_servers.system import as_uid, traversable_tmpdir
 from kerberos_ticket_sharer import shared_copy
 
 READER = r"""
@@ -129,3 +129,31 @@ def test_prepare_directory_takes_over_a_volume_created_by_a_datakit(workdir: Pat
     st = volume.stat()
     assert (st.st_uid, st.st_mode & 0o7777) == (os.geteuid(), 0o711)
     assert not list(volume.glob(".*.tmp"))
+
+
+def test_without_cap_chown_the_error_names_the_owner_settings() -> None:
+    """A non-root sharer (here uid 65534, as a user might run it) cannot hand the copy to
+    uid 50000: the message names SHARER_OWNER_UID/GID and the values that work."""
+    tmp_path = traversable_tmpdir("adp-sharer-nonroot-")
+    tmp_path.chmod(0o777)
+    code = (
+        "import sys; from pathlib import Path; from kerberos_ticket_sharer import shared_copy\n"
+        "try:\n"
+        "    shared_copy.write_atomically(Path(sys.argv[1]), b'x', uid=50000, gid=0, mode=0o400)\n"
+        "except shared_copy.SharedCopyError as exc:\n"
+        "    print(exc.strerror); sys.exit(3)\n"
+    )
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run(
+        as_uid(65534, 65534, sys.executable, "-c", code, str(tmp_path / "krb5cc")),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    message = result.stdout
+    assert "SHARER_OWNER_UID=65534 SHARER_OWNER_GID=65534" in message
+    assert "CAP_CHOWN" in message and "uid 50000" in message
+    assert not list(tmp_path.iterdir()), "nothing is left behind"
+    tmp_path.rmdir()

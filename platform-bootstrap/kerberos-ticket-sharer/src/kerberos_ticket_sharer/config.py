@@ -72,6 +72,36 @@ def _integer(env: Mapping[str, str], name: str, default: int, base: int = 10) ->
         raise ConfigError(f"{name}={raw!r} is not an integer; e.g. {name}={example}") from None
 
 
+def _file_mode(env: Mapping[str, str]) -> int:
+    """SHARER_FILE_MODE: the owner reads it; nobody else does, unless SHARER_ALLOW_GROUP_READ
+    lets the owner's group read it too (containers running an arbitrary uid in that group).
+    A ticket readable by others is a password anyone on the machine can use: never."""
+    mode = _integer(env, "SHARER_FILE_MODE", 0o400, base=8)
+    raw = env.get("SHARER_FILE_MODE", "").strip()
+    allow_group = env.get("SHARER_ALLOW_GROUP_READ", "").strip().lower()
+    if allow_group not in ("", "0", "1", "no", "yes", "false", "true"):
+        raise ConfigError(
+            f"SHARER_ALLOW_GROUP_READ={allow_group!r} must be yes or no (empty means no)"
+        )
+    if mode & ~0o777 or not mode & 0o400:
+        raise ConfigError(
+            f"SHARER_FILE_MODE={raw} is not a file mode the owner can read; use 0400 (default) "
+            "or 0600"
+        )
+    if mode & 0o007:
+        raise ConfigError(
+            f"SHARER_FILE_MODE={raw} lets every user read the Kerberos ticket; use 0400 "
+            "(default) or 0600"
+        )
+    if mode & 0o070 and allow_group not in ("1", "yes", "true"):
+        raise ConfigError(
+            f"SHARER_FILE_MODE={raw} lets the group SHARER_OWNER_GID read the Kerberos ticket; "
+            "use 0400 (default) or 0600, or, when datakit containers run an arbitrary uid in "
+            "that group, say so with SHARER_ALLOW_GROUP_READ=yes"
+        )
+    return mode
+
+
 def from_env(env: Mapping[str, str] | None = None) -> Config:
     """Read the settings; raise ConfigError naming the variable when one is wrong."""
     env = os.environ if env is None else env
@@ -103,7 +133,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Config:
         target_name=target_name,
         owner_uid=_integer(env, "SHARER_OWNER_UID", 50000),
         owner_gid=_integer(env, "SHARER_OWNER_GID", 0),
-        file_mode=_integer(env, "SHARER_FILE_MODE", 0o400, base=8),
+        file_mode=_file_mode(env),
         dir_mode=_integer(env, "SHARER_DIR_MODE", 0o711, base=8),
         poll_interval=_number(env, "SHARER_POLL_INTERVAL", 1.0, minimum=0.05),
         min_remaining=_number(env, "SHARER_MIN_REMAINING", 60.0),

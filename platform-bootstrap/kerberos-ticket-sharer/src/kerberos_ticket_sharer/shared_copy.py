@@ -57,7 +57,18 @@ def write_atomically(target: Path, data: bytes, *, uid: int, gid: int, mode: int
             # CAP_FOWNER could no longer change its mode.
             os.fchmod(fd, mode)
             if (uid, gid) != (os.geteuid(), os.getegid()):
-                os.fchown(fd, uid, gid)
+                try:
+                    os.fchown(fd, uid, gid)
+                except PermissionError as exc:
+                    raise SharedCopyError(
+                        exc.errno,
+                        f"cannot give the shared copy {target} to uid {uid}, gid {gid} "
+                        "(SHARER_OWNER_UID, SHARER_OWNER_GID): the sharer runs as uid "
+                        f"{os.geteuid()} without CAP_CHOWN. Run it as root with CAP_CHOWN "
+                        "(docker-compose.yml does), or set SHARER_OWNER_UID="
+                        f"{os.geteuid()} SHARER_OWNER_GID={os.getegid()} when the datakits "
+                        "run as this user",
+                    ) from exc
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -111,6 +111,8 @@ class Sharer:
         while not stop.is_set():
             try:
                 self.step()
+            except shared_copy.SharedCopyError as exc:  # its message names the setting
+                self._set_problem("error", exc.strerror or str(exc), logging.ERROR)
             except Exception as exc:  # keep sharing through transient faults; say what failed
                 self._set_problem("error", f"{type(exc).__name__}: {exc}", logging.ERROR)
             state = self.state()
