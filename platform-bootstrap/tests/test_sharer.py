@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -250,6 +251,20 @@ def test_keytab_mode_reports_a_bad_keytab(
     sharer.wait_for_log("missing or unreadable")
     health = sharer.command("healthcheck")
     assert health.returncode == 1 and "SHARER_KEYTAB" in health.stdout
+
+
+def test_a_fifo_as_the_source_is_refused_and_the_loop_keeps_running(
+    workdir: Path, start_sharer: StartSharer
+) -> None:
+    fifo = workdir / "krb5cc_fifo"
+    os.mkfifo(fifo)
+    sharer = start_sharer(source_ccache=f"FILE:{fifo}")
+    sharer.wait_for_log("is not a regular file")
+    time.sleep(3)  # several polls later, still alive and still saying why
+    assert sharer.process.poll() is None
+    health = sharer.command("healthcheck")
+    assert health.returncode == 1 and "not running" not in health.stdout, health.stdout
+    assert not sharer.target.exists()
 
 
 def test_kcm_and_keyring_caches_are_refused_with_the_export_command(

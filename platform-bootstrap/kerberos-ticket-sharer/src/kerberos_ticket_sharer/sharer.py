@@ -152,7 +152,12 @@ class Sharer:
         if sig is None:
             self.source_data, self.source_sig = None, None
         elif sig != self.source_sig:
-            self.source_data = source.read(path)
+            try:
+                self.source_data = source.read(path)
+            except source.UnsupportedCache as exc:
+                self.source_data, self.source_sig = None, None
+                self._set_problem("unsupported", str(exc), logging.ERROR)
+                return
             self.source_sig = sig
         verdict = judge(self.source_data, now, cfg.min_remaining)
         if verdict.code == "unreadable":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +61,16 @@ def read(path: Path, lock_timeout: float = 0.5) -> bytes | None:
     lock (briefly) avoids most half-written reads, and the parser rejects the rest.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: opening a FIFO (or a device) must not block the poll loop forever.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except (FileNotFoundError, NotADirectoryError):
         return None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsupportedCache(
+                f"{path} is not a regular file (a FIFO, socket or device); point "
+                "KRB5CCNAME / SHARER_SOURCE_CCACHE at the credential cache file kinit writes"
+            )
         deadline = time.monotonic() + lock_timeout
         locked = False
         while not locked:
