@@ -3,7 +3,7 @@
 import typer
 
 from adp import __version__
-from adp.cli import dev, doctor, images, kerberos
+from adp.cli import dags, dev, doctor, images, kerberos
 
 app = typer.Typer(
     name="adp",
@@ -14,6 +14,7 @@ app = typer.Typer(
 app.add_typer(kerberos.app, name="kerberos")
 app.add_typer(dev.app, name="dev")
 app.add_typer(images.app, name="images")
+app.add_typer(dags.app, name="dags")
 app.command("doctor")(doctor.doctor_command)
 
 

@@ -1,0 +1,196 @@
+"""`adp dags`: validate DAG files before they reach Airflow (thin over adp.validation).
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from adp.validation import (
+    RULES,
+    ConfigError,
+    PackageImports,
+    Severity,
+    build_options,
+    load_pyproject,
+    render,
+    validate,
+    write_baseline,
+)
+
+app = typer.Typer(
+    name="dags",
+    help="Validate and scan DAG files (the rules every publication and promotion applies).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+console = Console() if sys.stdout.isatty() else Console(width=120)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(2)
+
+
+@app.command("validate")
+def validate_command(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="DAG folders or files (default: dags/ of the current folder)."),
+    ] = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="Package name: DAG ids start with it and _.")
+    ] = None,
+    env_manifest: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--env-manifest",
+            help="Published manifest of another package (or a folder of them): DAG ids and file "
+            "names must not clash with it. Repeatable.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, json or sarif.", case_sensitive=False)
+    ] = "text",
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="error or warning (default: error).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here, not stdout.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="pyproject.toml with [tool.adp.dags] (default: ./ one)."),
+    ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option("--python", help="Interpreter for the import check (default: this one)."),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", help="Run the import check in this container image instead."),
+    ] = None,
+    import_check: Annotated[
+        bool | None,
+        typer.Option(
+            "--import-check/--no-import-check",
+            help="Import the DAG files (needed for the naming and convention rules).",
+        ),
+    ] = None,
+    package_imports: Annotated[
+        str | None,
+        typer.Option(
+            "--package-imports",
+            help="Where DAG files may import the package: "
+            "anywhere, inside-tasks (default) or never.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="JSON baseline of accepted findings.")
+    ] = None,
+    write_baseline_to: Annotated[
+        Path | None,
+        typer.Option("--write-baseline", help="Record the current findings as accepted, here."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (required with --write-baseline).")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel processes.")] = None,
+) -> None:
+    """Validate DAG files: syntax, import in isolation, naming, top-level work, package
+    imports, secrets, dangerous calls, Airflow 3 removals and the platform's conventions.
+
+    Every finding has a rule id (see `adp dags rules`), file:line:column, a message and the fix.
+    Suppress one with `# adp: ignore[RULE] reason`, or accept many with a baseline file.
+    """
+    fmt = output_format.lower()
+    if fmt not in {"text", "json", "sarif"}:
+        raise _fail(f"--format {output_format!r}: use text, json or sarif")
+    if write_baseline_to and not (reason or "").strip():
+        raise _fail("--write-baseline needs --reason: why these findings are accepted")
+    if python and image:
+        raise _fail("--python and --image both choose the import check's target: give one")
+    try:
+        config_path = config or Path("pyproject.toml")
+        settings: dict[str, object] = {}
+        if config is not None and not config.is_file():
+            raise ConfigError(f"--config {config}: no such file")
+        if config_path.is_file():
+            settings = load_pyproject(config_path)
+        cli: dict[str, object] = {
+            "package": package,
+            "fail_on": fail_on,
+            "import_check": import_check,
+            "package_imports": package_imports,
+            "baseline": baseline,
+            "jobs": jobs,
+        }
+        settings.update({key: value for key, value in cli.items() if value is not None})
+        if env_manifest:
+            settings["env_manifests"] = env_manifest
+        if python or image:
+            settings["target"] = {"python": python, "image": image}
+        options = build_options(settings, f"{config_path} and the command line")
+        if options.package is None:
+            raise ConfigError(
+                "no package: pass --package <name>, or set package in [tool.adp.dags] of "
+                "pyproject.toml (DAG ids must start with '<package>_')"
+            )
+        roots = paths or [Path("dags")]
+        report = validate([str(p) for p in roots], options)
+        if write_baseline_to:
+            count = write_baseline(report, write_baseline_to, reason or "")
+            err.print(f"wrote {count} finding(s) to {write_baseline_to}", highlight=False)
+            raise typer.Exit(0)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+    rendered = render(report, fmt, options.fail_on)
+    if output:
+        output.write_text(rendered + "\n", encoding="utf-8")
+        if fmt != "text":
+            typer.echo(render(report, "text", options.fail_on).rsplit("\n", 1)[-1])
+    else:
+        typer.echo(rendered)
+    raise typer.Exit(report.exit_code(options.fail_on))
+
+
+@app.command("rules")
+def rules_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
+) -> None:
+    """List every rule: id, default severity, tool and what it means."""
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "severity": r.severity.value,
+                        "tool": r.tool,
+                        "summary": r.summary,
+                        "fix": r.fix,
+                    }
+                    for r in RULES.values()
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table("rule", "severity", "tool", "what it means")
+    for r in RULES.values():
+        table.add_row(r.id, r.severity.value, r.tool, r.summary)
+    console.print(table)
+
+
+__all__ = ["PackageImports", "Severity", "app"]

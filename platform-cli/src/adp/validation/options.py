@@ -1,0 +1,99 @@
+"""How a validation run is configured: defaults, ``[tool.adp.dags]`` in pyproject.toml, flags.
+
+Every field can be set in the datakit's ``pyproject.toml`` (``[tool.adp.dags]``) and overridden by
+the command line; an unknown or ill-typed setting is refused with its name and the fix.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adp.validation.findings import Severity
+
+PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class PackageImports(enum.StrEnum):
+    """Where a DAG file may import the package's own code (the deployment decides)."""
+
+    anywhere = "anywhere"  # the DAG parser has the package (it ships in the bundle)
+    inside_tasks = "inside-tasks"  # only inside tasks: some Airflow commands lack the bundle path
+    never = "never"  # package code runs only in the package's runtime image (the S3 seed)
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names the file, the field and the fix."""
+
+
+class ImportTarget(BaseModel):
+    """Where the import check runs: an interpreter (default: this one) or a container image."""
+
+    python: str | None = None
+    image: str | None = None
+
+
+class ValidationOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+    package: str | None = Field(
+        default=None,
+        description="The package whose DAGs these are: DAG ids start with '<package>_'.",
+    )
+    package_imports: PackageImports = PackageImports.inside_tasks
+    fail_on: Severity = Severity.error
+    import_check: bool = True
+    import_timeout: float = Field(default=30.0, gt=0, description="Seconds per file.")
+    import_time_threshold: float = Field(
+        default=2.0, gt=0, description="Seconds; slower is ADP024."
+    )
+    max_file_bytes: int = Field(default=1_000_000, gt=0)
+    require_tags: bool = True
+    require_owner: bool = True
+    require_retries: bool = True
+    baseline: Path | None = None
+    env_manifests: list[Path] = Field(default_factory=list)
+    target: ImportTarget = Field(default_factory=ImportTarget)
+    jobs: int | None = Field(default=None, gt=0, description="Parallel processes; default: CPUs.")
+
+    @field_validator("package")
+    @classmethod
+    def _package_name(cls, value: str | None) -> str | None:
+        if value is not None and not PACKAGE_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a package name: use lowercase letters, digits and underscores, "
+                "starting with a letter (for example customer_360)"
+            )
+        return value
+
+    @property
+    def dag_id_prefix(self) -> str | None:
+        return f"{self.package}_" if self.package else None
+
+
+def load_pyproject(path: Path) -> dict[str, object]:
+    """The ``[tool.adp.dags]`` table of a pyproject.toml (empty when it has none)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read it as TOML ({error}); fix the file") from error
+    table = data.get("tool", {}).get("adp", {}).get("dags", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.adp.dags] must be a table")
+    return {key.replace("-", "_"): value for key, value in table.items()}
+
+
+def build_options(settings: dict[str, object], source: str) -> ValidationOptions:
+    """Validated options; an error names ``source`` (a file, the command line) and the field."""
+    try:
+        return ValidationOptions.model_validate(settings)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
