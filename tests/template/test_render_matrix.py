@@ -226,7 +226,7 @@ def test_longest_names_stay_ruff_clean(tmp_path, template_repo, render, project_
 BROKEN_DAGS = {
     "package_imported_at_module_level": (
         "from airflow.sdk import dag\nfrom customer_360 import warehouse\n",
-        "Hint: import customer_360 inside tasks",
+        "ADP300 error: imports customer_360 at parse time",
     ),
     "no_retries_no_tags_bad_id": (
         "from datetime import datetime\n\nfrom airflow.sdk import dag, task\n\n\n"
@@ -234,7 +234,7 @@ BROKEN_DAGS = {
         "     default_args={'owner': 'team'})\n"
         "def orders():\n    @task\n    def count():\n        return 1\n\n    count()\n\n\n"
         "orders()\n",
-        "must start with 'customer_360_'",
+        "ADP100 error: DAG id 'orders' must start with 'customer_360_'",
     ),
 }
 
@@ -258,5 +258,5 @@ def test_project_tests_catch_broken_dags(case, tmp_path, template_repo, render, 
     assert result.returncode == 1, result.stdout[-4000:]
     assert message in result.stdout, result.stdout[-4000:]
     if case == "no_retries_no_tags_bad_id":
-        assert "orders has no tags" in result.stdout
-        assert "orders.count: set retries" in result.stdout
+        assert "ADP400 error: DAG 'orders' has no tags" in result.stdout
+        assert "ADP402 error: task orders.count has no retries" in result.stdout

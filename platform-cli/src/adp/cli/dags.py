@@ -26,6 +26,7 @@ from adp.validation import (
     validate,
     write_baseline,
 )
+from adp.validation.formats import summary_line
 
 app = typer.Typer(
     name="dags",
@@ -70,7 +71,10 @@ def validate_command(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="pyproject.toml with [tool.adp.dags] (default: ./ one)."),
+        typer.Option(
+            "--config",
+            help="pyproject.toml with \\[tool.adp.dags] (default: the one in the current folder).",
+        ),
     ] = None,
     python: Annotated[
         str | None,
@@ -158,7 +162,7 @@ def validate_command(
     if output:
         output.write_text(rendered + "\n", encoding="utf-8")
         if fmt != "text":
-            typer.echo(render(report, "text", options.fail_on).rsplit("\n", 1)[-1])
+            typer.echo(summary_line(report, options.fail_on))
     else:
         typer.echo(rendered)
     raise typer.Exit(report.exit_code(options.fail_on))

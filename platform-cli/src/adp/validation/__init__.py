@@ -8,7 +8,7 @@ image, network blocked, no metadata database, a timeout per file), and returns t
 datakit's own tests. ``render`` turns it into text, JSON or SARIF. Bad options, manifests or
 baselines raise ``ConfigError`` before anything runs. Pure library: no typer.
 
-The rules are listed in ``rules.RULES`` (``adp dags rules``); docs/reference/dag-validation.md
+The rules are listed in ``rules.RULES`` (``adp dags rules``); docs/dag-validation.md
 explains each one.
 """
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from adp.validation import scanners, suppressions
 from adp.validation.dag_rules import check_dags, load_manifests
 from adp.validation.findings import Finding, Report, fingerprint
-from adp.validation.import_check import TargetUnavailable, findings_of, run_imports
+from adp.validation.import_check import ImportRun, TargetUnavailable, findings_of
 from adp.validation.options import PackageImports, ValidationOptions
 from adp.validation.rules import rule
 from adp.validation.sources import Source, collect
@@ -28,22 +28,43 @@ PARALLEL_FROM = 64  # files; fewer are checked in this process
 HEAVY_WORK = {"ADP200", "ADP201", "ADP202", "ADP203"}
 
 
+_worker_scanner: scanners.SecretScanner | None = None
+
+
+def _start_worker() -> None:
+    """In each static worker process: one secret scanner for all its batches (the process ends
+    with the pool, and detect-secrets' settings with it)."""
+    global _worker_scanner
+    _worker_scanner = scanners.SecretScanner().__enter__()
+
+
 def _static(
     batch: Sequence[Source], package: str | None, package_imports: PackageImports
 ) -> tuple[list[Finding], set[str]]:
     """Findings of one batch, and the files among them that parse."""
+    if _worker_scanner is not None:
+        return _static_with(_worker_scanner, batch, package, package_imports)
+    with scanners.SecretScanner() as secrets:
+        return _static_with(secrets, batch, package, package_imports)
+
+
+def _static_with(
+    secrets: scanners.SecretScanner,
+    batch: Sequence[Source],
+    package: str | None,
+    package_imports: PackageImports,
+) -> tuple[list[Finding], set[str]]:
     findings: list[Finding] = []
     parsed: set[str] = set()
-    with scanners.SecretScanner() as secrets:
-        for source in batch:
-            tree, syntax = parse(source)
-            if syntax is not None:
-                findings.append(syntax)
-            elif tree is not None:
-                parsed.add(source.display)
-                dag_file = not source.in_package
-                findings += check_tree(source, tree, package, package_imports, dag_file)
-            findings += secrets.scan(source)
+    for source in batch:
+        tree, syntax = parse(source)
+        if syntax is not None:
+            findings.append(syntax)
+        elif tree is not None:
+            parsed.add(source.display)
+            dag_file = not source.in_package and not source.airflow_ignored
+            findings += check_tree(source, tree, package, package_imports, dag_file)
+        findings += secrets.scan(source)
     return findings, parsed
 
 
@@ -70,8 +91,11 @@ def _static_all(
     batches = [sources[i : i + size] for i in range(0, len(sources), size)]
     findings: list[Finding] = []
     parsed: set[str] = set()
+    scanners.SecretScanner()  # imports detect-secrets here, once, before the workers fork
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_start_worker
+    ) as pool:
         futures = [
             pool.submit(_static, batch, options.package, options.package_imports)
             for batch in batches
@@ -103,19 +127,28 @@ def validate(paths: Sequence[str | Path], options: ValidationOptions) -> Report:
         roots=[str(root) for root in roots],
         files=[source.relative for source in sources],
     )
-    ruff = _ruff_start(sources)
-    static_findings, parsed = _static_all(sources, options, jobs)
-    findings += static_findings
-    if ruff is not None:
-        stdout, stderr = ruff.communicate()
-        findings += scanners.ruff_findings(sources, stdout, stderr, ruff.returncode)
-    candidates = [s for s in sources if s.display in parsed and s.might_contain_dag]
-    dag_files = [s for s in candidates if not s.in_package]
-    if options.import_check:
+    # Everything Airflow would import (decided from the text; files that turn out not to parse
+    # are dropped below) starts importing now, so the target warms up next to the static rules.
+    candidates = [s for s in sources if s.might_contain_dag and not s.airflow_ignored]
+    imports = (
+        ImportRun(candidates, roots, options.target, options.import_timeout, jobs)
+        if options.import_check
+        else None
+    )
+    try:
+        ruff = _ruff_start(sources)
+        static_findings, parsed = _static_all(sources, options, jobs)
+        findings += static_findings
+        if ruff is not None:
+            stdout, stderr = ruff.communicate()
+            findings += scanners.ruff_findings(sources, stdout, stderr, ruff.returncode)
+    except BaseException:
+        if imports is not None:
+            imports.close()
+        raise
+    if imports is not None:
         try:
-            results, where = run_imports(
-                candidates, roots, options.target, options.import_timeout, jobs
-            )
+            results, where = imports.results()
             report.notes.append(f"import check: {len(results)} file(s) in {where}")
         except TargetUnavailable as error:
             results = []
@@ -123,11 +156,12 @@ def validate(paths: Sequence[str | Path], options: ValidationOptions) -> Report:
             findings.append(
                 Finding(rule=r.id, severity=r.severity, path=".", message=str(error), fix=r.fix)
             )
-        in_package = {id(s) for s in candidates if s.in_package}
+        results = [r for r in results if r.source.display in parsed]  # ADP010 says it all
         for result in results:
             findings += findings_of(
-                result, options.import_time_threshold, id(result.source) not in in_package
+                result, options.import_time_threshold, not result.source.in_package
             )
+        dag_files = [s for s in candidates if s.display in parsed and not s.in_package]
         dag_findings, report.dags = check_dags(results, dag_files, options, manifests)
         findings += dag_findings
     else:

@@ -26,8 +26,8 @@ class Suppression(BaseModel):
 
 
 class Finding(BaseModel):
-    """One problem at one place. ``path`` is relative to its root; ``line``/``column`` are 1-based
-    (0 when the finding is about the whole file)."""
+    """One problem at one place. ``path`` names the file as the caller gave it (the folder given,
+    joined with the file's path under it); ``line``/``column`` are 1-based (0: the whole file)."""
 
     rule: str
     severity: Severity

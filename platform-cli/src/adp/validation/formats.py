@@ -5,6 +5,7 @@ so a secret found in a file never reaches a report."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from adp import __version__
@@ -30,15 +31,19 @@ def text(report: Report, fail_on: Severity = Severity.error, show_suppressed: bo
             f"{finding.message}{mark}"
         )
         lines.append(f"    fix: {finding.fix}")
+    lines.append(summary_line(report, fail_on))
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
+def summary_line(report: Report, fail_on: Severity = Severity.error) -> str:
     counts = report.counts()
     verdict = "FAILED" if report.exit_code(fail_on) else "passed"
-    lines.append(
+    return (
         f"{verdict}: {len(report.files)} file(s), {len(report.dags)} DAG(s); "
         f"{counts['error']} error(s), {counts['warning']} warning(s), "
         f"{counts['suppressed']} suppressed (failing on {fail_on.value})"
     )
-    lines += [f"note: {note}" for note in report.notes]
-    return "\n".join(lines)
 
 
 def as_json(report: Report, fail_on: Severity = Severity.error) -> str:
@@ -83,7 +88,9 @@ def sarif(report: Report) -> str:
         rules.append(entry)
     results = []
     for finding in report.findings:
-        location: dict[str, Any] = {"artifactLocation": {"uri": finding.path}}
+        path = Path(finding.path)
+        uri = path.as_uri() if path.is_absolute() else path.as_posix()
+        location: dict[str, Any] = {"artifactLocation": {"uri": uri}}
         if finding.line:
             location["region"] = {"startLine": finding.line, "startColumn": max(finding.column, 1)}
         result: dict[str, Any] = {

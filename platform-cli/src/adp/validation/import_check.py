@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +49,7 @@ class TargetUnavailable(RuntimeError):
     """The target environment could not run the worker (no Airflow, no image, no docker)."""
 
 
-def _docker_command(
-    image: str, roots: Sequence[Path], jobs: int
-) -> tuple[list[str], Callable[[Path], str]]:
+def _docker_command(image: str, roots: Sequence[Path]) -> tuple[list[str], Callable[[Path], str]]:
     docker = os.environ.get("DOCKER") or shutil.which("docker")
     if not docker:
         raise TargetUnavailable(
@@ -77,7 +76,6 @@ def _docker_command(
         "--network=none",
         "--read-only",
         "--tmpfs=/tmp",
-        f"--cpus={jobs}",
         "--entrypoint=python",
         *mounts,
         image,
@@ -87,6 +85,149 @@ def _docker_command(
     return command, translate
 
 
+# Values a deployment injects that the DAG files must not depend on at parse time: removed so
+# that an interpreter target gives the verdict an image or CI gives.
+_INJECTED = ("AIRFLOW_VAR_", "AIRFLOW_CONN_", "AIRFLOW__SECRETS__")
+
+
+def _clean_environment() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith(_INJECTED)}
+
+
+class ImportRun:
+    """The import check of some sources, running in the background from ``start`` (so that the
+    target's Airflow warms up while the static rules run) until ``results``."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        roots: Sequence[Path],
+        target: ImportTarget,
+        timeout: float,
+        jobs: int,
+    ) -> None:
+        self.sources = list(sources)
+        self.timeout = timeout
+        self.jobs = jobs
+        self.where = ""
+        self._process: subprocess.Popen[bytes] | None = None
+        self._error: TargetUnavailable | None = None
+        # The worker writes to files, not pipes: it never waits for this process to read.
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        if not self.sources:
+            return
+        try:
+            self._start(roots, target)
+        except TargetUnavailable as error:
+            self._error = error
+
+    def _start(self, roots: Sequence[Path], target: ImportTarget) -> None:
+        translate: Callable[[Path], str]
+        if target.image:
+            command, translate = _docker_command(target.image, roots)
+            self.where = f"image {target.image}"
+        else:
+            python = target.python or sys.executable
+            command = [python, "-c", WORKER.read_text(encoding="utf-8")]
+            translate = str
+            self.where = f"interpreter {python}"
+        request = {
+            "files": [
+                {"id": number, "path": translate(source.real), "root": translate(source.root)}
+                for number, source in enumerate(self.sources)
+            ],
+            "timeout": self.timeout,
+            "jobs": self.jobs,
+        }
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(json.dumps(request).encode())
+            stdin.seek(0)
+            try:
+                self._process = subprocess.Popen(
+                    command,
+                    stdin=stdin,
+                    stdout=self._out,
+                    stderr=self._err,
+                    cwd=os.path.realpath(os.sep),
+                    env=_clean_environment(),
+                )
+            except OSError as error:
+                raise TargetUnavailable(
+                    f"{self.where}: {error.strerror}: {error.filename or command[0]}"
+                ) from None
+
+    def results(self) -> tuple[list[ImportResult], str]:
+        """Wait for the worker; its results and the target's description. Raises
+        TargetUnavailable when the target could not import Airflow or run at all."""
+        if self._error is not None:
+            raise self._error
+        if self._process is None:
+            return [], ""
+        limit = 120 + (self.timeout + 10) * len(self.sources) / max(self.jobs, 1)
+        try:
+            returncode = self._process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            raise TargetUnavailable(f"{self.where}: the import check did not finish") from None
+        self._out.seek(0)
+        self._err.seek(0)
+        stdout = self._out.read().decode(errors="replace")
+        stderr = self._err.read().decode(errors="replace")
+        self.close()
+        return self._parse(stdout, stderr, returncode)
+
+    def close(self) -> None:
+        """Stop the worker if it still runs (the validation failed elsewhere) and free its files."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._out.close()
+        self._err.close()
+
+    def _parse(self, stdout: str, stderr: str, returncode: int) -> tuple[list[ImportResult], str]:
+        lines = [line for line in stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            detail = stderr.strip().splitlines()[-3:] or [f"exit {returncode}"]
+            raise TargetUnavailable(
+                f"{self.where}: the worker did not start ({' / '.join(detail)})"
+            )
+        header = json.loads(lines[0])
+        if "fatal" in header:
+            raise TargetUnavailable(f"{self.where}: {header['fatal']}")
+        results: list[ImportResult] = []
+        for line in lines[1:]:
+            item = json.loads(line)
+            error = item.get("error") or {}
+            results.append(
+                ImportResult(
+                    source=self.sources[item["id"]],
+                    status=item["status"],
+                    seconds=float(item.get("seconds") or 0.0),
+                    dags=[
+                        ImportedDag(dag_id=d["dag_id"], tags=d["tags"], tasks=d["tasks"])
+                        for d in item.get("dags", [])
+                    ],
+                    error_line=int(error.get("line") or 0),
+                    error_message=str(error.get("message") or ""),
+                    network=item.get("network") or [],
+                )
+            )
+        returned = {id(result.source) for result in results}
+        for source in self.sources:
+            if id(source) not in returned:  # the worker itself died part-way
+                results.append(
+                    ImportResult(
+                        source=source,
+                        status="error",
+                        error_message=f"the import worker stopped before this file (exit "
+                        f"{returncode})",
+                    )
+                )
+        return results, f"{self.where} (Airflow {header.get('airflow', '?')})"
+
+
 def run_imports(
     sources: Sequence[Source],
     roots: Sequence[Path],
@@ -94,79 +235,8 @@ def run_imports(
     timeout: float,
     jobs: int,
 ) -> tuple[list[ImportResult], str]:
-    """Import every source in the target; returns the results and the target's description."""
-    if not sources:
-        return [], ""
-    if target.image:
-        command, translate = _docker_command(target.image, roots, jobs)
-        where = f"image {target.image}"
-    else:
-        python = target.python or sys.executable
-        command = [python, "-c", WORKER.read_text(encoding="utf-8")]
-        translate = str  # type: ignore[assignment]
-        where = f"interpreter {python}"
-    by_id = dict(enumerate(sources))
-    request = {
-        "files": [
-            {"id": number, "path": translate(source.real), "root": translate(source.root)}
-            for number, source in by_id.items()
-        ],
-        "timeout": timeout,
-        "jobs": jobs,
-    }
-    try:
-        completed = subprocess.run(
-            command,
-            input=json.dumps(request),
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=os.path.realpath(os.sep),
-            timeout=120 + (timeout + 10) * len(sources) / max(jobs, 1),
-        )
-    except FileNotFoundError as error:
-        raise TargetUnavailable(f"{where}: {error.strerror}: {error.filename}") from None
-    except subprocess.TimeoutExpired:
-        raise TargetUnavailable(f"{where}: the import check did not finish") from None
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        detail = completed.stderr.strip().splitlines()[-3:] or [f"exit {completed.returncode}"]
-        raise TargetUnavailable(f"{where}: the worker did not start ({' / '.join(detail)})")
-    header = json.loads(lines[0])
-    if "fatal" in header:
-        raise TargetUnavailable(f"{where}: {header['fatal']}")
-    results: list[ImportResult] = []
-    for line in lines[1:]:
-        item = json.loads(line)
-        source = by_id[item["id"]]
-        error = item.get("error") or {}
-        results.append(
-            ImportResult(
-                source=source,
-                status=item["status"],
-                seconds=float(item.get("seconds") or 0.0),
-                dags=[
-                    ImportedDag(dag_id=d["dag_id"], tags=d["tags"], tasks=d["tasks"])
-                    for d in item.get("dags", [])
-                ],
-                error_line=int(error.get("line") or 0),
-                error_message=str(error.get("message") or ""),
-                network=item.get("network") or [],
-            )
-        )
-    returned = {id(result.source) for result in results}
-    for source in sources:
-        if id(source) not in returned:  # the worker itself died part-way
-            results.append(
-                ImportResult(
-                    source=source,
-                    status="error",
-                    error_message=f"the import worker stopped before this file (exit "
-                    f"{completed.returncode})",
-                )
-            )
-    version = header.get("airflow", "?")
-    return results, f"{where} (Airflow {version})"
+    """Import every source in the target and wait: ``ImportRun`` in one call."""
+    return ImportRun(sources, roots, target, timeout, jobs).results()
 
 
 def _finding(rule_id: str, source: Source, line: int, message: str) -> Finding:

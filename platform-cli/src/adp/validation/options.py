@@ -11,7 +11,14 @@ import re
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adp.validation.findings import Severity
 
@@ -33,8 +40,15 @@ class ConfigError(ValueError):
 class ImportTarget(BaseModel):
     """Where the import check runs: an interpreter (default: this one) or a container image."""
 
+    model_config = ConfigDict(extra="forbid")
     python: str | None = None
     image: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ImportTarget:
+        if self.python and self.image:
+            raise ValueError("python and image both choose the import check's target: give one")
+        return self
 
 
 class ValidationOptions(BaseModel):
@@ -84,7 +98,17 @@ def load_pyproject(path: Path) -> dict[str, object]:
     table = data.get("tool", {}).get("adp", {}).get("dags", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.adp.dags] must be a table")
-    return {key.replace("-", "_"): value for key, value in table.items()}
+    settings = {key.replace("-", "_"): value for key, value in table.items()}
+    # Paths in the file are relative to the file, wherever the command runs.
+    base = path.resolve().parent
+    if isinstance(settings.get("baseline"), str):
+        settings["baseline"] = str(base / settings["baseline"])
+    if isinstance(settings.get("env_manifests"), list):
+        settings["env_manifests"] = [
+            str(base / item) if isinstance(item, str) else item
+            for item in settings["env_manifests"]
+        ]
+    return settings
 
 
 def build_options(settings: dict[str, object], source: str) -> ValidationOptions:

@@ -3,7 +3,8 @@
 Invariant: nothing outside the given roots is ever opened. A directory is walked without
 following links; a link whose target lies outside every root, a binary, oversized, unreadable or
 non-UTF-8 file becomes a finding and is not read further. Directories given are walked for
-``*.py``; files given explicitly are validated whatever their name.
+``*.py``; files given explicitly are validated whatever their name. Files that an
+``.airflowignore`` excludes are still scanned, but are not DAG files (Airflow never parses them).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adp.validation.airflowignore import AirflowIgnore
 from adp.validation.findings import Finding
 from adp.validation.rules import rule
 
@@ -31,6 +33,7 @@ class Source:
     relative: str  # path relative to root (what a release stores)
     text: str = ""
     lines: list[str] = field(default_factory=list)
+    airflow_ignored: bool = False  # .airflowignore excludes it: Airflow never parses it
 
     @property
     def in_package(self) -> bool:
@@ -95,12 +98,16 @@ def collect(
             roots.append(root)
             entries.append((given_str, root, root / path.name))
     seen: set[Path] = set()
+    ignores: dict[Path, AirflowIgnore] = {}
     for given, root, file in entries:
         display = given if file.parent == root and Path(given).name == file.name else None
         display = display or _display(given, root, file)
         source = _read(file, root, display, roots, max_file_bytes, findings)
         if source is not None and source.real not in seen:
             seen.add(source.real)
+            if Path(given).absolute().is_dir():
+                ignore = ignores.setdefault(root, AirflowIgnore(root))
+                source.airflow_ignored = ignore.ignored(file)
             sources.append(source)
     return sources, findings, roots
 

@@ -154,7 +154,12 @@ class _ParseTime:
         }
 
     def nodes(self) -> Iterator[ast.AST]:
-        done: set[str] = set()
+        """Each parse-time node once. A called module-level function's body is parse-time only
+        when it is a plain function: a @task's body runs in the task; a @dag or @task_group
+        body is walked where the function is defined."""
+        done: set[str] = {
+            name for name, function in self.functions.items() if function.decorator_list
+        }
         pending: list[ast.AST] = [self.tree]
         while pending:
             for node in self._walk(pending.pop()):
@@ -204,13 +209,15 @@ def check_tree(
     package_imports: PackageImports,
     dag_file: bool,
 ) -> list[Finding]:
-    """Top-level heavy work and package imports in one parsed file."""
+    """Top-level heavy work and package imports in one parsed DAG file (a module of a package,
+    or a file .airflowignore excludes, is not parsed by Airflow: its code runs only where a DAG
+    file imports it, which the import check measures)."""
     visitor = _Imports()
     visitor.visit(tree)
     findings: list[Finding] = []
     parse_time_imports: set[int] = set()
     for node in _ParseTime(tree).nodes():
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and dag_file:
             name = _dotted(node.func, visitor.names)
             rule_id = _heavy_call(name) if name else None
             if rule_id:

@@ -40,6 +40,8 @@ class _Inline:
 
 
 def _comments(source: Source) -> list[tuple[int, int, str]]:
+    if "adp:" not in source.text:
+        return []
     try:
         tokens = tokenize.generate_tokens(io.StringIO(source.text).readline)
         return [
@@ -197,13 +199,22 @@ def apply(
 
 
 def write_baseline(report: Report, path: Path, reason: str) -> int:
-    """Record every finding that counts now as accepted, with ``reason``; returns how many."""
+    """Record every finding that counts now as accepted, with ``reason`` (those an earlier
+    baseline accepted keep theirs); returns how many."""
     if not reason.strip():
         raise ConfigError("--write-baseline needs --reason: why these findings are accepted")
     entries = [
-        BaselineEntry(rule=f.rule, path=f.path, fingerprint=f.fingerprint, reason=reason.strip())
-        for f in report.active()
-        if f.rule not in UNSUPPRESSIBLE and f.fingerprint
+        BaselineEntry(
+            rule=f.rule,
+            path=f.path,
+            fingerprint=f.fingerprint,
+            # an entry already accepted keeps its reason; inline suppressions stay inline
+            reason=f.suppressed.reason if f.suppressed else reason.strip(),
+        )
+        for f in report.findings
+        if f.rule not in UNSUPPRESSIBLE | {"ADP902"}
+        and f.fingerprint
+        and (f.suppressed is None or f.suppressed.kind == "baseline")
     ]
     text = Baseline(entries=entries).model_dump_json(indent=2)
     path.write_text(text + "\n", encoding="utf-8")
