@@ -158,6 +158,13 @@ def cases() -> list[Case]:
         task="return Variable.get('corp_limit')",
     )
     c.append(_case("var_ok", set(), text))
+    # A module-level @task called from the @dag body: its body runs in the task, not at parse.
+    task_at_top = (
+        "from airflow.sdk import Variable\n\n\n@task\ndef limit():\n"
+        "    return Variable.get('corp_limit')"
+    )
+    text = dag(f"{PACKAGE}_task_from_dag", top=task_at_top, body="limit()")
+    c.append(_case("task_from_dag", set(), text))
     top_conn = "from airflow.sdk.bases.hook import BaseHook\nCONN = BaseHook.get_connection('db')"
     c.append(_case("conn", {"ADP201"}, dag(f"{PACKAGE}_conn", top=top_conn), "get_connection"))
     text = dag(

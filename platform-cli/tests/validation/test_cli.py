@@ -81,6 +81,7 @@ def test_json_to_a_file(datakit: Path) -> None:
     out = datakit / "report.json"
     result = adp("dags", "validate", "--format", "json", "-o", str(out), cwd=datakit)
     assert result.exit_code == 0, result.output
+    assert result.output.startswith("passed: 1 file(s), 1 DAG(s)"), result.output
     data = json.loads(out.read_text())
     assert [d["dag_id"] for d in data["dags"]] == ["corp_clean"] and data["passed"]
 
@@ -101,6 +102,14 @@ def test_baseline_accepts_findings_with_a_reason(datakit: Path) -> None:
     accepted = adp(*args, "--baseline", "baseline.json", cwd=datakit)
     assert accepted.exit_code == 0, accepted.output
     assert "1 suppressed" in accepted.output
+    # Writing the baseline again while using it keeps the accepted entry and its reason.
+    again = adp(
+        *args, "--baseline", "baseline.json", "--write-baseline", "baseline.json", "--reason", "x",
+        cwd=datakit,
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    kept = json.loads((datakit / "baseline.json").read_text())["entries"]
+    assert [(e["rule"], e["reason"]) for e in kept] == [("S307", "legacy, ticket DATA-1")]
     # An entry without a reason suppresses nothing and is a finding itself.
     entries[0]["reason"] = " "
     (datakit / "baseline.json").write_text(json.dumps({"version": 1, "entries": entries}))
@@ -119,3 +128,12 @@ def test_rules_lists_every_rule() -> None:
     rules = {r["id"]: r for r in json.loads(result.output)}
     assert {"ADP020", "ADP100", "S602", "AIR301", "GitHubTokenDetector"} <= set(rules)
     assert all(r["fix"] and r["summary"] for r in rules.values())
+
+
+def test_library_does_not_import_typer() -> None:
+    """The publisher, the webhook and Airflow processes import the library without the CLI."""
+    import subprocess
+    import sys
+
+    code = "import sys, adp.validation; sys.exit('typer' in sys.modules or 'rich' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

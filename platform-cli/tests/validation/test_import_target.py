@@ -20,6 +20,26 @@ def dag_folder(tmp_path: Path) -> Path:
     return folder
 
 
+def test_deployment_values_are_not_passed_to_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Variable in the caller's environment does not make a parse-time read pass: the import
+    check sees what CI and the image see."""
+    monkeypatch.setenv("AIRFLOW_VAR_CORP_LIMIT", "5")
+    folder = tmp_path / "dags"
+    (folder / "settings").mkdir(parents=True)
+    (folder / "settings" / "__init__.py").write_text(
+        "from airflow.sdk import Variable\n\n\n"
+        "def limit():\n    return Variable.get('corp_limit')\n"
+    )
+    (folder / "corp_env.py").write_text(
+        dag("corp_env", top="from settings import limit\nLIMIT = limit()")
+    )
+    report = validate([str(folder)], ValidationOptions(package="corp"))
+    assert [(f.rule, f.line) for f in report.active()] == [("ADP020", 5)]
+    assert "VARIABLE_NOT_FOUND" in report.active()[0].message
+
+
 @pytest.mark.parametrize("kind", ["missing", "no-airflow"])
 def test_target_without_airflow_is_one_finding(tmp_path: Path, dag_folder: Path, kind: str) -> None:
     if kind == "missing":

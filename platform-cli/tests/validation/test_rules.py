@@ -94,6 +94,11 @@ def test_every_rule_has_a_case() -> None:
     assert ours - covered - set(elsewhere) == set()
 
 
+def test_no_finding_is_reported_twice(report: Report) -> None:
+    keys = [(f.rule, f.path, f.line, f.column) for f in report.findings]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
 def test_suppressed_finding_keeps_its_reason(report: Report) -> None:
     suppressed = [f for f in report.findings if f.suppressed is not None]
     assert [(f.rule, f.suppressed.kind, f.suppressed.reason) for f in suppressed] == [
@@ -121,3 +126,12 @@ def test_nothing_outside_the_roots_is_read(report: Report, corpus) -> None:
     root, _ = corpus
     assert not [f for f in report.findings if "outside" in f.path]
     assert str(root / "outside") not in "".join(report.files)
+
+
+def test_every_rule_is_documented() -> None:
+    from adp.validation.rules import RULES
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "dag-validation.md"
+    text = page.read_text()
+    missing = [rule_id for rule_id in RULES if f"`{rule_id}`" not in text and rule_id not in text]
+    assert missing == [], f"{page} does not name {missing}"
