@@ -85,6 +85,24 @@ BAD_ANSWERS = [
     ({"runtime_images": True, "runtime_registry": "https://registry"}, "registry host"),
     ({"runtime_images": True, "runtime_repository": "ADP"}, "lowercase letters"),
     ({"runtime_images": True, "runtime_version": "1.0 beta"}, "image tag"),
+    # A final newline (an `owner: |` block in a --data-file) passes a regex ending in `$`.
+    ({"datakit_name": "customer-360\n"}, 'datakit_name "customer-360\n" is not allowed'),
+    ({"package_name": "customer_360\n"}, "lowercase letters, digits and underscores"),
+    ({"owner": "data-team\n"}, "letters, digits, dots, dashes, underscores and @"),
+    ({"layer1_image": "layer1-airflow:latest\n"}, "image reference"),
+    ({"runtime_images": True, "runtime_registry": "localhost:5000\n"}, "registry host"),
+    ({"runtime_images": True, "runtime_repository": "adp-runtime\n"}, "lowercase letters"),
+    ({"runtime_images": True, "runtime_version": "1.0.0\n"}, "image tag"),
+    ({"package_name": "a" * 41}, "package_name is 41 characters long: use at most 40"),
+    ({"kerberos": "flase"}, "'flase' is not in [True, False]"),
+    ({"example_dag": 1}, "example_dag must be true or false"),
+    ({"runtime_images": "maybe"}, "'maybe' is not in [True, False]"),
+    ({"description": "two\tcolumns"}, "control characters"),
+    ({"description": "bell\x07"}, "control characters"),
+    # Computed values cannot be given: they go into code unchecked.
+    ({"dag_id_prefix": "x'); import os; ('"}, "dag_id_prefix is computed from package_name"),
+    ({"warehouse_conn_id": "other"}, "warehouse_conn_id is computed from package_name"),
+    ({"env_prefix": "EVIL"}, "env_prefix is computed from package_name"),
 ]
 
 
@@ -93,7 +111,9 @@ def test_bad_answers_are_refused(tmp_path, template_repo, answers, message) -> N
     from copier import run_copy
 
     dst = tmp_path / "kit"
-    with pytest.raises(ValueError, match=r"is not|must not|at most|may not") as refused:
+    with pytest.raises(
+        ValueError, match=r"is not|must not|at most|may not|must be|computed"
+    ) as refused:
         run_copy(
             str(template_repo),
             str(dst),

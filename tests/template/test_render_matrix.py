@@ -65,8 +65,8 @@ def rendered(tmp_path_factory, template_repo, render):
 def test_matrix_comes_from_copier_yml(template_questions) -> None:
     warehouse = template_questions["warehouse"]["choices"]
     assert set(warehouse.values()) == {"sqlserver", "postgres", "none"}
-    for name in ("kerberos", "example_dag", "runtime_images"):
-        assert template_questions[name]["type"] == "bool"
+    for name in ("kerberos", "example_dag", "runtime_images"):  # yes/no, nothing else
+        assert set(template_questions[name]["choices"].values()) == {True, False}
 
 
 def test_no_unrendered_jinja(combo, rendered) -> None:
