@@ -259,3 +259,22 @@ def test_every_common_provider_resolves_on_the_layer1_image(docker_client, layer
         user="root",
     )
     assert ran.exit_code == 0, ran.output
+
+
+def test_template_refuses_every_name_the_image_takes(docker_client, layer1_image):
+    """copier.yml's taken_in_layer1 list is what scripts/taken-package-names finds in the image
+    (stale after a dependency change: run scripts/write-template-names)."""
+    import re
+
+    script = REPO / "scripts" / "taken-package-names"
+    volumes = {str(script): {"bind": "/tmp/taken-package-names", "mode": "ro"}}
+    ran = run_in(docker_client, layer1_image, "python /tmp/taken-package-names", volumes=volumes)
+    assert ran.exit_code == 0, ran.output
+    in_image = ran.output.split()
+    assert {"email", "logging", "airflow", "pendulum", "google"} <= set(in_image)
+    line = re.search(
+        r"(?m)^    \{% set taken_in_layer1 = \[(.*)\] %\}$", (REPO / "copier.yml").read_text()
+    )
+    assert line, "copier.yml has no taken_in_layer1 line"
+    in_template = re.findall(r"'([a-z0-9_]+)'", line.group(1))
+    assert in_template == in_image, "stale: run scripts/write-template-names and commit copier.yml"
