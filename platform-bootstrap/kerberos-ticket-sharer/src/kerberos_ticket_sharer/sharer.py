@@ -288,18 +288,24 @@ class Sharer:
         )
 
     def _report_shared_expiry(self, now: float) -> None:
+        """No expired ticket is shared: remove the copy when it expires, and say so (the
+        problem stays in status and health until a valid ticket is shared again)."""
         if self.current is None:
             return
         current = judge(self.current, now)
-        if current.code == "expired" and self.expiry_reported != current.expires:
-            self.expiry_reported = current.expires
-            log.warning(
-                "shared ticket for %s expired at %s; datakits cannot authenticate until a new "
-                "ticket is shared; %s",
-                current.principal,
-                utc(current.expires or 0),
-                status.kinit_hint(current.principal, self.config.source),
-            )
+        if current.code != "expired":
+            return
+        hint = status.kinit_hint(current.principal, self.config.source)
+        shared_copy.remove(self.config.target)
+        self.current = None
+        self.expiry_reported = current.expires
+        message = (
+            f"shared ticket for {current.principal} expired at {utc(current.expires or 0)}: "
+            "removed it from the shared volume; datakits cannot authenticate until a new "
+            f"ticket is shared; {hint}"
+        )
+        log.warning("%s", message)
+        self.problem, self.problem_code = message, "expired"
 
     def _set_problem(self, code: str, message: str, level: int = logging.WARNING) -> None:
         if code != self.problem_code:
