@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from adp_test_servers.kdc import Realm
 from adp_test_servers.system import as_uid, traversable_tmpdir
 from kerberos_ticket_sharer import shared_copy
@@ -60,7 +61,7 @@ def _race(target: Path, a: Path, b: Path, write: object, seconds: float = 3.0) -
 def test_concurrent_reader_never_sees_a_partial_file(realm: Realm, workdir: Path) -> None:
     a, b = _two_caches(realm, workdir)
     volume = workdir / "volume"
-    shared_copy.prepare_directory(volume, 0o711)
+    shared_copy.prepare_directory(volume, 0o711, "krb5cc")
     target = volume / "krb5cc"
 
     def atomic(data: bytes) -> None:
@@ -94,7 +95,7 @@ def test_the_race_test_catches_an_in_place_rewrite(realm: Realm, workdir: Path) 
 def test_only_uid_50000_can_read_the_shared_copy(realm: Realm, workdir: Path) -> None:
     a, _ = _two_caches(realm, workdir)
     volume = workdir / "volume"
-    shared_copy.prepare_directory(volume, 0o711)
+    shared_copy.prepare_directory(volume, 0o711, "krb5cc")
     target = volume / "krb5cc"
     shared_copy.write_atomically(target, a.read_bytes(), uid=50000, gid=0, mode=0o400)
 
@@ -125,10 +126,61 @@ def test_prepare_directory_takes_over_a_volume_created_by_a_datakit(workdir: Pat
     volume.mkdir(mode=0o750)
     os.chown(volume, 50000, 0)
     (volume / ".krb5cc.abc.tmp").write_bytes(b"left over from a crash")
-    shared_copy.prepare_directory(volume, 0o711)
+    shared_copy.prepare_directory(volume, 0o711, "krb5cc")
     st = volume.stat()
     assert (st.st_uid, st.st_mode & 0o7777) == (os.geteuid(), 0o711)
     assert not list(volume.glob(".*.tmp"))
+
+
+def test_a_directory_holding_other_files_is_refused_and_left_as_it_was(workdir: Path) -> None:
+    """Pointed at a /tmp-like folder, the sharer changes nothing and says why."""
+    shared = workdir / "shared-tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    others = shared / ".someone-else.tmp"
+    others.write_bytes(b"another user's file")
+    os.chown(others, 1234, 1234)
+    (shared / "notes.txt").write_text("not the sharer's")
+    before = sorted((p.name, p.stat().st_mode, p.stat().st_uid) for p in shared.iterdir())
+    with pytest.raises(shared_copy.SharedCopyError) as refused:
+        shared_copy.prepare_directory(shared, 0o711, "krb5cc")
+    message = refused.value.strerror
+    assert "SHARER_TARGET_DIR" in message and str(shared) in message
+    assert "notes.txt" in message
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    assert sorted((p.name, p.stat().st_mode, p.stat().st_uid) for p in shared.iterdir()) == before
+
+
+def test_a_world_writable_directory_is_refused_even_empty(workdir: Path) -> None:
+    shared = workdir / "open"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    with pytest.raises(shared_copy.SharedCopyError, match="writable by every user"):
+        shared_copy.prepare_directory(shared, 0o711, "krb5cc")
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+
+
+def test_a_symlinked_directory_is_refused(workdir: Path) -> None:
+    real = workdir / "real"
+    real.mkdir(mode=0o755)
+    link = workdir / "link"
+    link.symlink_to(real)
+    with pytest.raises(shared_copy.SharedCopyError, match="symbolic link"):
+        shared_copy.prepare_directory(link, 0o711, "krb5cc")
+    assert real.stat().st_mode & 0o7777 == 0o755
+
+
+def test_only_the_sharers_own_temporary_files_are_cleaned(workdir: Path) -> None:
+    volume = workdir / "ours"
+    volume.mkdir()
+    shared_copy.prepare_directory(volume, 0o711, "krb5cc")  # ours from now on
+    (volume / ".krb5cc.crash1.tmp").write_bytes(b"ours, left by a crash")
+    planted = volume / ".krb5cc.planted.tmp"
+    planted.write_bytes(b"not written by the sharer")
+    os.chown(planted, 1234, 1234)
+    shared_copy.prepare_directory(volume, 0o711, "krb5cc")
+    assert not (volume / ".krb5cc.crash1.tmp").exists()
+    assert planted.exists(), "a file the sharer did not write was deleted"
 
 
 def test_without_cap_chown_the_error_names_the_owner_settings() -> None:

@@ -79,7 +79,7 @@ class Sharer:
 
     def start(self) -> None:
         cfg = self.config
-        shared_copy.prepare_directory(cfg.target_dir, cfg.dir_mode)
+        shared_copy.prepare_directory(cfg.target_dir, cfg.dir_mode, cfg.target_name)
         self.current = shared_copy.read(cfg.target)
         existing = judge(self.current, self.clock())
         self.principal = existing.principal
