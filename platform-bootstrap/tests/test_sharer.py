@@ -344,3 +344,29 @@ def test_a_shared_copy_deleted_behind_its_back_is_shared_again(
     sharer.target.unlink()
     sharer.wait_for(sharer.target.exists, what="share again")
     sharer.wait_for_log("vanished; sharing again")  # the file is written before the line is logged
+
+
+def test_a_postdated_host_ticket_is_not_shared_and_the_loop_keeps_running(
+    realm: Realm, workdir: Path, start_sharer: StartSharer
+) -> None:
+    """`kinit -s` on the host: nothing is shared, the poll keeps going, status says why."""
+    host_cache = workdir / "krb5cc_postdated"
+    subprocess.run(
+        ["kinit", "-s", "10m", "-l", "1h", "-c", f"FILE:{host_cache}", "alice@ADP.TEST"],
+        input=realm.passwords["alice@ADP.TEST"] + "\n",
+        env=realm.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    sharer = start_sharer(source_ccache=f"FILE:{host_cache}")
+    sharer.wait_for_log("flagged invalid (postdated?)")
+    time.sleep(2)  # several polls
+    assert sharer.process.poll() is None, sharer.log()
+    assert not sharer.target.exists()
+    assert "Traceback" not in sharer.log()
+    health = sharer.command("healthcheck")
+    assert health.returncode == 1 and "postdated" in health.stdout
+    # Once a usable ticket is there, it is shared: the loop was alive all along.
+    realm.kinit("alice@ADP.TEST", f"FILE:{host_cache}", lifetime="1h")
+    sharer.wait_for(sharer.target.exists, what="the shared copy")

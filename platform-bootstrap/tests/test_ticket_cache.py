@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -114,3 +116,138 @@ def test_non_renewable_ticket_is_never_due(realm: Realm, workdir: Path) -> None:
     assert tgt is not None
     late = judge(cache.read_bytes(), tgt.endtime - 5)
     assert not verdict.renewable and not renew_due(late, tgt.endtime - 5, margin=900)
+
+
+# ---- which ticket is shared (issue 11, item 22) -------------------------------------------
+
+
+def test_a_renewal_on_the_host_replaces_the_shared_copy(realm: Realm, workdir: Path) -> None:
+    """`kinit -R` on the host: the same login (same authtime), a later end: it is shared."""
+    host = workdir / "host"
+    realm.kinit("alice@ADP.TEST", f"FILE:{host}", lifetime="1h", renewable="2h")
+    shared = host.read_bytes()
+    time.sleep(1.1)  # the renewed end is later by at least a second (1 s resolution)
+    assert realm.run("kinit", "-R", ccache=f"FILE:{host}").returncode == 0
+    now = time.time()
+    before, renewed = judge(shared, now), judge(host.read_bytes(), now)
+    assert renewed.authtime == before.authtime and renewed.expires > before.expires
+    assert should_share(renewed, before)
+    assert not should_share(before, renewed)
+
+
+def test_a_new_login_wins_even_when_it_ends_before_the_sharers_renewed_copy(
+    realm: Realm, workdir: Path
+) -> None:
+    host, copy = workdir / "host", workdir / "copy"
+    realm.kinit("alice@ADP.TEST", f"FILE:{host}", lifetime="1h", renewable="2h")
+    copy.write_bytes(host.read_bytes())
+    time.sleep(1.1)
+    assert realm.run("kinit", "-R", ccache=f"FILE:{copy}").returncode == 0  # the sharer's renewal
+    time.sleep(1.1)
+    realm.kinit("alice@ADP.TEST", f"FILE:{host}", lifetime="10m")  # shorter, but newer
+    now = time.time()
+    renewed, login = judge(copy.read_bytes(), now), judge(host.read_bytes(), now)
+    assert login.expires < renewed.expires and login.authtime > renewed.authtime
+    assert should_share(login, renewed)
+
+
+# ---- postdated tickets (item 23) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start", ["1m", "10m"], ids=["inside-skew", "outside-skew"])
+def test_a_postdated_ticket_is_never_shared(realm: Realm, workdir: Path, start: str) -> None:
+    """`kinit -s`: the KDC flags the TGT invalid until it is validated; inside the 300 s
+    clock-skew allowance (1 min) as outside it (10 min), it is not shareable."""
+    cache = workdir / "postdated"
+    result = subprocess.run(
+        ["kinit", "-s", start, "-l", "1h", "-c", f"FILE:{cache}", "alice@ADP.TEST"],
+        input=realm.passwords["alice@ADP.TEST"] + "\n",
+        env=realm.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    now = time.time()
+    verdict = judge(cache.read_bytes(), now)
+    assert not verdict.shareable and verdict.code == "invalid", verdict
+    assert "flagged invalid" in verdict.reason
+    assert not should_share(verdict, None)
+
+
+# ---- renewal timing (item 24) ---------------------------------------------------------------
+
+
+def test_an_expired_copy_is_not_due_for_renewal_even_if_renewable(alice_cache: bytes) -> None:
+    tgt = parse(alice_cache).tgt()
+    assert tgt is not None and tgt.renew_till > tgt.endtime + 60
+    after_end = tgt.endtime + 30
+    expired = judge(alice_cache, after_end)
+    assert expired.code == "expired" and expired.renewable
+    assert not renew_due(expired, after_end, margin=900)
+
+
+def test_renewal_margin_is_capped_at_exactly_half_the_lifetime(alice_cache: bytes) -> None:
+    tgt = parse(alice_cache).tgt()
+    assert tgt is not None
+    half = (tgt.endtime - tgt.starttime) / 2
+    just_inside, just_outside = tgt.endtime - half + 1, tgt.endtime - half - 1
+    assert renew_due(judge(alice_cache, just_inside), just_inside, margin=86400)
+    assert not renew_due(judge(alice_cache, just_outside), just_outside, margin=86400)
+    # Below half the lifetime, the margin itself decides, to the second.
+    assert renew_due(judge(alice_cache, tgt.endtime - 899), tgt.endtime - 899, margin=900)
+    assert not renew_due(judge(alice_cache, tgt.endtime - 901), tgt.endtime - 901, margin=900)
+
+
+# ---- cache formats (item 26) ----------------------------------------------------------------
+
+
+def test_format_version_3_written_by_kinit_parses(realm: Realm, workdir: Path) -> None:
+    conf = workdir / "krb5-v3.conf"
+    original = Path(realm.env()["KRB5_CONFIG"]).read_text()
+    conf.write_text(original.replace("[libdefaults]\n", "[libdefaults]\n    ccache_type = 3\n", 1))
+    cache = workdir / "v3"
+    env = {**realm.env(), "KRB5_CONFIG": str(conf)}
+    subprocess.run(
+        ["kinit", "-l", "1h", "-r", "2h", "-c", f"FILE:{cache}", "alice@ADP.TEST"],
+        input=realm.passwords["alice@ADP.TEST"] + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = cache.read_bytes()
+    assert data[:2] == b"\x05\x03"
+    parsed = parse(data)
+    assert parsed.version == 3 and str(parsed.principal) == "alice@ADP.TEST"
+    tgt = parsed.tgt()
+    assert tgt is not None and 3590 <= tgt.endtime - tgt.starttime <= 3600 and tgt.renewable
+    assert judge(data, tgt.starttime + 10).shareable
+
+
+def _with_entries(data: bytes, flags: int, field: str) -> bytes:
+    """The cache with one address or one authorization-data entry added to its TGT.
+
+    The TGT's credential holds ``is_skey (0) | flags | address count | authdata count``;
+    the counts are 0 in what kinit writes here, and the TGT's flags make the run unique."""
+    tail = b"\x00" + struct.pack(">I", flags)
+    empty = tail + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+    assert data.count(empty) == 1
+    entry = struct.pack(">IH", 1, 2 if field == "address" else 1) + struct.pack(">I", 4)
+    entry += b"\x7f\x00\x00\x01" if field == "address" else b"adp!"
+    if field == "address":
+        return data.replace(empty, tail + entry + b"\x00\x00\x00\x00")
+    return data.replace(empty, tail + b"\x00\x00\x00\x00" + entry)
+
+
+@pytest.mark.parametrize("field", ["address", "authdata"])
+def test_tickets_with_addresses_or_authorization_data_parse(alice_cache: bytes, field: str) -> None:
+    original = parse(alice_cache)
+    tgt = original.tgt()
+    assert tgt is not None
+    changed = _with_entries(alice_cache, tgt.flags, field)
+    parsed = parse(changed)
+    assert parsed.credentials == original.credentials  # the same tickets, times and flags
+    assert judge(changed, tgt.starttime + 10).shareable
+    # A count that promises more entries than the file holds is refused, not misread.
+    assert judge(changed[:-3], tgt.starttime + 10).code == "unreadable"
