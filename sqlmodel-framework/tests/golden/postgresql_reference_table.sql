@@ -39,7 +39,7 @@ BEGIN
     NEW."systime" := now();
     NEW."updated_at" := now();
     NEW."changed_by" := session_user;
-  ELSIF ROW(OLD.customer_id, OLD.name, OLD.segment, OLD.inactivated_at) IS DISTINCT FROM ROW(NEW.customer_id, NEW.name, NEW.segment, NEW.inactivated_at) THEN
+  ELSIF ROW(OLD.customer_id, OLD.name, OLD.segment, OLD.inactivated_at)::text IS DISTINCT FROM ROW(NEW.customer_id, NEW.name, NEW.segment, NEW.inactivated_at)::text THEN
     NEW."created_at" := OLD."created_at";
     NEW."systime" := greatest(now(), OLD."systime" + interval '1 microsecond');
     NEW."updated_at" := now();

@@ -18,7 +18,7 @@ BEGIN
     NEW."systime" := now();
     NEW."updated_at" := now();
     NEW."changed_by" := session_user;
-  ELSIF ROW(OLD.payment_id, OLD.customer_id, OLD.amount, OLD.paid_at) IS DISTINCT FROM ROW(NEW.payment_id, NEW.customer_id, NEW.amount, NEW.paid_at) THEN
+  ELSIF ROW(OLD.payment_id, OLD.customer_id, OLD.amount, OLD.paid_at)::text IS DISTINCT FROM ROW(NEW.payment_id, NEW.customer_id, NEW.amount, NEW.paid_at)::text THEN
     NEW."created_at" := OLD."created_at";
     NEW."systime" := greatest(now(), OLD."systime" + interval '1 microsecond');
     NEW."updated_at" := now();

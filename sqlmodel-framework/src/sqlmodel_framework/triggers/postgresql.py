@@ -3,7 +3,8 @@
 * ``adp_stamp`` (BEFORE INSERT OR UPDATE, per row) sets ``systime`` (transaction time, and never
   before the old version's start + 1 microsecond), ``updated_at``, keeps ``created_at`` and
   records ``session_user`` in ``changed_by`` (the login role; the principal under GSSAPI).
-  An update that changes none of the model's own columns starts no new version.
+  An update that changes none of the model's own columns starts no new version (the columns
+  are compared as text: json, xml or point columns have no equality operator).
 * ``adp_history`` (AFTER UPDATE OR DELETE, per row) and ``adp_truncate`` (BEFORE TRUNCATE) copy
   the old version into ``<table>_history``. Their functions are SECURITY DEFINER, so writers
   need no privilege on the history table and cannot forge it.
@@ -73,7 +74,9 @@ def _stamp_body(table: Table) -> str:
         '    NEW."systime" := now();\n'
         '    NEW."updated_at" := now();\n'
         '    NEW."changed_by" := session_user;\n'
-        f"  ELSIF ROW({old}) IS DISTINCT FROM ROW({new}) THEN\n"
+        # As text: json, xml, point, ... have no equality operator, and every type has a
+        # text form; a changed representation is a change.
+        f"  ELSIF ROW({old})::text IS DISTINCT FROM ROW({new})::text THEN\n"
         '    NEW."created_at" := OLD."created_at";\n'
         '    NEW."systime" := greatest(now(), OLD."systime" + interval \'1 microsecond\');\n'
         '    NEW."updated_at" := now();\n'
