@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Column, Engine, String, text
 from sqlmodel import Field, Session, select
 from sqlmodel_framework import ReferenceTable, as_of, deploy, history_table
 
@@ -239,3 +239,49 @@ def test_database_not_client_sets_the_stamps(engine: Engine, column: str) -> Non
         session.commit()
         session.refresh(ada)
         assert ada.systime > forged
+
+
+class HistRenamed(ReferenceTable, table=True):
+    """An attribute whose column has another name (issue 11, item 4)."""
+
+    __tablename__ = "hist_renamed"
+    renamed_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str = Field(sa_column=Column("customer_name", String(50), nullable=False))
+
+
+def test_as_of_fills_attributes_whose_column_has_another_name(engine: Engine) -> None:
+    deploy(engine, [HistRenamed])
+    with Session(engine) as session:
+        session.add(HistRenamed(renamed_id=1, name="Ada"))
+        session.commit()
+    before = tick()
+    with Session(engine) as session:
+        row = session.get(HistRenamed, 1)
+        assert row is not None
+        row.name = "Ada L."
+        session.commit()
+    (then,) = as_of(engine, HistRenamed, before)
+    (now,) = as_of(engine, HistRenamed, datetime.now(UTC))
+    assert (then.name, now.name) == ("Ada", "Ada L.")
+
+
+@pytest.mark.parametrize("stamp", ["systime", "created_at", "changed_by", "updated_at"])
+def test_an_update_of_the_stamps_alone_cannot_forge_them(engine: Engine, stamp: str) -> None:
+    """Setting only a stamp column (ORM or raw SQL) must not bypass the database's stamps:
+    as_of() would see two versions of one key, or rows before they existed (item 3)."""
+    deploy(engine, [HistCustomer])
+    with Session(engine) as session:
+        session.add(HistCustomer(customer_id=1, name="Ada"))
+        session.commit()
+    with engine.connect() as connection:
+        original = connection.execute(text(f"SELECT {stamp} FROM hist_customer")).scalar()
+    forged = "'2000-01-01 00:00:00.000000'" if stamp != "changed_by" else "'mallory'"
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE hist_customer SET {stamp} = {forged}"))
+    with engine.connect() as connection:
+        after = connection.execute(text(f"SELECT {stamp} FROM hist_customer")).scalar()
+        versions = connection.execute(history_table(HistCustomer).select()).all()
+    assert after == original, f"{stamp} was forged"
+    assert versions == [], "a stamp-only update started a new version"
+    assert len(as_of(engine, HistCustomer, datetime(2001, 1, 1, tzinfo=UTC))) == 0
+    assert len(as_of(engine, HistCustomer, datetime.now(UTC))) == 1

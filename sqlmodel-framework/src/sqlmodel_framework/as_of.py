@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, bindparam, or_, select, text, union_all
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import mssql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -83,4 +84,14 @@ def as_of(
             rows = connection.execute(statement).mappings().all()
     else:
         rows = bind.execute(statement).mappings().all()
-    return [model(**row) for row in rows]
+    keys = _attribute_keys(model)
+    return [model(**{keys.get(name, name): value for name, value in row.items()}) for row in rows]
+
+
+def _attribute_keys(model: Any) -> dict[str, str]:
+    """Column name -> the model attribute that holds it (they differ for a field declared
+    with ``sa_column=Column("other_name", ...)``)."""
+    mapper = sa_inspect(model, raiseerr=False)
+    if mapper is None or not hasattr(mapper, "column_attrs"):
+        return {}
+    return {prop.columns[0].name: prop.key for prop in mapper.column_attrs}

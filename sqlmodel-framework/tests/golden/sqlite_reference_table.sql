@@ -30,6 +30,12 @@ CREATE TABLE sales.gd_customer_history (
 
 CREATE INDEX sales.ix_gd_customer_history_key ON gd_customer_history (customer_id, systime);
 
+CREATE TRIGGER sales.adp_gd_customer_stamps BEFORE UPDATE ON gd_customer FOR EACH ROW
+WHEN NOT (OLD.customer_id IS NOT NEW.customer_id OR OLD.name IS NOT NEW.name OR OLD.segment IS NOT NEW.segment OR OLD.inactivated_at IS NOT NEW.inactivated_at) AND NOT (NEW."updated_at" IS (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') AND NEW."changed_by" IS OLD."changed_by" AND (NEW."created_at" IS OLD."created_at" OR OLD."created_at" IS NULL) AND (NEW."systime" IS max((strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), coalesce(strftime('%Y-%m-%d %H:%M:%f', OLD."systime", '+0.001 seconds') || '000', '')) OR NEW."systime" IS (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')))
+BEGIN
+  SELECT RAISE(IGNORE);
+END;
+
 CREATE TRIGGER sales.adp_gd_customer_insert AFTER INSERT ON gd_customer FOR EACH ROW
 BEGIN
   UPDATE gd_customer SET "created_at" = coalesce(NEW."created_at", (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')), "updated_at" = (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), "systime" = (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')

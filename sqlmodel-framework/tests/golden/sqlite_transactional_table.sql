@@ -10,6 +10,12 @@ CREATE TABLE gd_payment (
 	PRIMARY KEY (payment_id)
 );
 
+CREATE TRIGGER adp_gd_payment_stamps BEFORE UPDATE ON gd_payment FOR EACH ROW
+WHEN NOT (OLD.payment_id IS NOT NEW.payment_id OR OLD.customer_id IS NOT NEW.customer_id OR OLD.amount IS NOT NEW.amount OR OLD.paid_at IS NOT NEW.paid_at) AND NOT (NEW."updated_at" IS (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') AND NEW."changed_by" IS OLD."changed_by" AND (NEW."created_at" IS OLD."created_at" OR OLD."created_at" IS NULL) AND (NEW."systime" IS max((strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), coalesce(strftime('%Y-%m-%d %H:%M:%f', OLD."systime", '+0.001 seconds') || '000', '')) OR NEW."systime" IS (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')))
+BEGIN
+  SELECT RAISE(IGNORE);
+END;
+
 CREATE TRIGGER adp_gd_payment_insert AFTER INSERT ON gd_payment FOR EACH ROW
 BEGIN
   UPDATE gd_payment SET "created_at" = coalesce(NEW."created_at", (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')), "updated_at" = (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), "systime" = (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')

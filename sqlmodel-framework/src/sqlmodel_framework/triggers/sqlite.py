@@ -4,6 +4,7 @@ SQLite triggers cannot change ``NEW``, so the AFTER triggers update the row they
 that update changes only the stamp columns, and the update trigger fires only when another
 column changed, so it never recurses and a no-op update writes no history.
 ``systime`` is strictly increasing per row: a new version starts at least 1 ms after the old.
+An UPDATE of the stamp columns alone is skipped (``stamps`` trigger): stamps cannot be forged.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DELETE_TIME = f"max({SQLITE_NOW}, coalesce(OLD.\"systime\", ''))"
 
 
 def trigger_names(table: Table) -> dict[str, str]:
-    return {op: f"adp_{table.name}_{op}" for op in ("insert", "update", "delete")}
+    return {op: f"adp_{table.name}_{op}" for op in ("stamps", "insert", "update", "delete")}
 
 
 def _qualified_trigger(table: Table, name: str) -> str:
@@ -46,6 +47,17 @@ def _changed(table: Table) -> str:
     return " OR ".join(f"OLD.{_quote(n)} IS NOT NEW.{_quote(n)}" for n in data) or "0"
 
 
+def _framework_stamping(table: Table) -> str:
+    """True for the stamping UPDATEs of the triggers below (run in the same statement, so
+    'now' is the same instant): updated_at is now, systime now or the next version's start,
+    created_at and changed_by kept (created_at filled when it was empty)."""
+    return (
+        f'NEW."updated_at" IS {SQLITE_NOW} AND NEW."changed_by" IS OLD."changed_by" '
+        f'AND (NEW."created_at" IS OLD."created_at" OR OLD."created_at" IS NULL) '
+        f'AND (NEW."systime" IS {NEXT_SYSTIME} OR NEW."systime" IS {SQLITE_NOW})'
+    )
+
+
 def _history_insert(table: Table, history: Table, valid_to: str, operation: str) -> str:
     names = [c.name for c in table.columns]
     columns = ", ".join(_quote(n) for n in [*names, "valid_to", "operation", "ended_by"])
@@ -58,6 +70,17 @@ def trigger_statements(table: Table, history: Table | None) -> dict[str, str]:
     names = trigger_names(table)
     target = _quote(table.name)
     statements = {
+        # An UPDATE that sets only stamp columns (systime, created_at, updated_at, changed_by)
+        # and is not the framework's own stamping is skipped for that row: the stamps cannot
+        # be forged, as on PostgreSQL, where the stamp trigger restores them.
+        names["stamps"]: (
+            f"CREATE TRIGGER {_qualified_trigger(table, names['stamps'])} "
+            f"BEFORE UPDATE ON {target} FOR EACH ROW\n"
+            f"WHEN NOT ({_changed(table)}) AND NOT ({_framework_stamping(table)})\n"
+            "BEGIN\n"
+            "  SELECT RAISE(IGNORE);\n"
+            "END"
+        ),
         names["insert"]: (
             f"CREATE TRIGGER {_qualified_trigger(table, names['insert'])} "
             f"AFTER INSERT ON {target} FOR EACH ROW\n"
