@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Column, Engine, String, create_mock_engine, inspect, text
 from sqlmodel import Field, Session, SQLModel, select
 from sqlmodel_framework import (
+    HistoryNameClashError,
     HistoryNotEnabledError,
     MissingPrimaryKeyError,
     ReferenceTable,
@@ -222,3 +223,50 @@ def test_unsupported_dialect_is_refused_before_any_ddl() -> None:
     assert emitted == []
     with pytest.raises(UnsupportedDialectError, match=r"table 'md_country'.*'oracle'"):
         as_of_statement(MdCountry, datetime.now(UTC), "oracle")
+
+
+# ---- a table named like another table's history table (issue 11, item 2) ------------------
+
+
+def test_a_table_named_like_a_history_table_is_refused_after_it() -> None:
+    class MdAcct(ReferenceTable, table=True):
+        __tablename__ = "md_acct"
+        acct_id: int = Field(primary_key=True)
+
+    with pytest.raises(
+        HistoryNameClashError, match=r"'md_acct_history'.*history table of 'md_acct'"
+    ):
+
+        class MdAcctHistory(SQLModel, table=True):
+            __tablename__ = "md_acct_history"
+            entry_id: int = Field(primary_key=True)
+
+
+def test_a_table_named_like_a_history_table_is_refused_before_it() -> None:
+    class MdBcctHistory(TransactionalTable, table=True):
+        __tablename__ = "md_bcct_history"
+        entry_id: int = Field(primary_key=True)
+
+    with pytest.raises(
+        HistoryNameClashError, match=r"'md_bcct_history'.*history table of 'md_bcct'"
+    ):
+
+        class MdBcct(ReferenceTable, table=True):
+            __tablename__ = "md_bcct"
+            bcct_id: int = Field(primary_key=True)
+
+
+class MdCcct(ReferenceTable, table=True):
+    __tablename__ = "md_ccct"
+    ccct_id: int = Field(primary_key=True)
+
+
+def test_deploy_refuses_a_history_name_clash_across_metadata(engine: Engine) -> None:
+    """Tables from another MetaData escape the definition check: deploy refuses them before
+    changing anything."""
+    from sqlalchemy import Integer, MetaData, Table
+
+    other = Table("md_ccct_history", MetaData(), Column("entry_id", Integer, primary_key=True))
+    with pytest.raises(HistoryNameClashError, match=r"'md_ccct_history'"):
+        deploy(engine, [MdCcct, other])
+    assert not inspect(engine).get_table_names()

@@ -21,6 +21,7 @@ from .engines import (
 from .errors import (
     EngineConfigError,
     FrameworkError,
+    HistoryNameClashError,
     HistoryNotEnabledError,
     MissingPrimaryKeyError,
     ModelDefinitionError,
@@ -42,6 +43,7 @@ __all__ = [
     "DeployReport",
     "EngineConfigError",
     "FrameworkError",
+    "HistoryNameClashError",
     "HistoryNotEnabledError",
     "MissingPrimaryKeyError",
     "ModelDefinitionError",

@@ -19,7 +19,7 @@ from sqlalchemy.schema import sort_tables
 from . import mssql_temporal
 from .dialects import require_supported
 from .errors import SchemaDriftError
-from .history import framework_info
+from .history import check_history_names, framework_info
 from .triggers import statements_for
 
 
@@ -110,6 +110,7 @@ def deploy(bind: Engine | Connection, models: MetaData | Iterable[Any]) -> Deplo
     ``MetaData``) in the database behind ``bind``, in one transaction where the database
     allows. Returns what was changed."""
     tables = _tables(models)
+    check_history_names(tables)  # tables of several MetaData objects meet only here
     for table in tables:  # before connecting: an unsupported database is never touched
         if framework_info(table) is not None:
             require_supported(bind.dialect.name, table.name)

@@ -30,6 +30,10 @@ class ReservedColumnError(ModelDefinitionError):
     """A table class redefines a column the framework manages itself."""
 
 
+class HistoryNameClashError(ModelDefinitionError):
+    """A table is named like another table's history table (``<table>_history``)."""
+
+
 class UnsupportedDialectError(FrameworkError):
     """The database dialect is not one of sqlite, postgresql, mssql."""
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from .columns import USER_NAME_LENGTH, UTCDateTime
 from .dialects import require_supported
-from .errors import HistoryNotEnabledError
+from .errors import HistoryNameClashError, HistoryNotEnabledError
 
 INFO_KEY = "sqlmodel_framework"
 
@@ -112,8 +112,53 @@ def history_table(model_or_table: Any) -> Table:
     return info.history
 
 
+def _key(schema: str | None, name: str) -> str:
+    return f"{schema}.{name}" if schema else name
+
+
+def _clash(owner: Table, other: str) -> HistoryNameClashError:
+    return HistoryNameClashError(
+        f"table '{other}' has the name of the history table of '{owner.name}' "
+        f"('{history_name(owner)}'): the history triggers would write into it. Rename one of "
+        "the two tables"
+    )
+
+
+def check_history_names(tables: list[Table]) -> None:
+    """Refuse a table whose name is that of another table's history table (same schema)."""
+    names = {_key(t.schema, t.name): t for t in tables}
+    for table in tables:
+        info = framework_info(table)
+        if info is None or info.history is None:
+            continue
+        other = names.get(_key(table.schema, info.history.name))
+        if other is not None and other is not table:
+            raise _clash(table, other.name)
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _on_attach(table: Table, metadata: Any) -> None:
+    """A table added to a MetaData that holds a framework table whose history it would be."""
+    if not isinstance(metadata, MetaData):
+        return
+    for other in list(metadata.tables.values()):
+        info = framework_info(other)
+        if (
+            other is not table
+            and info is not None
+            and info.history is not None
+            and (other.schema, info.history.name) == (table.schema, table.name)
+        ):
+            raise _clash(other, table.name)
+
+
 def register_table(table: Table, kind: TableKind, *, keep_history: bool) -> FrameworkTableInfo:
-    """Mark ``table`` as a framework table and attach its DDL event listeners."""
+    """Mark ``table`` as a framework table and attach its DDL event listeners. Refuses a
+    table whose history name another table of its MetaData already has."""
+    if keep_history and table.metadata is not None:
+        existing = table.metadata.tables.get(_key(table.schema, history_name(table)))
+        if existing is not None and existing is not table:
+            raise _clash(table, existing.name)
     info = FrameworkTableInfo(kind, build_history_table(table) if keep_history else None)
     table.info[INFO_KEY] = info
     event.listen(table, "before_create", _before_create)
