@@ -13,6 +13,7 @@ from sqlmodel_framework import (
     HistoryNameClashError,
     HistoryNotEnabledError,
     MissingPrimaryKeyError,
+    ModelDefinitionError,
     ReferenceTable,
     ReservedColumnError,
     SharedColumnError,
@@ -270,3 +271,48 @@ def test_deploy_refuses_a_history_name_clash_across_metadata(engine: Engine) -> 
     with pytest.raises(HistoryNameClashError, match=r"'md_ccct_history'"):
         deploy(engine, [MdCcct, other])
     assert not inspect(engine).get_table_names()
+
+
+# ---- names PostgreSQL accepts only when quoted, and long names (issue 11, item 8) -----------
+
+
+class MdDollar(ReferenceTable, table=True):
+    """A name holding the trigger bodies' own dollar-quote delimiter."""
+
+    __tablename__ = "md_price$adp$eur"
+    price_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    amount: int
+
+
+LONGEST = "md_" + "x" * 60  # 63 characters: PostgreSQL's identifier limit
+
+
+class MdLongest(ReferenceTable, table=True):
+    __tablename__ = LONGEST
+    long_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    amount: int
+
+
+@pytest.mark.parametrize("model", [MdDollar, MdLongest], ids=["dollar", "63-characters"])
+def test_quoted_and_longest_names_deploy_and_keep_history(engine: Engine, model: Any) -> None:
+    deploy(engine, [model])
+    assert deploy(engine, [model]).actions == []
+    key = next(iter(model.__table__.primary_key.columns)).name
+    with Session(engine) as session:
+        session.add(model(**{key: 1, "amount": 1}))
+        session.commit()
+    with Session(engine) as session:
+        row = session.get(model, 1)
+        row.amount = 2
+        session.commit()
+    with engine.connect() as connection:
+        rows = connection.execute(history_table(model).select()).mappings().all()
+    assert [r["amount"] for r in rows] == [1]
+
+
+def test_a_name_longer_than_postgresql_allows_is_refused_at_definition() -> None:
+    with pytest.raises(ModelDefinitionError, match=r"65 characters.*at most 63"):
+
+        class MdTooLong(ReferenceTable, table=True):
+            __tablename__ = "md_" + "y" * 62
+            long_id: int = Field(primary_key=True)

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from .columns import USER_NAME_LENGTH, UTCDateTime
 from .dialects import require_supported
-from .errors import HistoryNameClashError, HistoryNotEnabledError
+from .errors import HistoryNameClashError, HistoryNotEnabledError, ModelDefinitionError
 
 INFO_KEY = "sqlmodel_framework"
 
@@ -154,7 +154,14 @@ def _on_attach(table: Table, metadata: Any) -> None:
 
 def register_table(table: Table, kind: TableKind, *, keep_history: bool) -> FrameworkTableInfo:
     """Mark ``table`` as a framework table and attach its DDL event listeners. Refuses a
-    table whose history name another table of its MetaData already has."""
+    table whose history name another table of its MetaData already has, and a name longer than
+    PostgreSQL keeps (it would silently cut it, and the framework would not find the table)."""
+    if len(table.name) > MAX_IDENTIFIER_LENGTH:
+        raise ModelDefinitionError(
+            f"table name '{table.name}' is {len(table.name)} characters long: use at most "
+            f"{MAX_IDENTIFIER_LENGTH} (PostgreSQL's identifier limit; derived names such as the "
+            "history table's are shortened with a stable hash)"
+        )
     if keep_history and table.metadata is not None:
         existing = table.metadata.tables.get(_key(table.schema, history_name(table)))
         if existing is not None and existing is not table:

@@ -27,6 +27,16 @@ _quote = _preparer.quote
 BODY_DELIMITER = "$adp$"
 
 
+def body_delimiter(body: str) -> str:
+    """``$adp$``, or ``$adp1$``, ``$adp2$``, ... when the body holds it (a table named
+    ``price$adp$eur`` would end the quoted body early)."""
+    delimiter, number = BODY_DELIMITER, 0
+    while delimiter in body:
+        number += 1
+        delimiter = f"$adp{number}$"
+    return delimiter
+
+
 @dataclass(frozen=True)
 class TriggerFunction:
     name: str
@@ -39,9 +49,10 @@ class TriggerFunction:
 
     def create(self, table: Table) -> str:
         security = "SECURITY DEFINER SET search_path FROM CURRENT " if self.security_definer else ""
+        delimiter = body_delimiter(self.body)
         return (
             f"CREATE OR REPLACE FUNCTION {self.qualified(table)}() RETURNS trigger "
-            f"LANGUAGE plpgsql {security}AS {BODY_DELIMITER}{self.body}{BODY_DELIMITER}"
+            f"LANGUAGE plpgsql {security}AS {delimiter}{self.body}{delimiter}"
         )
 
 
