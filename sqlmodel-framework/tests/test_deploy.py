@@ -259,3 +259,52 @@ def test_postgresql_table_in_its_own_schema(pg_engine: Engine) -> None:
             ).scalar_one()
             == "Ada"
         )
+
+
+# ---- atomic and concurrent deploys (issue 11, item 5) ---------------------------------------
+
+
+def test_a_deploy_failing_part_way_leaves_the_database_as_it_was(engine: Engine) -> None:
+    """The history table's index cannot be created (its name is taken): everything created
+    before it in the same deploy, on SQLite too, is rolled back."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE dp_blocker (x INTEGER)"))
+        connection.execute(text("CREATE INDEX ix_dp_drift_history_key ON dp_blocker (x)"))
+    before = schema_snapshot(engine)
+    with pytest.raises(Exception, match="ix_dp_drift_history_key"):
+        deploy(engine, [DpCustomer, DpDrift])
+    assert schema_snapshot(engine) == before
+    names = set(inspect(engine).get_table_names())
+    assert names == {"dp_blocker"}, names
+
+
+def test_concurrent_first_deploys_all_succeed(engine: Engine) -> None:
+    """Four workers deploy the same models into a fresh database at once (every run of the
+    template's example DAG calls deploy()): none fails, the schema is created once."""
+    import threading
+
+    from sqlalchemy import create_engine
+
+    engines = [create_engine(engine.url) for _ in range(4)]  # four clients, one database
+    barrier = threading.Barrier(len(engines))
+    results: list[Any] = [None] * len(engines)
+
+    def work(number: int) -> None:
+        barrier.wait()
+        try:
+            results[number] = deploy(engines[number], [*MODELS, DpDrift]).actions
+        except Exception as error:
+            results[number] = error
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(len(engines))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for each in engines:
+        each.dispose()
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert failures == [], failures
+    creators = [r for r in results if r]
+    assert len(creators) == 1, results
+    assert deploy(engine, [*MODELS, DpDrift]).actions == []

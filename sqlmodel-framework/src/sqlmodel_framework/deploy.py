@@ -2,9 +2,11 @@
 
 :func:`deploy` converges the database to the models: it creates what is missing, repairs
 triggers whose definition differs (or that were dropped or disabled), and otherwise changes
-nothing, so running it twice in a row issues no DDL the second time. It checks everything it
-can before changing anything: an unsupported dialect or an existing table that lacks model
-columns raises an error naming the table, and the database is left as it was.
+nothing, so running it twice in a row issues no DDL the second time. It is atomic (one
+transaction, on SQLite too) and safe to run concurrently (deploys of one database take
+turns). It checks everything it can before changing anything: an unsupported dialect or an
+existing table that lacks model columns raises an error naming the table, and the database
+is left as it was.
 """
 
 from __future__ import annotations
@@ -119,10 +121,33 @@ def deploy(bind: Engine | Connection, models: MetaData | Iterable[Any]) -> Deplo
             return deploy(connection, tables)
     report = DeployReport(bind.dialect.name)
     if bind.in_transaction():
+        _serialize(bind)
         _check(bind, tables)
         report.actions = _converge(bind, tables)
     else:
         with bind.begin():
+            _serialize(bind)
             _check(bind, tables)
             report.actions = _converge(bind, tables)
     return report
+
+
+#: Key of the PostgreSQL advisory lock every deploy holds for its transaction.
+DEPLOY_LOCK_KEY = 0x5351_4D46_4450_4C59  # "SQMFDPLY"
+
+
+def _serialize(connection: Connection) -> None:
+    """One deploy at a time per database, inside the deploy's own transaction, so that
+    concurrent first deploys (each run of a DAG may call deploy()) see each other's work.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: ``BEGIN IMMEDIATE`` (the driver
+    starts no transaction for DDL by itself, so a failure part-way would otherwise leave what
+    was created so far); waits up to the connection's busy timeout.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({DEPLOY_LOCK_KEY})")
+    elif dialect == "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
