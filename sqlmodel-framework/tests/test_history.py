@@ -5,7 +5,8 @@ history table, systime moves forward, and as-of queries return the state at any 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Engine, String, text
@@ -285,3 +286,90 @@ def test_an_update_of_the_stamps_alone_cannot_forge_them(engine: Engine, stamp: 
     assert versions == [], "a stamp-only update started a new version"
     assert len(as_of(engine, HistCustomer, datetime(2001, 1, 1, tzinfo=UTC))) == 0
     assert len(as_of(engine, HistCustomer, datetime.now(UTC))) == 1
+
+
+# ---- time zones and exact instants (issue 11, item 25) --------------------------------------
+
+
+def test_as_of_exactly_at_a_change_gives_one_version(engine: Engine) -> None:
+    deploy(engine, [HistCustomer])
+    with Session(engine) as session:
+        session.add(HistCustomer(customer_id=1, name="Ada"))
+        session.commit()
+    tick()
+    with Session(engine) as session:
+        ada = session.get(HistCustomer, 1)
+        assert ada is not None
+        ada.name = "Ada L."
+        session.commit()
+        session.refresh(ada)
+        changed_at = ada.systime
+    at_change = as_of(engine, HistCustomer, changed_at)
+    assert [c.name for c in at_change] == ["Ada L."]  # the new version, alone
+    just_before = as_of(engine, HistCustomer, changed_at - timedelta(microseconds=1))
+    assert [c.name for c in just_before] == ["Ada"]
+
+
+def test_as_of_takes_any_time_zone_for_the_same_instant(engine: Engine) -> None:
+    deploy(engine, [HistCustomer])
+    with Session(engine) as session:
+        session.add(HistCustomer(customer_id=1, name="Ada"))
+        session.commit()
+    moment = tick()
+    with Session(engine) as session:
+        ada = session.get(HistCustomer, 1)
+        assert ada is not None
+        ada.name = "Ada L."
+        session.commit()
+    kolkata = moment.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    new_york = moment.astimezone(timezone(timedelta(hours=-5)))
+    naive_utc = moment.replace(tzinfo=None)  # documented: naive means UTC
+    for at in (moment, kolkata, new_york, naive_utc):
+        assert [c.name for c in as_of(engine, HistCustomer, at)] == ["Ada"], at
+
+
+def test_a_postgresql_session_in_another_time_zone_stamps_and_reads_utc(
+    pg_server: Any, pg_database: str
+) -> None:
+    from sqlmodel_framework import postgres_engine
+
+    engine = postgres_engine(
+        host=pg_server.host,
+        port=pg_server.port,
+        database=pg_database,
+        user=WRITER,
+        connect_args={"options": "-c timezone=Asia/Kolkata"},
+    )
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW timezone").scalar() == "Asia/Kolkata"
+        test_as_of_exactly_at_a_change_gives_one_version(engine)
+        with Session(engine) as session:
+            ada = session.get(HistCustomer, 1)
+            assert ada is not None and ada.systime.utcoffset() == timedelta(0)
+            assert abs((datetime.now(UTC) - ada.systime).total_seconds()) < 60
+    finally:
+        engine.dispose()
+
+
+# ---- what as-of means on PostgreSQL (issue 11, item 7) --------------------------------------
+
+
+def test_postgresql_versions_count_from_their_transactions_start(pg_engine: Engine) -> None:
+    """The guarantee the README states: systime is the writing transaction's start (now()),
+    so a version written by a transaction open across t is part of as_of(t) once committed,
+    though a reader at t could not see it yet."""
+    deploy(pg_engine, [HistCustomer])
+    with Session(pg_engine) as session:
+        session.add(HistCustomer(customer_id=1, name="Ada"))
+        session.commit()
+    with pg_engine.connect() as writer:
+        writer.execute(text("BEGIN"))
+        writer.execute(text("SELECT 1"))  # the transaction (and now()) starts here
+        started = tick()
+        writer.execute(text("UPDATE hist_customer SET name = 'Ada L.'"))
+        during = tick()
+        assert [c.name for c in as_of(pg_engine, HistCustomer, during)] == ["Ada"]  # not yet
+        writer.execute(text("COMMIT"))
+    assert [c.name for c in as_of(pg_engine, HistCustomer, during)] == ["Ada L."]
+    assert [c.name for c in as_of(pg_engine, HistCustomer, started)] == ["Ada L."]
