@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adp.validation.findings import DagInfo, Finding
 from adp.validation.import_check import ImportResult
-from adp.validation.options import ConfigError, ValidationOptions
-from adp.validation.rules import rule
+from adp.validation.options import ConfigError, ValidationOptions, first_problem
+from adp.validation.rules import new_finding
 from adp.validation.sources import Source
 from adp.validation.static_rules import locate
 
@@ -61,26 +61,15 @@ def load_manifests(paths: Sequence[Path]) -> list[tuple[Path, EnvManifest]]:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ConfigError(f"--env-manifest {file}: cannot read it as JSON ({error})") from None
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
             raise ConfigError(
-                f"--env-manifest {file}: {where}: {first['msg']} (a release manifest or the JSON "
+                f"--env-manifest {file}: {first_problem(error)} (a release manifest or the JSON "
                 "report of adp dags validate)"
             ) from None
     return manifests
 
 
 def _finding(rule_id: str, source: Source, line: int, message: str) -> Finding:
-    r = rule(rule_id)
-    return Finding(
-        rule=r.id,
-        severity=r.severity,
-        path=source.display,
-        line=line,
-        column=1 if line else 0,
-        message=message,
-        fix=r.fix,
-    )
+    return new_finding(rule_id, source.display, message, line)
 
 
 def check_dags(

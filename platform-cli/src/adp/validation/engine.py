@@ -20,7 +20,7 @@ from adp.validation.dag_rules import check_dags, load_manifests
 from adp.validation.findings import Finding, Report, fingerprint
 from adp.validation.import_check import ImportRun, TargetUnavailable, findings_of
 from adp.validation.options import PackageImports, ValidationOptions
-from adp.validation.rules import rule
+from adp.validation.rules import new_finding
 from adp.validation.sources import Source, collect
 from adp.validation.static_rules import check_tree, parse
 
@@ -152,10 +152,7 @@ def validate(paths: Sequence[str | Path], options: ValidationOptions) -> Report:
             report.notes.append(f"import check: {len(results)} file(s) in {where}")
         except TargetUnavailable as error:
             results = []
-            r = rule("ADP025")
-            findings.append(
-                Finding(rule=r.id, severity=r.severity, path=".", message=str(error), fix=r.fix)
-            )
+            findings.append(new_finding("ADP025", ".", str(error)))
         results = [r for r in results if r.source.display in parsed]  # ADP010 says it all
         for result in results:
             findings += findings_of(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from adp.validation.findings import Finding
 from adp.validation.options import ImportTarget
-from adp.validation.rules import rule
+from adp.validation.rules import new_finding
 from adp.validation.sources import Source
 
 WORKER = Path(__file__).with_name("import_worker.py")
@@ -240,16 +240,7 @@ def run_imports(
 
 
 def _finding(rule_id: str, source: Source, line: int, message: str) -> Finding:
-    r = rule(rule_id)
-    return Finding(
-        rule=r.id,
-        severity=r.severity,
-        path=source.display,
-        line=line,
-        column=1 if line else 0,
-        message=message,
-        fix=r.fix,
-    )
+    return new_finding(rule_id, source.display, message, line)
 
 
 def findings_of(result: ImportResult, threshold: float, require_dag: bool) -> list[Finding]:

@@ -111,6 +111,12 @@ def load_pyproject(path: Path) -> dict[str, object]:
     return settings
 
 
+def first_problem(error: ValidationError) -> str:
+    """``field.path: message`` of a pydantic error's first problem."""
+    first = error.errors()[0]
+    return f"{'.'.join(str(part) for part in first['loc']) or 'settings'}: {first['msg']}"
+
+
 def build_options(settings: dict[str, object], source: str) -> ValidationOptions:
     """Validated options; an error names ``source`` (a file, the command line) and the field."""
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adp.validation.findings import Severity
+from adp.validation.findings import Finding, Severity
 
 
 @dataclass(frozen=True)
@@ -428,6 +428,24 @@ RUFF_SELECT = [rule.id for rule in [*_AIR, *_S]]
 
 def rule(rule_id: str) -> Rule:
     return RULES[rule_id]
+
+
+def new_finding(
+    rule_id: str, path: str, message: str, line: int = 0, column: int | None = None
+) -> Finding:
+    """A finding of one of the platform's rules, with the rule's severity and fix (column 1
+    by default when there is a line)."""
+    r = RULES[rule_id]
+    column = (1 if line else 0) if column is None else column
+    return Finding(
+        rule=r.id,
+        severity=r.severity,
+        path=path,
+        line=line,
+        column=column,
+        message=message,
+        fix=r.fix,
+    )
 
 
 def upstream_rule(rule_id: str, tool: str, message: str) -> Rule:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from adp.validation.airflowignore import AirflowIgnore
 from adp.validation.findings import Finding
-from adp.validation.rules import rule
+from adp.validation.rules import new_finding
 
 SKIPPED_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".ruff_cache", ".pytest_cache"}
 
@@ -57,10 +57,7 @@ class Source:
 
 
 def _finding(rule_id: str, display: str, message: str, line: int = 0) -> Finding:
-    r = rule(rule_id)
-    return Finding(
-        rule=r.id, severity=r.severity, path=display, line=line, message=message, fix=r.fix
-    )
+    return new_finding(rule_id, display, message, line, column=0)
 
 
 def _display(given: str, root: Path, path: Path) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from adp.validation.findings import Finding
 from adp.validation.options import PackageImports
-from adp.validation.rules import rule
+from adp.validation.rules import new_finding
 from adp.validation.sources import Source
 
 PARSE_TIME_DECORATORS = {"dag", "task_group", "DAG"}
@@ -65,37 +65,20 @@ _DATABASE_CALLS = (
 
 
 def _finding(rule_id: str, source: Source, node: ast.AST, message: str) -> Finding:
-    r = rule(rule_id)
-    return Finding(
-        rule=r.id,
-        severity=r.severity,
-        path=source.display,
-        line=getattr(node, "lineno", 0),
-        column=getattr(node, "col_offset", -1) + 1,
-        message=message,
-        fix=r.fix,
-    )
+    line, column = getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1
+    return new_finding(rule_id, source.display, message, line, column)
 
 
 def parse(source: Source) -> tuple[ast.Module | None, Finding | None]:
     try:
         return ast.parse(source.text, filename=source.display), None
     except SyntaxError as error:
-        r = rule("ADP010")
-        return None, Finding(
-            rule=r.id,
-            severity=r.severity,
-            path=source.display,
-            line=error.lineno or 0,
-            column=error.offset or 0,
-            message=f"syntax error: {error.msg}",
-            fix=r.fix,
+        message = f"syntax error: {error.msg}"
+        return None, new_finding(
+            "ADP010", source.display, message, error.lineno or 0, error.offset or 0
         )
     except ValueError as error:  # e.g. source with a NUL byte escaped through an encoding
-        r = rule("ADP010")
-        return None, Finding(
-            rule=r.id, severity=r.severity, path=source.display, message=str(error), fix=r.fix
-        )
+        return None, new_finding("ADP010", source.display, str(error))
 
 
 class _Imports(ast.NodeVisitor):

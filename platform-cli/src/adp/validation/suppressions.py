@@ -21,8 +21,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from adp.validation.findings import Finding, Report, Suppression
-from adp.validation.options import ConfigError
-from adp.validation.rules import RULES, rule
+from adp.validation.options import ConfigError, first_problem
+from adp.validation.rules import RULES, new_finding
 from adp.validation.sources import Source
 
 COMMENT = re.compile(r"#\s*adp:\s*(?P<kind>ignore|ignore-file)\[(?P<rules>[^\]]*)\](?P<reason>.*)$")
@@ -56,16 +56,7 @@ def _comments(source: Source) -> list[tuple[int, int, str]]:
 
 
 def _finding(rule_id: str, path: str, line: int, column: int, message: str) -> Finding:
-    r = rule(rule_id)
-    return Finding(
-        rule=r.id,
-        severity=r.severity,
-        path=path,
-        line=line,
-        column=column,
-        message=message,
-        fix=r.fix,
-    )
+    return new_finding(rule_id, path, message, line, column)
 
 
 def inline_suppressions(source: Source) -> tuple[list[_Inline], list[Finding]]:
@@ -122,10 +113,8 @@ def load_baseline(path: Path) -> Baseline:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ConfigError(f"baseline {path}: cannot read it as JSON ({error})") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(
-            f"baseline {path}: {where}: {first['msg']} (write one with --write-baseline)"
+            f"baseline {path}: {first_problem(error)} (write one with --write-baseline)"
         ) from None
 
 
