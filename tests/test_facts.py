@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from adp import facts
+from adp.images.config import load_config, source_tree
 from adp_test_support import REPO
 
 FACTS = facts.load()
@@ -137,6 +138,18 @@ def test_copier_defaults_that_copier_can_only_read_from_copier_yml_agree() -> No
     assert questions["runtime_version"]["default"] == FACTS.PLATFORM_VERSION, (
         "copier.yml: runtime_version's default is the runtime images' tag version, "
         "facts.env's PLATFORM_VERSION"
+    )
+
+
+def test_copier_runtime_image_defaults_are_images_envs() -> None:
+    """A datakit made with the defaults names the images `adp images` tags by default."""
+    questions = yaml.safe_load((REPO / "copier.yml").read_text())
+    config = load_config(environ={}, tree=source_tree(REPO))  # the tree under test
+    assert questions["runtime_registry"]["default"] == config.registry, (
+        "copier.yml: runtime_registry's default is runtime-environments/images.env's IMAGE_REGISTRY"
+    )
+    assert questions["runtime_repository"]["default"] == config.repo, (
+        "copier.yml: runtime_repository's default is runtime-environments/images.env's RUNTIME_REPO"
     )
 
 

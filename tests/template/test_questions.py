@@ -64,6 +64,18 @@ def test_non_interactive_copy_with_the_cli(tmp_path, template_repo, copier_cli) 
     assert "Next steps" in result.stdout + result.stderr
 
 
+def test_runtime_registry_may_be_empty(tmp_path, template_repo, render) -> None:
+    """No registry (images.env's default): images are named <repository>:<type>-<version>,
+    as `adp images` tags them without IMAGE_REGISTRY."""
+    project = render(template_repo, tmp_path / "kit", datakit_name="kit", runtime_images=True)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["runtime_registry"] == ""
+    assert 'DEFAULT_REGISTRY = ""' in (project / "dags" / "kit_runtime_images.py").read_text()
+    readme = (project / "README.md").read_text()
+    assert f"`adp-runtime:<type>-{answers['runtime_version']}` (no registry" in readme
+    assert "/adp-runtime:" not in readme
+
+
 BAD_ANSWERS = [
     ({"datakit_name": "Customer-360"}, "lowercase letters, digits and single dashes"),
     ({"datakit_name": "customer_360"}, "lowercase letters, digits and single dashes"),
@@ -91,6 +103,7 @@ BAD_ANSWERS = [
     ({"warehouse": "oracle"}, "'oracle' is not in ['sqlserver', 'postgres', 'none']"),
     ({"layer1_image": "Layer1 Airflow"}, "image reference"),
     ({"runtime_images": True, "runtime_registry": "https://registry"}, "registry host"),
+    ({"runtime_images": True, "runtime_registry": " "}, "registry host"),
     ({"runtime_images": True, "runtime_repository": "ADP"}, "lowercase letters"),
     ({"runtime_images": True, "runtime_version": "1.0 beta"}, "image tag"),
     # A final newline (an `owner: |` block in a --data-file) passes a regex ending in `$`.
