@@ -13,6 +13,7 @@ import os
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from adp.validation.airflowignore import AirflowIgnore
@@ -35,7 +36,7 @@ class Source:
     lines: list[str] = field(default_factory=list)
     airflow_ignored: bool = False  # .airflowignore excludes it: Airflow never parses it
 
-    @property
+    @cached_property
     def in_package(self) -> bool:
         """True for a module of a Python package (a folder with __init__.py below the root): a
         helper module, not a DAG file."""

@@ -142,6 +142,10 @@ def apply(
                 )
             )
             used_entries.add(number)  # reported already: not "unused" too
+    accepted: dict[tuple[str, str], int] = {}  # (rule, fingerprint) -> first entry with a reason
+    for number, entry in enumerate(entries):
+        if entry.reason.strip():
+            accepted.setdefault((entry.rule, entry.fingerprint), number)
     for finding in report.findings:
         if finding.rule in UNSUPPRESSIBLE:
             continue
@@ -153,14 +157,11 @@ def apply(
                 break
         if finding.suppressed:
             continue
-        for number, entry in enumerate(entries):
-            if entry.reason.strip() and (entry.rule, entry.fingerprint) == (
-                finding.rule,
-                finding.fingerprint,
-            ):
-                used_entries.add(number)
-                finding.suppressed = Suppression(kind="baseline", reason=entry.reason.strip())
-                break
+        number = accepted.get((finding.rule, finding.fingerprint))
+        if number is not None:
+            used_entries.add(number)
+            reason = entries[number].reason.strip()
+            finding.suppressed = Suppression(kind="baseline", reason=reason)
     for display, comments in inline.items():
         for comment in comments:
             if not comment.used:
