@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import docker
 from adp import facts
 from adp_test_servers.image_scan import scan_saved_image
+from adp_test_servers.tools import project_tool
 
 REPO = Path(__file__).resolve().parent.parent
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -191,3 +193,49 @@ def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
     git(repo, "commit", "-q", "-m", message)
     if tag:
         git(repo, "tag", tag)
+
+
+def copy_tree(dest: Path) -> None:
+    """The tracked files of the repository as a fresh git repository at DEST (a fork),
+    its .venv the project's own."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name, follow_symlinks=False)
+    for command in (["init", "-q"], ["add", "-A"]):  # test_facts reads `git ls-files`
+        subprocess.run(["git", *command], cwd=dest, check=True, capture_output=True)
+    # The copy's tools are the project's own (.venv), never ones found on PATH.
+    (dest / ".venv").symlink_to(Path(project_tool("uv")).parent.parent)
+
+
+def version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text))
+
+
+def release_before(package: str, version: str) -> str:
+    """The newest final release of PACKAGE on the index older than VERSION."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", package],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    assert listed.returncode == 0, listed.stderr
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("Available versions:"))
+    older = [
+        v.strip()
+        for v in line.split(":", 1)[1].split(",")
+        if re.fullmatch(r"\d+\.\d+\.\d+", v.strip()) and version_key(v) < version_key(version)
+    ]
+    assert older, f"no {package} release older than {version}"
+    return max(older, key=version_key)
+
+
+def previous_release() -> str:
+    """The newest apache-airflow release on the index older than the pinned one."""
+    return release_before("apache-airflow", facts.load().AIRFLOW_VERSION)

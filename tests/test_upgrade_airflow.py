@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from adp import facts
-from adp_test_servers.tools import project_tool
-from adp_test_support import REPO
+from adp_test_support import REPO, copy_tree, previous_release
 
 pytestmark = pytest.mark.slow
 
@@ -28,46 +26,6 @@ REGENERATED = {
     facts.load().AIRFLOW_CONSTRAINTS,
     "runtime-environments/airflow-runner/requirements.lock",
 }
-
-
-def version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", text))
-
-
-def previous_release() -> str:
-    """The newest apache-airflow release on the index older than the pinned one."""
-    listed = subprocess.run(
-        [sys.executable, "-m", "pip", "index", "versions", "apache-airflow"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
-    )
-    assert listed.returncode == 0, listed.stderr
-    line = next(x for x in listed.stdout.splitlines() if x.startswith("Available versions:"))
-    pinned = version_key(facts.load().AIRFLOW_VERSION)
-    older = [
-        v.strip()
-        for v in line.split(":", 1)[1].split(",")
-        if re.fullmatch(r"\d+\.\d+\.\d+", v.strip()) and version_key(v) < pinned
-    ]
-    assert older, f"no apache-airflow release older than {facts.load().AIRFLOW_VERSION}"
-    return max(older, key=version_key)
-
-
-def copy_tree(dest: Path) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name, follow_symlinks=False)
-    for command in (["init", "-q"], ["add", "-A"]):  # test_facts reads `git ls-files`
-        subprocess.run(["git", *command], cwd=dest, check=True, capture_output=True)
-    # The copy's tools are the project's own (.venv), never ones found on PATH.
-    (dest / ".venv").symlink_to(Path(project_tool("uv")).parent.parent)
 
 
 def facts_test(tree: Path) -> subprocess.CompletedProcess[str]:
