@@ -7,6 +7,13 @@ transaction, on SQLite too) and safe to run concurrently (deploys of one databas
 turns). It checks everything it can before changing anything: an unsupported dialect or an
 existing table that lacks model columns raises an error naming the table, and the database
 is left as it was.
+
+Columns added behind its back (``ALTER TABLE``) are drift too, since the triggers copy a fixed
+list of columns: a live column the model does not declare is refused (naming table, model and
+column), and a model column the history table lacks (the model gained a field and a migration
+added it to the live table) is added to the history table before the triggers are
+regenerated. Until then the triggers themselves refuse writes that would lose history (see
+``drift``).
 """
 
 from __future__ import annotations
@@ -15,13 +22,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, inspect
+from sqlalchemy import Connection, Engine, MetaData, Table
 from sqlalchemy.schema import sort_tables
 
 from . import mssql_temporal
 from .dialects import require_supported
+from .drift import add_history_columns, extra_columns, live_columns
 from .errors import SchemaDriftError
-from .history import check_history_names, framework_info
+from .history import check_history_names, framework_info, model_label
 from .triggers import statements_for
 
 
@@ -52,7 +60,7 @@ def _exists(connection: Connection, table: Table) -> bool:
 
 
 def _missing_columns(connection: Connection, table: Table) -> list[str]:
-    present = {c["name"] for c in inspect(connection).get_columns(table.name, schema=table.schema)}
+    present = set(live_columns(connection, table))
     return [c.name for c in table.columns if c.name not in present]
 
 
@@ -63,15 +71,21 @@ def _check(connection: Connection, tables: list[Table]) -> None:
         info = framework_info(table)
         if info is not None:
             require_supported(dialect, table.name)
-        candidates = [table]
-        if info is not None and info.history is not None and dialect != "mssql":
-            candidates.append(info.history)
-        for candidate in candidates:
-            if _exists(connection, candidate):
-                missing = _missing_columns(connection, candidate)
-                if missing:
-                    columns = ", ".join(missing)
-                    problems.append(f"table '{candidate.name}' lacks column(s) {columns}")
+        if not _exists(connection, table):
+            continue
+        missing = _missing_columns(connection, table)
+        if missing:
+            problems.append(f"table '{table.name}' lacks column(s) {', '.join(missing)}")
+        if info is not None and dialect != "mssql":  # SQL Server versions every column
+            extra = extra_columns(connection, table)
+            if extra:
+                what = f"'{info.history.name}'" if info.history is not None else "its stamps"
+                problems.append(
+                    f"table '{table.name}' has column(s) {', '.join(extra)} that "
+                    f"{model_label(table)} does not declare, so changes to them would not be "
+                    f"recorded in {what}: declare them in the model (deploy() then adds them to "
+                    "the history table) or drop them"
+                )
     if problems:
         raise SchemaDriftError(
             "; ".join(problems)
@@ -86,6 +100,8 @@ def _converge(connection: Connection, tables: list[Table]) -> list[str]:
     for table in tables:
         info = framework_info(table)
         if not _exists(connection, table):
+            history = info.history if info is not None and dialect != "mssql" else None
+            kept = history is not None and _exists(connection, history)  # the table was dropped
             table.create(connection)
             extra = ""
             if info is not None and dialect != "mssql":
@@ -94,6 +110,8 @@ def _converge(connection: Connection, tables: list[Table]) -> list[str]:
             elif info is not None:
                 extra = " as a temporal table"
             actions.append(f"created table {table.name}{extra}")
+            if history is not None and kept:  # bring the history table kept up to date
+                actions += add_history_columns(connection, table, history)
             continue
         if info is None:
             continue
@@ -103,6 +121,8 @@ def _converge(connection: Connection, tables: list[Table]) -> list[str]:
         if info.history is not None and not _exists(connection, info.history):
             info.history.create(connection)
             actions.append(f"created history table {info.history.name}")
+        elif info.history is not None:
+            actions += add_history_columns(connection, table, info.history)
         actions += statements_for(dialect, table.name).ensure(connection, table, info.history)
     return actions
 

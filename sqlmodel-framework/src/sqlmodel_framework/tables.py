@@ -75,7 +75,8 @@ class FrameworkMeta(SQLModelMetaclass):
         super().__init__(classname, bases, dict_, **kw)
         if is_table and kind is not None:
             keep_history = bool(getattr(cls, "__history__", False))
-            register_table(cls.__table__, kind, keep_history=keep_history)  # type: ignore[attr-defined]
+            table = cls.__table__  # type: ignore[attr-defined]
+            register_table(table, kind, keep_history=keep_history, model=cls.__name__)
 
 
 def _check_and_prepare(cls: type) -> None:
