@@ -7,6 +7,7 @@ naming the table and the column(s), and changes nothing."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -143,7 +144,9 @@ def test_deploy_brings_history_and_triggers_up_to_date_after_a_migration(engine:
     assert len(report.actions) > 1, report.actions  # the triggers were regenerated
     assert deploy(engine, [DrItemV2]).actions == []
     run(engine, "UPDATE dr_item SET note = 'first'")
+    time.sleep(0.02)  # SQLite stamps whole milliseconds
     moment = datetime.now(UTC)
+    time.sleep(0.02)
     run(engine, "UPDATE dr_item SET note = 'second'")
     assert history_rows(engine, "note") == [(None,), ("first",)]
     assert [r.note for r in as_of(engine, DrItemV2, moment)] == ["first"]

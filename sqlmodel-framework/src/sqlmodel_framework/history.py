@@ -104,12 +104,14 @@ def build_history_table(table: Table) -> Table:
 
 def history_table(model_or_table: Any) -> Table:
     """The history ``Table`` of a framework model (or table); raises if it keeps no history."""
-    table: Table = getattr(model_or_table, "__table__", model_or_table)
+    from .arguments import table_of
+
+    table = table_of(model_or_table, "history_table")
     info = framework_info(table)
     if info is None or info.history is None:
         raise HistoryNotEnabledError(
-            f"table '{table.name}' keeps no history: derive it from ReferenceTable, "
-            "or set __history__ = True on the class"
+            f"{table_label(table)} keeps no history: derive it from ReferenceTable, or set "
+            "__history__ = True on the class"
         )
     return info.history
 
@@ -158,6 +160,13 @@ def model_label(table: Table) -> str:
     """How messages name the model of ``table``: its class when known, else the table."""
     info = framework_info(table)
     return f"model {info.model}" if info and info.model else f"table '{table.name}'"
+
+
+def table_label(table: Table) -> str:
+    """``table 'name' (model Class)``, or ``table 'name'`` for a bare Table."""
+    info = framework_info(table)
+    model = f" (model {info.model})" if info and info.model else ""
+    return f"table '{table.name}'{model}"
 
 
 def register_table(
