@@ -34,3 +34,19 @@ def test_worked_example_runs(tmp_path: Path) -> None:
         "(1, 'Berlin', 'U')",
     ]
     assert (tmp_path / "example.sqlite").exists()
+
+
+def test_schema_drift_guarantee_is_documented_with_the_real_message() -> None:
+    """The README's Schema drift section quotes the error the triggers raise."""
+    from sqlalchemy import MetaData, Table
+    from sqlmodel_framework.drift import guard_message_parts
+
+    section = README.read_text().split("### Schema drift", 1)[1].split("\n## ", 1)[0]
+    text = " ".join(section.replace("`", "").split())
+    customer, history = Table("customer", MetaData()), Table("customer_history", MetaData())
+    before, after = guard_message_parts(customer, history)
+    quoted = before + "its columns differ from those its triggers were deployed for ("
+    assert quoted in text
+    assert after.split(" (it adds")[0].lstrip(")") in text
+    for claim in ("The write path refuses.", "deploy() brings history up to date or refuses"):
+        assert claim in text

@@ -11,15 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, bindparam, or_, select, text, union_all
+from sqlalchemy import Select, Table, bindparam, exc, or_, select, text, union_all
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import mssql
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.orm import Session
 
+from .arguments import check_bind, check_moment, table_of
 from .columns import INACTIVATED_AT, UTCDateTime, to_utc
 from .dialects import require_supported
-from .history import history_table
+from .errors import InvalidArgumentError, TableNotDeployedError
+from .history import framework_info, history_table, model_label
 
 M = TypeVar("M")
 
@@ -32,7 +34,8 @@ def as_of_statement(
     Reference tables' inactivated rows (``inactivated_at <= at``) are left out unless
     ``include_inactive`` is true.
     """
-    table: Table = getattr(model, "__table__", model)
+    table = table_of(model, "as_of_statement")
+    at = check_moment(at, model_label(table), "as_of_statement")
     require_supported(dialect_name, table.name)
     history = history_table(table)
     moment = bindparam("as_of", to_utc(at), type_=UTCDateTime())
@@ -78,14 +81,55 @@ def as_of(
 
     The instances are not added to any session: changing them changes nothing in the database.
     """
+    check_bind(bind, "as_of", sessions=True)
+    table = table_of(model, "as_of")
+    if not isinstance(model, type):
+        raise InvalidArgumentError(
+            f"as_of: got the Table '{table.name}'; pass its model class (rows are returned as "
+            "its instances), or use as_of_statement() with a Table"
+        )
+    check_moment(at, model_label(table), "as_of")
     statement = as_of_statement(model, at, _dialect_name(bind), include_inactive=include_inactive)
     if isinstance(bind, Engine):
         with bind.connect() as connection:
-            rows = connection.execute(statement).mappings().all()
+            rows = _rows(connection, statement, table)
     else:
-        rows = bind.execute(statement).mappings().all()
+        rows = _rows(bind.connection() if isinstance(bind, Session) else bind, statement, table)
     keys = _attribute_keys(model)
     return [model(**{keys.get(name, name): value for name, value in row.items()}) for row in rows]
+
+
+def _rows(connection: Connection, statement: Select[Any], table: Table) -> list[RowMapping]:
+    try:
+        return list(connection.execute(statement).mappings().all())
+    except exc.DBAPIError as error:
+        missing = _missing_tables(connection, table)
+        if not missing:
+            raise
+        raise TableNotDeployedError(
+            f"as_of({model_label(table)}): table(s) {', '.join(missing)} do not exist in the "
+            "database: create them with deploy(engine, [the model]) first"
+        ) from error
+
+
+def _missing_tables(connection: Connection, table: Table) -> list[str]:
+    """Which of ``table`` and its history table the database lacks (after a failed query; on
+    PostgreSQL the transaction is aborted, so a new connection looks)."""
+    info = framework_info(table)
+    wanted = [table]
+    if info is not None and info.history is not None and connection.dialect.name != "mssql":
+        wanted.append(info.history)
+    try:
+        if connection.dialect.name == "sqlite":
+            return [t.name for t in wanted if not _has(connection, t)]
+        with connection.engine.connect() as other:
+            return [t.name for t in wanted if not _has(other, t)]
+    except exc.DBAPIError:
+        return []
+
+
+def _has(connection: Connection, table: Table) -> bool:
+    return connection.dialect.has_table(connection, table.name, schema=table.schema)
 
 
 def _attribute_keys(model: Any) -> dict[str, str]:

@@ -30,6 +30,14 @@ class ReservedColumnError(ModelDefinitionError):
     """A table class redefines a column the framework manages itself."""
 
 
+class UnsupportedColumnTypeError(ModelDefinitionError):
+    """A field's Python type has no SQL column type (``list``, ``dict``, ``Any``, ...)."""
+
+
+class DuplicateTableError(ModelDefinitionError):
+    """Two table classes of one ``MetaData`` name the same table."""
+
+
 class HistoryNameClashError(ModelDefinitionError):
     """A table is named like another table's history table (``<table>_history``)."""
 
@@ -43,7 +51,33 @@ class HistoryNotEnabledError(FrameworkError):
 
 
 class SchemaDriftError(FrameworkError):
-    """An existing table in the target database lacks columns the model declares."""
+    """An existing table in the target database lacks columns the model declares, or has
+    columns the model does not declare."""
+
+
+class InvalidArgumentError(FrameworkError, TypeError):
+    """A public function was given an argument of the wrong kind (the message says which)."""
+
+
+class NotATableError(InvalidArgumentError):
+    """A class that is not a table class (``table=True``) was given where one is needed."""
+
+
+class MissingReferenceError(FrameworkError):
+    """A foreign key references a table that no model defines, or that is neither deployed
+    with the model nor present in the database."""
+
+
+class MissingSchemaError(FrameworkError):
+    """A model's schema does not exist in the target database."""
+
+
+class TableNotDeployedError(FrameworkError):
+    """A table (or its history table) does not exist in the database: deploy() first."""
+
+
+class DatabaseConnectionError(FrameworkError):
+    """The database could not be reached (the message names the URL, password hidden)."""
 
 
 class EngineConfigError(FrameworkError, ValueError):

@@ -46,6 +46,8 @@ class FrameworkTableInfo:
 
     kind: TableKind
     history: Table | None
+    #: The model class's name, for messages ("model Customer"); None for a bare Table.
+    model: str | None = None
 
     @property
     def keeps_history(self) -> bool:
@@ -102,12 +104,14 @@ def build_history_table(table: Table) -> Table:
 
 def history_table(model_or_table: Any) -> Table:
     """The history ``Table`` of a framework model (or table); raises if it keeps no history."""
-    table: Table = getattr(model_or_table, "__table__", model_or_table)
+    from .arguments import table_of
+
+    table = table_of(model_or_table, "history_table")
     info = framework_info(table)
     if info is None or info.history is None:
         raise HistoryNotEnabledError(
-            f"table '{table.name}' keeps no history: derive it from ReferenceTable, "
-            "or set __history__ = True on the class"
+            f"{table_label(table)} keeps no history: derive it from ReferenceTable, or set "
+            "__history__ = True on the class"
         )
     return info.history
 
@@ -152,7 +156,22 @@ def _on_attach(table: Table, metadata: Any) -> None:
             raise _clash(other, table.name)
 
 
-def register_table(table: Table, kind: TableKind, *, keep_history: bool) -> FrameworkTableInfo:
+def model_label(table: Table) -> str:
+    """How messages name the model of ``table``: its class when known, else the table."""
+    info = framework_info(table)
+    return f"model {info.model}" if info and info.model else f"table '{table.name}'"
+
+
+def table_label(table: Table) -> str:
+    """``table 'name' (model Class)``, or ``table 'name'`` for a bare Table."""
+    info = framework_info(table)
+    model = f" (model {info.model})" if info and info.model else ""
+    return f"table '{table.name}'{model}"
+
+
+def register_table(
+    table: Table, kind: TableKind, *, keep_history: bool, model: str | None = None
+) -> FrameworkTableInfo:
     """Mark ``table`` as a framework table and attach its DDL event listeners. Refuses a
     table whose history name another table of its MetaData already has, and a name longer than
     PostgreSQL keeps (it would silently cut it, and the framework would not find the table)."""
@@ -166,7 +185,8 @@ def register_table(table: Table, kind: TableKind, *, keep_history: bool) -> Fram
         existing = table.metadata.tables.get(_key(table.schema, history_name(table)))
         if existing is not None and existing is not table:
             raise _clash(table, existing.name)
-    info = FrameworkTableInfo(kind, build_history_table(table) if keep_history else None)
+    history = build_history_table(table) if keep_history else None
+    info = FrameworkTableInfo(kind, history, model)
     table.info[INFO_KEY] = info
     event.listen(table, "before_create", _before_create)
     event.listen(table, "after_create", _after_create)
@@ -196,7 +216,8 @@ def _after_create(table: Table, connection: Connection, **kw: Any) -> None:
         return  # temporal table DDL is part of CREATE TABLE
     if info.history is not None:
         info.history.create(connection, checkfirst=True)
-    execute_ddl(connection, statements_for(dialect).create_statements(table, info.history))
+    statements = statements_for(dialect).create_statements(connection, table, info.history)
+    execute_ddl(connection, statements)
 
 
 def _before_drop(table: Table, connection: Connection, **kw: Any) -> None:

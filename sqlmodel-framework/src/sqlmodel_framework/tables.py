@@ -10,7 +10,9 @@ that SQLModel would otherwise map wrongly or reject obscurely:
   parent's table and silently drops the child's own columns);
 * a mixin field with ``sa_column=Column(...)`` shared by several tables ("Column object
   already assigned"); use ``sa_type=``/``sa_column_kwargs=`` in mixins instead;
-* a model declaring a column the framework manages (``systime``, ``created_at``, ...).
+* a model declaring a column the framework manages (``systime``, ``created_at``, ...);
+* and the checks of :mod:`.checks` (field types without an SQL type, bad ``__tablename__`` or
+  ``__history__``, column names, primary key constraints, a table defined twice).
 """
 
 from __future__ import annotations
@@ -24,8 +26,16 @@ from sqlalchemy import Column, PrimaryKeyConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelMetaclass
 
-from .columns import RESERVED_COLUMNS, USER_NAME_LENGTH, UTCDateTime, standard_columns
+from . import checks
+from .columns import (
+    INACTIVATED_AT,
+    RESERVED_COLUMNS,
+    USER_NAME_LENGTH,
+    UTCDateTime,
+    standard_columns,
+)
 from .errors import (
+    InvalidArgumentError,
     MissingPrimaryKeyError,
     ReservedColumnError,
     SharedColumnError,
@@ -65,6 +75,19 @@ def _declares_primary_key(cls: type) -> bool:
 class FrameworkMeta(SQLModelMetaclass):
     """SQLModel's metaclass plus the framework's checks and standard columns."""
 
+    def __new__(
+        cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kw: Any
+    ) -> Any:
+        try:
+            return super().__new__(cls, name, bases, namespace, **kw)
+        except ValueError as error:  # SQLModel names the type, not the field
+            if checks.NO_SQL_TYPE not in str(error):
+                raise
+            better = checks.unsupported_type_error(cls, name, bases, namespace, **kw)
+            if better is None:
+                raise
+            raise better from error
+
     def __init__(
         cls, classname: str, bases: tuple[type, ...], dict_: dict[str, Any], **kw: Any
     ) -> None:
@@ -75,10 +98,12 @@ class FrameworkMeta(SQLModelMetaclass):
         super().__init__(classname, bases, dict_, **kw)
         if is_table and kind is not None:
             keep_history = bool(getattr(cls, "__history__", False))
-            register_table(cls.__table__, kind, keep_history=keep_history)  # type: ignore[attr-defined]
+            table = cls.__table__  # type: ignore[attr-defined]
+            register_table(table, kind, keep_history=keep_history, model=cls.__name__)
 
 
 def _check_and_prepare(cls: type) -> None:
+    checks.check_class_settings(cls, _table_name(cls))
     table = _table_name(cls)
     for base in cls.__mro__[1:]:
         if _is_table_class(base):
@@ -94,7 +119,7 @@ def _check_and_prepare(cls: type) -> None:
             break
         if klass in _FRAMEWORK_BASES:
             continue  # a mixin may come after the framework base in the MRO
-        own = set(inspect.get_annotations(klass)) & RESERVED_COLUMNS
+        own = {n for n in inspect.get_annotations(klass) if n.lower() in RESERVED_COLUMNS}
         if own:
             raise ReservedColumnError(
                 f"table '{table}' (class {cls.__name__}): column(s) {', '.join(sorted(own))} "
@@ -109,6 +134,9 @@ def _check_and_prepare(cls: type) -> None:
                 f"table '{owner.name}' (passed with sa_column= in a shared base). Declare it "
                 "with Field(sa_type=..., sa_column_kwargs={...}) so each table gets its own Column"
             )
+    checks.check_columns(cls, table, _FRAMEWORK_BASES)
+    checks.check_primary_key_constraint(cls, table)
+    checks.check_not_defined_twice(cls, table)
     if not _declares_primary_key(cls):
         raise MissingPrimaryKeyError(
             f"table '{table}' (class {cls.__name__}) has no primary key: mark its key field(s) "
@@ -155,6 +183,11 @@ class ReferenceTable(_FrameworkTable):
 
     def inactivate(self, at: datetime | None = None) -> None:
         """Soft-delete the row: set ``inactivated_at`` (now, UTC, unless given)."""
+        if at is not None and not isinstance(at, datetime):
+            raise InvalidArgumentError(
+                f"{type(self).__name__}.inactivate(at): field {INACTIVATED_AT} takes a datetime "
+                f"(naive means UTC), not {type(at).__name__} {at!r}"
+            )
         self.inactivated_at = at or datetime.now(UTC)
 
 

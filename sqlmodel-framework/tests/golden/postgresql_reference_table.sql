@@ -32,6 +32,28 @@ CREATE INDEX ix_gd_customer_history_key ON sales.gd_customer_history (customer_i
 
 COMMENT ON TABLE sales.gd_customer_history IS 'Previous versions of gd_customer, written by database triggers';
 
+CREATE OR REPLACE FUNCTION sales.adp_gd_customer_columns() RETURNS trigger LANGUAGE plpgsql AS $adp$
+DECLARE
+  extra text;
+  missing text;
+BEGIN
+  SELECT string_agg(a.attname::text, ', ' ORDER BY a.attnum) INTO extra
+  FROM pg_catalog.pg_attribute a WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname::text <> ALL (ARRAY['customer_id', 'name', 'segment', 'created_at', 'updated_at', 'systime', 'changed_by', 'inactivated_at']::text[]);
+  SELECT string_agg(c.name, ', ' ORDER BY c.n) INTO missing
+  FROM unnest(ARRAY['customer_id', 'name', 'segment', 'created_at', 'updated_at', 'systime', 'changed_by', 'inactivated_at']::text[]) WITH ORDINALITY AS c(name, n)
+  WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attname::text = c.name);
+  IF extra IS NOT NULL OR missing IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE =
+      'sqlmodel_framework: refusing to change table gd_customer: its columns differ from those its triggers were deployed for ('
+      || concat_ws('; ', 'not in the triggers: ' || extra, 'missing: ' || missing)
+      || '), so the change would not be recorded completely in gd_customer_history. Declare exactly the table''s columns in its model and run deploy() (it adds new columns to the history table and regenerates the triggers)';
+  END IF;
+  RETURN NULL;
+END;
+$adp$;
+
+CREATE TRIGGER adp_columns BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON sales.gd_customer FOR EACH STATEMENT EXECUTE FUNCTION sales.adp_gd_customer_columns();
+
 CREATE OR REPLACE FUNCTION sales.adp_gd_customer_stamp() RETURNS trigger LANGUAGE plpgsql AS $adp$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -87,6 +109,8 @@ $adp$;
 CREATE TRIGGER adp_truncate BEFORE TRUNCATE ON sales.gd_customer FOR EACH STATEMENT EXECUTE FUNCTION sales.adp_gd_customer_truncate();
 
 DROP TABLE sales.gd_customer;
+
+DROP FUNCTION IF EXISTS sales.adp_gd_customer_columns();
 
 DROP FUNCTION IF EXISTS sales.adp_gd_customer_stamp();
 

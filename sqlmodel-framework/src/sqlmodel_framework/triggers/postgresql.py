@@ -5,6 +5,11 @@
   records ``session_user`` in ``changed_by`` (the login role; the principal under GSSAPI).
   An update that changes none of the model's own columns starts no new version (the columns
   are compared as text: json, xml or point columns have no equality operator).
+* ``adp_columns`` (BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE, per statement) fails the
+  statement when the table's columns are not those the other triggers were generated for (a
+  column added or dropped behind deploy()'s back), naming the columns: such a change would not
+  be recorded in full. On tables without history it checks INSERT and UPDATE alone (as on
+  SQLite, where inserts are stamped by an UPDATE).
 * ``adp_history`` (AFTER UPDATE OR DELETE, per row) and ``adp_truncate`` (BEFORE TRUNCATE) copy
   the old version into ``<table>_history``. Their functions are SECURITY DEFINER, so writers
   need no privilege on the history table and cannot forge it.
@@ -19,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from ..columns import STANDARD_COLUMNS
+from ..drift import guard_message_parts, sql_literal
 from ..history import short_identifier
 
 _preparer = postgresql.dialect().identifier_preparer
@@ -143,12 +149,53 @@ def _truncate_body(table: Table, history: Table) -> str:
     )
 
 
+def _columns_body(table: Table, history: Table | None) -> str:
+    expected = "ARRAY[" + ", ".join(sql_literal(c.name) for c in table.columns) + "]::text[]"
+    live = (
+        "FROM pg_catalog.pg_attribute a WHERE a.attrelid = TG_RELID AND a.attnum > 0 "
+        "AND NOT a.attisdropped"
+    )
+    before, after = guard_message_parts(table, history)
+    before += "its columns differ from those its triggers were deployed for ("
+    only_stamped = ""
+    if history is None:  # nothing but the stamps of INSERT and UPDATE depend on the columns
+        only_stamped = "  IF TG_OP NOT IN ('INSERT', 'UPDATE') THEN\n    RETURN NULL;\n  END IF;\n"
+    return (
+        "\nDECLARE\n"
+        "  extra text;\n"
+        "  missing text;\n"
+        "BEGIN\n"
+        f"{only_stamped}"
+        "  SELECT string_agg(a.attname::text, ', ' ORDER BY a.attnum) INTO extra\n"
+        f"  {live} AND a.attname::text <> ALL ({expected});\n"
+        "  SELECT string_agg(c.name, ', ' ORDER BY c.n) INTO missing\n"
+        f"  FROM unnest({expected}) WITH ORDINALITY AS c(name, n)\n"
+        f"  WHERE NOT EXISTS (SELECT 1 {live} AND a.attname::text = c.name);\n"
+        "  IF extra IS NOT NULL OR missing IS NOT NULL THEN\n"
+        "    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE =\n"
+        f"      {sql_literal(before)}\n"
+        "      || concat_ws('; ', 'not in the triggers: ' || extra, 'missing: ' || missing)\n"
+        f"      || {sql_literal(')' + after)};\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END;\n"
+    )
+
+
 def triggers(table: Table, history: Table | None) -> list[Trigger]:
     """The triggers (with their functions) a framework table needs, in creation order."""
+    columns = TriggerFunction(
+        function_name(table, "columns"), _columns_body(table, history), security_definer=False
+    )
     stamp = TriggerFunction(
         function_name(table, "stamp"), _stamp_body(table), security_definer=False
     )
-    wanted = [Trigger("adp_stamp", "BEFORE INSERT OR UPDATE", "ROW", stamp)]
+    wanted = [
+        Trigger(
+            "adp_columns", "BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE", "STATEMENT", columns
+        ),
+        Trigger("adp_stamp", "BEFORE INSERT OR UPDATE", "ROW", stamp),
+    ]
     if history is not None:
         copy = TriggerFunction(
             function_name(table, "history"), _history_body(table, history), security_definer=True
@@ -164,10 +211,10 @@ def triggers(table: Table, history: Table | None) -> list[Trigger]:
 
 
 def _all_function_names(table: Table) -> list[str]:
-    return [function_name(table, kind) for kind in ("stamp", "history", "truncate")]
+    return [function_name(table, kind) for kind in ("columns", "stamp", "history", "truncate")]
 
 
-def create_statements(table: Table, history: Table | None) -> list[str]:
+def create_statements(connection: Connection, table: Table, history: Table | None) -> list[str]:
     statements: list[str] = []
     for trigger in triggers(table, history):
         statements += [trigger.function.create(table), trigger.create(table)]
@@ -231,7 +278,7 @@ def ensure(connection: Connection, table: Table, history: Table | None) -> list[
         elif current[0] != "O":
             execute_ddl(connection, [f"ALTER TABLE {target} ENABLE TRIGGER {_quote(trigger.name)}"])
             actions.append(f"enabled trigger {trigger.name} on {table.name}")
-    stale = {"adp_stamp", "adp_history", "adp_truncate"} - {t.name for t in wanted}
+    stale = {"adp_columns", "adp_stamp", "adp_history", "adp_truncate"} - {t.name for t in wanted}
     for name in sorted(stale & set(existing)):
         execute_ddl(connection, [f"DROP TRIGGER {_quote(name)} ON {target}"])
         actions.append(f"dropped trigger {name} on {table.name} (table keeps no history)")

@@ -5,6 +5,12 @@ that update changes only the stamp columns, and the update trigger fires only wh
 column changed, so it never recurses and a no-op update writes no history.
 ``systime`` is strictly increasing per row: a new version starts at least 1 ms after the old.
 An UPDATE of the stamp columns alone is skipped (``stamps`` trigger): stamps cannot be forged.
+
+The triggers copy a fixed list of columns, so they also guard it: they were generated for the
+table's definition as ``sqlite_master`` holds it, and the ``stamps`` (BEFORE UPDATE) and
+``delete`` triggers fail the statement when it differs (an ``ALTER TABLE`` since the last
+deploy). They read ``sqlite_master``, a table, rather than ``pragma_table_info()``, a virtual
+table that SQLite refuses inside triggers under ``PRAGMA trusted_schema = OFF``.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from __future__ import annotations
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
 
 from ..columns import SQLITE_NOW, STANDARD_COLUMNS
+from ..drift import guard_message, sql_literal
 
 _quote = sqlite.dialect().identifier_preparer.quote
 
@@ -58,6 +66,40 @@ def _framework_stamping(table: Table) -> str:
     )
 
 
+def expected_table_sql(table: Table) -> str:
+    """The definition SQLite stores for ``table`` created from the model (``CREATE TABLE``
+    as compiled, without a schema qualifier, as SQLite normalizes it)."""
+    sql = str(CreateTable(table).compile(dialect=sqlite.dialect())).strip()
+    preparer = sqlite.dialect().identifier_preparer
+    return sql.replace(
+        f"CREATE TABLE {preparer.format_table(table)}", f"CREATE TABLE {_quote(table.name)}", 1
+    )
+
+
+def stored_table_sql(connection: Connection, table: Table) -> str | None:
+    """The definition of ``table`` in its schema's ``sqlite_master``."""
+    schema = _quote(table.schema) + "." if table.schema else ""
+    return connection.exec_driver_sql(
+        f"SELECT sql FROM {schema}sqlite_master WHERE type = 'table' AND name = ?",
+        (table.name,),
+    ).scalar()
+
+
+def _drifted(table: Table, table_sql: str) -> str:
+    """True when the table's definition is no longer the one the triggers were made for."""
+    return (
+        f"(SELECT sql FROM sqlite_master WHERE type = 'table' AND name = {sql_literal(table.name)})"
+        f" IS NOT {sql_literal(table_sql)}"
+    )
+
+
+def _guard(table: Table, history: Table | None, table_sql: str) -> str:
+    message = guard_message(
+        table, history, "its definition changed since its triggers were deployed (ALTER TABLE)"
+    )
+    return f"SELECT RAISE(ABORT, {sql_literal(message)}) WHERE {_drifted(table, table_sql)};"
+
+
 def _history_insert(table: Table, history: Table, valid_to: str, operation: str) -> str:
     names = [c.name for c in table.columns]
     columns = ", ".join(_quote(n) for n in [*names, "valid_to", "operation", "ended_by"])
@@ -65,19 +107,26 @@ def _history_insert(table: Table, history: Table, valid_to: str, operation: str)
     return f"INSERT INTO {_quote(history.name)} ({columns}) VALUES ({values});"
 
 
-def trigger_statements(table: Table, history: Table | None) -> dict[str, str]:
-    """``CREATE TRIGGER`` statements by trigger name."""
+def trigger_statements(table: Table, history: Table | None, table_sql: str) -> dict[str, str]:
+    """``CREATE TRIGGER`` statements by trigger name, for ``table`` defined by ``table_sql``
+    (its definition in ``sqlite_master``)."""
     names = trigger_names(table)
     target = _quote(table.name)
+    guard = _guard(table, history, table_sql)
     statements = {
-        # An UPDATE that sets only stamp columns (systime, created_at, updated_at, changed_by)
-        # and is not the framework's own stamping is skipped for that row: the stamps cannot
-        # be forged, as on PostgreSQL, where the stamp trigger restores them.
+        # Fails an UPDATE of a table whose definition changed since the triggers were made.
+        # Otherwise, an UPDATE that sets only stamp columns (systime, created_at, updated_at,
+        # changed_by) and is not the framework's own stamping is skipped for that row: the
+        # stamps cannot be forged, as on PostgreSQL, where the stamp trigger restores them.
+        # One trigger, so that the guard runs before the skip (SQLite's trigger order is
+        # not defined).
         names["stamps"]: (
             f"CREATE TRIGGER {_qualified_trigger(table, names['stamps'])} "
             f"BEFORE UPDATE ON {target} FOR EACH ROW\n"
-            f"WHEN NOT ({_changed(table)}) AND NOT ({_framework_stamping(table)})\n"
+            f"WHEN ({_drifted(table, table_sql)})\n"
+            f"  OR NOT ({_changed(table)}) AND NOT ({_framework_stamping(table)})\n"
             "BEGIN\n"
+            f"  {guard}\n"
             "  SELECT RAISE(IGNORE);\n"
             "END"
         ),
@@ -110,14 +159,20 @@ def trigger_statements(table: Table, history: Table | None) -> dict[str, str]:
             f"CREATE TRIGGER {_qualified_trigger(table, names['delete'])} "
             f"AFTER DELETE ON {target} FOR EACH ROW\n"
             "BEGIN\n"
+            f"  {guard}\n"
             f"  {_history_insert(table, history, DELETE_TIME, 'D')}\n"
             "END"
         )
     return statements
 
 
-def create_statements(table: Table, history: Table | None) -> list[str]:
-    return list(trigger_statements(table, history).values())
+def create_statements(connection: Connection, table: Table, history: Table | None) -> list[str]:
+    """The triggers of a table just created (from the model; read back where the connection
+    is a real one, so the guard compares exactly what SQLite stored)."""
+    table_sql = None
+    if isinstance(connection, Connection):
+        table_sql = stored_table_sql(connection, table)
+    return list(trigger_statements(table, history, table_sql or expected_table_sql(table)).values())
 
 
 def drop_statements(table: Table, history: Table | None) -> list[str]:
@@ -139,7 +194,8 @@ def ensure(connection: Connection, table: Table, history: Table | None) -> list[
         (table.name,),
     ).all()
     existing = {name: sql for name, sql in rows}
-    wanted = trigger_statements(table, history)
+    table_sql = stored_table_sql(connection, table) or expected_table_sql(table)
+    wanted = trigger_statements(table, history, table_sql)
     actions: list[str] = []
     for name, statement in wanted.items():
         if name not in existing:
