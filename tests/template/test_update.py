@@ -213,8 +213,10 @@ def test_changing_kerberos_on_update(tmp_path, git_cmd, copier_cli, kerberos_bef
 # ------------------------------------------------------------ package_name ---
 # A new package_name through Copier would delete dags/<old>/ with the user's edits
 # (copier update removes what only the old rendering had, and exits 0). The template
-# refuses it before any file is touched.
+# refuses it before any file is touched; docs/how-to/rename-datakit-package.md says how
+# to rename, and test_documented_package_rename runs that page.
 
+RENAME_DOC = REPO_ROOT / "docs" / "how-to" / "rename-datakit-package.md"
 REFUSAL = (
     'package_name "customer_360" cannot become "crm" here (see '
     "docs/how-to/rename-datakit-package.md in the platform repository): copier update "
@@ -375,3 +377,43 @@ def test_copy_and_update_read_no_missing_answers_file(tmp_path, git_cmd, copier_
         assert "Warning" not in result.stderr, result.stderr
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["package_name"], answers["owner"]) == ("customer_360", "team-crm")
+
+
+def documented_rename_script() -> str:
+    blocks = re.findall(r"^```bash\n(.*?)^```", RENAME_DOC.read_text(), re.M | re.S)
+    assert len(blocks) == 1, "the how-to has exactly one bash block: the procedure"
+    return blocks[0]
+
+
+def test_documented_package_rename(tmp_path, git_cmd, copier_cli) -> None:
+    """docs/how-to/rename-datakit-package.md, as written, on a datakit with its own work:
+    the result is a fresh copy of the newer template with package_name=crm, plus that work."""
+    repo = make_repo(tmp_path, git_cmd, old_versions(tmp_path)["synthetic"])
+    project = copy_as_user(repo, tmp_path / "customer-360", "v1.0.0", git_cmd, **ANSWERS)
+    with_own_work(project, git_cmd)
+    shutil.copy2(project / ".env.example", project / ".env")  # ignored by git, renamed too
+
+    copier_dir = str(Path(project_tool("copier")).parent)
+    env = {**os.environ, **GIT_ENV, "PATH": f"{copier_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", documented_rename_script()],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert conflicts(project) == []
+    fresh = copy_as_user(
+        repo, tmp_path / "fresh" / "customer-360", "v2.0.0", git_cmd,
+        **ANSWERS, package_name="crm",
+    )  # fmt: skip
+    expected = tree(fresh)
+    expected["dags/crm/orders.py"] = OWN_MODULE.replace("customer_360", "crm")
+    expected["dags/crm_orders.py"] = OWN_DAG.replace("customer_360", "crm")
+    expected["dags/crm/__init__.py"] += TWEAK
+    expected[".env"] = expected[".env.example"]
+    assert "CRM_SQLITE_PATH" in expected[".env"]
+    renamed = tree(project)
+    assert sorted(renamed) == sorted(expected)
+    assert [rel for rel in expected if renamed[rel] != expected[rel]] == []
+    log = git_cmd(project, "log", "--format=%s", "-1")
+    assert log.strip() == "Rename package customer_360 to crm"
