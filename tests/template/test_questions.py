@@ -18,8 +18,11 @@ def test_template_settings() -> None:
     assert CONFIG["_templates_suffix"] == ".jinja"
     assert CONFIG["_min_copier_version"]
     # "Safe" template: nothing that would require `--trust`.
-    for unsafe in ("_tasks", "_migrations", "_jinja_extensions", "_external_data"):
+    for unsafe in ("_tasks", "_migrations", "_jinja_extensions"):
         assert unsafe not in CONFIG, f"{unsafe} would make users pass --trust"
+    # External data outside the project would need --trust; the project's own answers
+    # file (read by the rename check of package_name) does not.
+    assert CONFIG["_external_data"] == {"previous": "{{ _copier_conf.answers_file }}"}
 
 
 def test_every_question_has_help_and_default(template_questions) -> None:

@@ -16,12 +16,20 @@ lines changed).
 
 from __future__ import annotations
 
+import os
+import pty
+import re
+import select
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from adp_test_servers.tools import project_tool
+from adp_test_support import GIT_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = {"datakit_name": "customer-360", "owner": "team-360"}
@@ -200,3 +208,212 @@ def test_changing_kerberos_on_update(tmp_path, git_cmd, copier_cli, kerberos_bef
         repo, tmp_path / "fresh", "v2.0.0", git_cmd, kerberos=not kerberos_before, **ANSWERS
     )
     assert tree(project) == tree(fresh)
+
+
+# ------------------------------------------------------------ package_name ---
+# A new package_name through Copier would delete dags/<old>/ with the user's edits
+# (copier update removes what only the old rendering had, and exits 0). The template
+# refuses it before any file is touched; docs/how-to/rename-datakit-package.md says how
+# to rename, and test_documented_package_rename runs that page.
+
+RENAME_DOC = REPO_ROOT / "docs" / "how-to" / "rename-datakit-package.md"
+REFUSAL = (
+    'package_name "customer_360" cannot become "crm" here (see '
+    "docs/how-to/rename-datakit-package.md in the platform repository): copier update "
+    "would delete dags/customer_360/ and every file named after it, your edits with them, "
+    "and copier recopy would leave them beside the new ones. Nothing was changed. Keep "
+    "package_name=customer_360, or rename the package first as that page says"
+)
+OWN_MODULE = '"""Orders of customer_360."""\n\nfrom customer_360 import warehouse\n'
+OWN_DAG = 'DAG_ID = "customer_360_orders"\nCONN_ID = "customer_360_warehouse"\n'
+TWEAK = "\n# our own tweak of the template's module\n"
+
+
+def with_own_work(project: Path, git_cmd) -> Path:
+    """A datakit's edits: a module and a DAG file of its own, a template file changed."""
+    package = project / "dags" / "customer_360"
+    (package / "orders.py").write_text(OWN_MODULE)
+    (project / "dags" / "customer_360_orders.py").write_text(OWN_DAG)
+    init = package / "__init__.py"
+    init.write_text(init.read_text() + TWEAK)
+    git_cmd(project, "add", "-A")
+    git_cmd(project, "commit", "-q", "-m", "our own work")
+    return project
+
+
+def state(project: Path, git_cmd) -> tuple[dict[str, str], str, str]:
+    """Every file, HEAD and `git status`: what a refused command must leave as it was."""
+    return (
+        tree(project),
+        git_cmd(project, "rev-parse", "HEAD").strip(),
+        git_cmd(project, "status", "--porcelain", "--ignored"),
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode != 0, f"rename accepted:\n{result.stdout}\n{result.stderr}"
+    assert REFUSAL in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("start", "target"), [("v1.0.0", "v2.0.0"), ("v2.0.0", "v2.0.0")])
+def test_update_refuses_to_rename_the_package(
+    tmp_path, old_template, git_cmd, copier_cli, start, target
+) -> None:
+    """`copier update --data package_name=crm`, to a newer or the same template version
+    (the refusal is the target version's: a datakit of any older version is protected)."""
+    repo = make_repo(tmp_path, git_cmd, old_template)
+    project = copy_as_user(repo, tmp_path / "customer-360", start, git_cmd, **ANSWERS)
+    with_own_work(project, git_cmd)
+    before = state(project, git_cmd)
+
+    result = copier_cli(
+        "update", "--defaults", "--vcs-ref", target, "--data", "package_name=crm", cwd=project
+    )
+
+    assert_refused(result)
+    assert state(project, git_cmd) == before
+
+
+def test_recopy_refuses_to_rename_the_package(tmp_path, git_cmd, copier_cli) -> None:
+    repo = make_repo(tmp_path, git_cmd, old_versions(tmp_path)["synthetic"])
+    project = copy_as_user(repo, tmp_path / "customer-360", "v2.0.0", git_cmd, **ANSWERS)
+    with_own_work(project, git_cmd)
+    before = state(project, git_cmd)
+
+    result = copier_cli(
+        "recopy", "--defaults", "--overwrite", "--data", "package_name=crm", cwd=project
+    )
+
+    assert_refused(result)
+    assert state(project, git_cmd) == before
+
+
+def run_in_terminal(
+    args: list[str],
+    cwd: Path,
+    talk: Callable[[Callable[[str], str], Callable[[bytes], None]], None],
+) -> tuple[int, str]:
+    """Run a command in a pseudo-terminal, as a user types: `talk(wait_for, send)`."""
+    leader, follower = pty.openpty()
+    # A wide terminal, so Copier's one-line validation message is shown whole.
+    subprocess.run(["stty", "cols", "400", "rows", "50"], stdin=follower, check=True)
+    env = {**os.environ, **GIT_ENV, "NO_COLOR": "1", "TERM": "xterm"}
+    process = subprocess.Popen(
+        args, cwd=cwd, env=env, stdin=follower, stdout=follower, stderr=follower
+    )
+    os.close(follower)
+    seen = bytearray()
+
+    def read(seconds: float) -> None:
+        ready, _, _ = select.select([leader], [], [], seconds)
+        if ready:
+            try:
+                seen.extend(os.read(leader, 65536))
+            except OSError:  # the command has exited and closed the terminal
+                time.sleep(seconds)
+
+    def text() -> str:
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+
+    def wait_for(expected: str) -> str:
+        deadline = time.monotonic() + 120
+        while expected not in text():
+            assert time.monotonic() < deadline, f"no {expected!r} in:\n{text()}"
+            read(0.2)
+        return text()
+
+    try:
+        talk(wait_for, lambda keys: os.write(leader, keys) and None)
+        returncode = process.wait(timeout=120)
+        read(0.2)
+        return returncode, text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+
+
+def test_interactive_update_refuses_a_new_package_name(tmp_path, git_cmd) -> None:
+    """Answering `crm` at the package_name prompt of `copier update`: refused there."""
+    repo = make_repo(tmp_path, git_cmd, old_versions(tmp_path)["synthetic"])
+    project = copy_as_user(repo, tmp_path / "customer-360", "v1.0.0", git_cmd, **ANSWERS)
+    with_own_work(project, git_cmd)
+    before = state(project, git_cmd)
+    seen: list[str] = []
+
+    def talk(wait_for: Callable[[str], str], send: Callable[[bytes], None]) -> None:
+        wait_for("Datakit name")
+        send(b"\r")  # keep customer-360
+        wait_for("Python package name")
+        send(b"\x15crm\r")  # Ctrl-U clears the recorded customer_360; then crm, Enter
+        seen.append(wait_for("cannot become"))
+        send(b"\x03")  # Ctrl-C: the user gives up
+
+    returncode, _ = run_in_terminal(
+        [project_tool("copier"), "update", "--vcs-ref", "v2.0.0"], project, talk
+    )
+
+    assert 'package_name "customer_360" cannot become "crm" here' in seen[0]
+    assert "docs/how-to/rename-datakit-package.md" in seen[0]
+    assert returncode != 0
+    assert state(project, git_cmd) == before
+
+
+def test_copy_and_update_read_no_missing_answers_file(tmp_path, git_cmd, copier_cli) -> None:
+    """The rename check reads the answers file only where there is one: no warning."""
+    repo = make_repo(tmp_path, git_cmd, old_versions(tmp_path)["synthetic"])
+    project = tmp_path / "customer-360"
+    copied = copier_cli(
+        "copy", "--defaults", "--vcs-ref", "v1.0.0",
+        "--data", "datakit_name=customer-360", "--data", "owner=team-360",
+        str(repo), str(project),
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    git_cmd(project, "init", "-q")
+    git_cmd(project, "add", "-A")
+    git_cmd(project, "commit", "-q", "-m", "datakit from template v1.0.0")
+    updated = update(project, copier_cli, "--data", "owner=team-crm")
+    for result in (copied, updated):
+        assert "Warning" not in result.stderr, result.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["package_name"], answers["owner"]) == ("customer_360", "team-crm")
+
+
+def documented_rename_script() -> str:
+    blocks = re.findall(r"^```bash\n(.*?)^```", RENAME_DOC.read_text(), re.M | re.S)
+    assert len(blocks) == 1, "the how-to has exactly one bash block: the procedure"
+    return blocks[0]
+
+
+def test_documented_package_rename(tmp_path, git_cmd, copier_cli) -> None:
+    """docs/how-to/rename-datakit-package.md, as written, on a datakit with its own work:
+    the result is a fresh copy of the newer template with package_name=crm, plus that work."""
+    repo = make_repo(tmp_path, git_cmd, old_versions(tmp_path)["synthetic"])
+    project = copy_as_user(repo, tmp_path / "customer-360", "v1.0.0", git_cmd, **ANSWERS)
+    with_own_work(project, git_cmd)
+    shutil.copy2(project / ".env.example", project / ".env")  # ignored by git, renamed too
+
+    copier_dir = str(Path(project_tool("copier")).parent)
+    env = {**os.environ, **GIT_ENV, "PATH": f"{copier_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", documented_rename_script()],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert conflicts(project) == []
+    fresh = copy_as_user(
+        repo, tmp_path / "fresh" / "customer-360", "v2.0.0", git_cmd,
+        **ANSWERS, package_name="crm",
+    )  # fmt: skip
+    expected = tree(fresh)
+    expected["dags/crm/orders.py"] = OWN_MODULE.replace("customer_360", "crm")
+    expected["dags/crm_orders.py"] = OWN_DAG.replace("customer_360", "crm")
+    expected["dags/crm/__init__.py"] += TWEAK
+    expected[".env"] = expected[".env.example"]
+    assert "CRM_SQLITE_PATH" in expected[".env"]
+    renamed = tree(project)
+    assert sorted(renamed) == sorted(expected)
+    assert [rel for rel in expected if renamed[rel] != expected[rel]] == []
+    log = git_cmd(project, "log", "--format=%s", "-1")
+    assert log.strip() == "Rename package customer_360 to crm"
