@@ -3,7 +3,6 @@ loopback, started once per session) and DAG folders validated once per module.""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +11,7 @@ from adp.releases.local_store import LocalStore
 from adp.releases.s3_store import S3Store
 from adp.releases.store import Store
 from adp_test_servers.s3 import S3Server, running_s3
-
-_buckets = itertools.count()
+from release_corpus import new_bucket
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +29,6 @@ def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return s3_server
-
-
-def new_bucket(server: S3Server) -> str:
-    name = f"releases-{next(_buckets)}"
-    server.create_bucket(name)
-    return name
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -1,10 +1,21 @@
-"""DAG folders for the release tests (made with the validation tests' corpus helpers)."""
+"""DAG folders (made with the validation tests' corpus helpers) and fresh buckets for the
+release tests."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
+from adp_test_servers.s3 import S3Server
 from dag_corpus import dag
+
+_buckets = itertools.count()
+
+
+def new_bucket(server: S3Server) -> str:
+    name = f"releases-{next(_buckets)}"
+    server.create_bucket(name)
+    return name
 
 
 def write_dags(folder: Path, files: dict[str, str]) -> Path:
