@@ -35,7 +35,10 @@ class S3Store:
             boto3 = _boto3()
             from botocore.config import Config
 
-            config = Config(retries={"mode": "standard", "max_attempts": 3})
+            # 32 connections: publishers may share one store across threads.
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32
+            )
             client = boto3.client("s3", endpoint_url=endpoint_url or None, config=config)
         self.client = client
         from botocore import exceptions
