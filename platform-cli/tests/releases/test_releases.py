@@ -17,6 +17,7 @@ from adp.releases.publish import (
     PublishRequest,
     ValidationFailed,
     VersionExists,
+    collect_files,
     commit,
     plan_release,
     publish,
@@ -211,6 +212,24 @@ def test_a_dry_run_writes_nothing(store: Store, validated: tuple[Path, Report]) 
     folder, report = validated
     plan = publish_validated(store, request(folder, "v1"), report, dry_run=True)
     assert plan.keys[-1] == "dev/sales/releases/v1/manifest.json" and len(plan.keys) == 5
+    assert keys(store) == []
+
+
+def test_a_folder_changed_while_it_was_validated_is_refused(
+    store: Store, validated: tuple[Path, Report]
+) -> None:
+    """What is published is what was read before validation; an edit in between (here: after
+    the read, as it would land while the import check runs) refuses the publication."""
+    source, report = validated
+    read = collect_files(source)
+    target = sorted(read)[0]
+    edited = (source / target).read_bytes()
+    try:
+        (source / target).write_bytes(edited + b"\nimport os  # landed during validation\n")
+        with pytest.raises(ReleaseError, match=f"{target} in .* changed while the folder was"):
+            publish_validated(store, request(source, "v1"), report, read=read)
+    finally:
+        (source / target).write_bytes(edited)
     assert keys(store) == []
 
 

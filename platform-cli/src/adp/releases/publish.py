@@ -153,15 +153,35 @@ def check_report(report: Report, request: PublishRequest, root: Path) -> None:
         )
 
 
-def plan_release(store: Store, request: PublishRequest, report: Report) -> Plan:
-    """Check everything and compute what to write; reads the store, writes nothing."""
+def changed_since(before: dict[str, bytes], root: Path) -> list[str]:
+    """The paths whose content differs from ``before`` now (added, removed or edited)."""
+    after = collect_files(root)
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def plan_release(
+    store: Store, request: PublishRequest, report: Report, read: dict[str, bytes] | None = None
+) -> Plan:
+    """Check everything and compute what to write; reads the store, writes nothing.
+
+    ``read`` is the folder's content read before validation started: what is published is
+    exactly those bytes, and a folder that changed while it was validated is refused."""
     names.check_env(request.env)
     names.check_package(request.package)
     root = Path(request.path).resolve()
     if not root.is_dir():
         raise ReleaseError(f"--path {request.path}: not a folder; give the DAG folder to publish")
     check_report(report, request, root)
-    contents = collect_files(root)
+    if read is None:
+        contents = collect_files(root)
+    else:
+        changed = changed_since(read, root)
+        if changed:
+            raise ReleaseError(
+                f"{', '.join(changed)} in {root} changed while the folder was validated; "
+                "nothing was published: publish again once nothing writes to the folder"
+            )
+        contents = read
     validated = set(report.files)
     unvalidated = sorted(p for p in contents if p.endswith(".py") and p not in validated)
     if unvalidated:
@@ -229,10 +249,14 @@ def commit(store: Store, plan: Plan) -> Plan:
 
 
 def publish_validated(
-    store: Store, request: PublishRequest, report: Report, dry_run: bool = False
+    store: Store,
+    request: PublishRequest,
+    report: Report,
+    dry_run: bool = False,
+    read: dict[str, bytes] | None = None,
 ) -> Plan:
     """Publish ``request.path`` with a validation ``report`` of it (see ``publish``)."""
-    plan = plan_release(store, request, report)
+    plan = plan_release(store, request, report, read)
     return plan if dry_run else commit(store, plan)
 
 
@@ -248,5 +272,6 @@ def publish(
     if not root.is_dir():
         raise ReleaseError(f"--path {request.path}: not a folder; give the DAG folder to publish")
     options = options.model_copy(update={"package": request.package, "import_check": True})
+    read = collect_files(root)  # the bytes published: validation must see these very ones
     report = validate([str(root.resolve())], options)
-    return publish_validated(store, request, report, dry_run)
+    return publish_validated(store, request, report, dry_run, read)
