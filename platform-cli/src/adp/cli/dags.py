@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from adp.cli import releases
 from adp.validation import (
     RULES,
     ConfigError,
@@ -30,7 +31,8 @@ from adp.validation.formats import summary_line
 
 app = typer.Typer(
     name="dags",
-    help="Validate and scan DAG files (the rules every publication and promotion applies).",
+    help="Validate and scan DAG files (the rules every publication and promotion applies), and "
+    "publish, roll back and list their releases.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -196,5 +198,9 @@ def rules_command(
         table.add_row(r.id, r.severity.value, r.tool, r.summary)
     console.print(table)
 
+
+app.command("publish")(releases.publish_command)
+app.command("rollback")(releases.rollback_command)
+app.command("list")(releases.list_command)
 
 __all__ = ["PackageImports", "Severity", "app"]

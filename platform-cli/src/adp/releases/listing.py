@@ -1,0 +1,61 @@
+"""What a release store holds for an environment: each package's releases and its pointer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adp.releases import names
+from adp.releases.manifest import Manifest, ManifestError, Pointer, parse_manifest
+from adp.releases.pointer import ReleaseError, read_pointer
+from adp.releases.store import Store
+
+
+@dataclass
+class Release:
+    version: str
+    manifest: Manifest | None  # None: incomplete (no manifest) or unreadable
+    problem: str | None = None
+
+
+@dataclass
+class PackageReleases:
+    package: str
+    current: Pointer | None = None
+    problem: str | None = None
+    releases: list[Release] = field(default_factory=list)
+
+
+def list_releases(store: Store, env: str, package: str | None = None) -> list[PackageReleases]:
+    """Every package of ``env`` (or only ``package``), with releases oldest first."""
+    names.check_env(env)
+    prefix = names.package_prefix(env, package) if package else f"{env}/"
+    found: dict[str, PackageReleases] = {}
+    versions: dict[str, set[str]] = {}
+    for key in store.list(prefix):
+        parts = key.split("/")
+        if len(parts) < 3 or not names.PACKAGE_RE.match(parts[1]):
+            continue
+        entry = found.setdefault(parts[1], PackageReleases(parts[1]))
+        if len(parts) >= 4 and parts[2] == "releases":
+            versions.setdefault(entry.package, set()).add(parts[3])
+    if package and package not in found:
+        found[package] = PackageReleases(package)
+    for name, entry in found.items():
+        try:
+            entry.current = read_pointer(store, env, name).pointer
+        except ReleaseError as error:
+            entry.problem = str(error)
+        for version in sorted(versions.get(name, ())):
+            key = names.manifest_key(env, name, version)
+            blob = store.get(key)
+            if blob is None:
+                entry.releases.append(Release(version, None, "incomplete: no manifest.json"))
+                continue
+            try:
+                entry.releases.append(Release(version, parse_manifest(blob.data, key)))
+            except ManifestError as error:
+                entry.releases.append(Release(version, None, str(error)))
+        entry.releases.sort(
+            key=lambda r: (r.manifest.created_at.isoformat() if r.manifest else "", r.version)
+        )
+    return [found[name] for name in sorted(found)]

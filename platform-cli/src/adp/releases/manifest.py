@@ -1,0 +1,127 @@
+"""The two documents of the release store: a release's ``manifest.json`` and a package's
+``current.json`` pointer.
+
+A manifest lists every file of its release with size and sha256, so a reader verifies what it
+downloaded; its ``package``, ``dags`` and ``files`` fields are also what ``adp dags validate
+--env-manifest`` reads to keep DAG ids and file names unique across an environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adp.releases import names
+
+FORMAT_VERSION = 1
+_Doc = TypeVar("_Doc", bound=BaseModel)
+
+
+class ManifestError(ValueError):
+    """A manifest or pointer cannot be read; the message names the key and the problem."""
+
+
+class ManifestFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return names.check_path(value)
+
+
+class ManifestDag(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dag_id: str
+    path: str
+    line: int = 0
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format_version: Literal[1] = FORMAT_VERSION
+    env: str
+    package: str
+    version: str
+    created_at: datetime
+    publisher: str
+    image_tag: str | None = None
+    git_sha: str | None = None
+    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    files: list[ManifestFile]
+    dags: list[ManifestDag] = Field(default_factory=list)
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        return names.check_env(value)
+
+    @field_validator("package")
+    @classmethod
+    def _package(cls, value: str) -> str:
+        return names.check_package(value)
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return names.check_version(value)
+
+    def to_bytes(self) -> bytes:
+        return (self.model_dump_json(indent=2) + "\n").encode()
+
+
+class Pointer(BaseModel):
+    """``<env>/<package>/current.json``: the release a package's environment runs, and the one
+    it replaced (so the pointer's history can be followed back)."""
+
+    model_config = ConfigDict(extra="forbid")
+    format_version: Literal[1] = FORMAT_VERSION
+    env: str
+    package: str
+    version: str
+    manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    previous: str | None = None
+    updated_at: datetime
+    updated_by: str
+    action: Literal["publish", "rollback"]
+
+    def to_bytes(self) -> bytes:
+        return (self.model_dump_json(indent=2) + "\n").encode()
+
+
+def content_sha256(files: list[ManifestFile]) -> str:
+    """One hash of a release's content: paths and file hashes, in path order."""
+    digest = hashlib.sha256()
+    for item in sorted(files, key=lambda f: f.path):
+        digest.update(f"{item.path}\0{item.sha256}\n".encode())
+    return digest.hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse(model: type[_Doc], data: bytes, key: str) -> _Doc:
+    try:
+        return model.model_validate(json.loads(data.decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ManifestError(f"{key}: not JSON ({error})") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "document"
+        raise ManifestError(f"{key}: {field}: {first['msg']}") from None
+
+
+def parse_manifest(data: bytes, key: str) -> Manifest:
+    return _parse(Manifest, data, key)
+
+
+def parse_pointer(data: bytes, key: str) -> Pointer:
+    return _parse(Pointer, data, key)

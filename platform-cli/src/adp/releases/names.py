@@ -1,0 +1,104 @@
+"""Names in the release store: environments, packages, versions and object keys.
+
+Every key the publisher writes is built here, from names checked by strict patterns, so a
+package's publication can only ever address ``<env>/<package>/``. Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # the validation library's, with a length
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_PATH = 512
+POINTER = "current.json"
+MANIFEST = "manifest.json"
+
+
+class InvalidName(ValueError):
+    """A name or key is not allowed; the message names it, what is wrong and the fix."""
+
+
+def check_env(env: str) -> str:
+    if not ENV_RE.match(env or ""):
+        raise InvalidName(
+            f"environment {env!r}: use 1-32 lowercase letters, digits and '-', starting with a "
+            "letter (for example dev, prod)"
+        )
+    return env
+
+
+def check_package(package: str) -> str:
+    if not PACKAGE_RE.match(package or ""):
+        raise InvalidName(
+            f"package {package!r}: use 1-64 lowercase letters, digits and '_', starting with a "
+            "letter (for example customer_360)"
+        )
+    return package
+
+
+def check_version(version: str) -> str:
+    if not VERSION_RE.match(version or "") or ".." in version:
+        raise InvalidName(
+            f"version {version!r}: use 1-100 letters, digits, '.', '_' and '-', starting with a "
+            "letter or digit, without '..' (for example 2026.12.01-1)"
+        )
+    return version
+
+
+def check_path(path: str) -> str:
+    """A file path inside a release: relative, '/'-separated, no '.', '..' or empty segment,
+    no backslash and no control character."""
+    what = f"file path {path!r} in the release"
+    if not path:
+        raise InvalidName(f"{what}: empty")
+    if len(path) > MAX_PATH:
+        raise InvalidName(f"{what}: longer than {MAX_PATH} characters; shorten it")
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        raise InvalidName(f"{what}: holds a control character; rename the file")
+    if "\\" in path:
+        raise InvalidName(f"{what}: holds a backslash; use '/' and rename the file")
+    if path.startswith("/"):
+        raise InvalidName(f"{what}: absolute; paths are relative to the DAG folder")
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        raise InvalidName(f"{what}: '.', '..' or an empty segment would leave the release")
+    return path
+
+
+def package_prefix(env: str, package: str) -> str:
+    """``<env>/<package>/``: the only place a package's publication writes."""
+    return f"{check_env(env)}/{check_package(package)}/"
+
+
+def release_prefix(env: str, package: str, version: str) -> str:
+    return f"{package_prefix(env, package)}releases/{check_version(version)}/"
+
+
+def pointer_key(env: str, package: str) -> str:
+    return package_prefix(env, package) + POINTER
+
+
+def manifest_key(env: str, package: str, version: str) -> str:
+    return release_prefix(env, package, version) + MANIFEST
+
+
+def file_key(env: str, package: str, version: str, path: str) -> str:
+    """Where a release's file lives: ``<env>/<package>/releases/<version>/files/<path>``."""
+    return f"{release_prefix(env, package, version)}files/{check_path(path)}"
+
+
+def check_key(key: str) -> str:
+    """Any key a store is asked to touch: the same rules as a release's file paths."""
+    try:
+        return check_path(key)
+    except InvalidName as error:
+        raise InvalidName(str(error).replace("in the release", "as a store key")) from None
+
+
+def require_under(key: str, prefix: str) -> str:
+    """``key`` itself, if it lies under ``prefix``; a package never writes elsewhere."""
+    check_key(key)
+    if not key.startswith(prefix):
+        raise InvalidName(f"key {key!r} lies outside {prefix!r}: a package writes only there")
+    return key
