@@ -20,8 +20,16 @@ from adp.releases.pointer import move_pointer, read_pointer
 from adp.releases.store import Blob, Store, Unchanged
 
 
-def publish_files(store: Store, env: str, package: str, version: str, files: dict[str, bytes]):
-    """Write a release as publish does (files, then the manifest, then the pointer move)."""
+def publish_files(
+    store: Store,
+    env: str,
+    package: str,
+    version: str,
+    files: dict[str, bytes],
+    corrupt: str | None = None,
+):
+    """Write a release as publish does (files, then the manifest, then the pointer move);
+    ``corrupt`` names a file uploaded with other bytes (of the same size) than its manifest's."""
     listed = [
         ManifestFile(path=p, size=len(d), sha256=hashlib.sha256(d).hexdigest())
         for p, d in sorted(files.items())
@@ -31,6 +39,8 @@ def publish_files(store: Store, env: str, package: str, version: str, files: dic
         content_sha256=content_sha256(listed), files=listed,
     )  # fmt: skip
     for path, data in files.items():
+        if path == corrupt:
+            data = bytes([data[0] ^ 1]) + data[1:]
         store.put_new(names.file_key(env, package, version, path), data)
     data = manifest.to_bytes()
     store.put_new(names.manifest_key(env, package, version), data)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Literal
 
 from adp.releases import names
-from adp.releases.manifest import ManifestError, parse_pointer
-from adp.releases.store import Blob, Store, StoreError, Unchanged
+from adp.releases.manifest import parse_pointer
+from adp.releases.store import Blob, Store, Unchanged
 from adp.sync.errors import SyncError
 from adp.sync.layout import SyncDir, clean_temporaries, swap_symlink
 from adp.sync.materialize import build_snapshot, materialize_release
@@ -29,7 +29,6 @@ from adp.sync.prune import prune
 from adp.sync.snapshot import PackageRelease, Snapshot, parse_snapshot, record_snapshot
 
 Status = Literal["ok", "degraded", "failed"]
-PACKAGE_ERRORS = (StoreError, SyncError, ManifestError, names.InvalidName)
 
 
 @dataclass
@@ -108,7 +107,7 @@ class Syncer:
         current_id = self.current.id if self.current else None
         try:
             return self._cycle()
-        except (*PACKAGE_ERRORS, OSError) as error:
+        except Exception as error:  # any failure: current stays, the result says why
             return CycleResult("failed", current_id, error=describe(error))
 
     def _cycle(self) -> CycleResult:
@@ -121,16 +120,13 @@ class Syncer:
         for package in packages:
             try:
                 release, count = self._sync_package(package, etags)
-            except PACKAGE_ERRORS as error:
+            except Exception as error:  # this package's failure; a full disk is everyone's
+                if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+                    raise
                 errors[package] = describe(error)
                 kept = self.current.packages.get(package) if self.current else None
                 if kept is not None:
                     chosen[package] = kept
-                continue
-            except OSError as error:
-                if error.errno == errno.ENOSPC:
-                    raise
-                errors[package] = describe(error)
                 continue
             downloaded += count
             if release is not None:
