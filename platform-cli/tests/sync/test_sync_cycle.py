@@ -155,3 +155,12 @@ def corrupt_in_store(store: CountingStore, key: str, data: bytes) -> None:
         inner.root.joinpath(*key.split("/")).write_bytes(data)
     else:
         inner.client.put_object(Bucket=inner.bucket, Key=key, Body=data)
+
+
+def test_without_recording_no_snapshot_document_is_written(
+    store: CountingStore, tmp_path: Path
+) -> None:
+    publish_files(store, "dev", "sales", "v1", SALES)
+    result = Syncer(store, "dev", tmp_path / "sync", record=False).cycle()
+    assert result.status == "ok" and store.calls["put_new"] == 2 + 1  # publish only
+    assert list(store.list("dev/_snapshots/")) == []
