@@ -23,7 +23,7 @@ from adp.releases.publish import (
     publish,
     publish_validated,
 )
-from adp.releases.store import Store
+from adp.releases.store import UNCHANGED, Store
 from adp.validation import Report, ValidationOptions, validate
 from dag_corpus import dag
 from release_corpus import good_dags, write_dags
@@ -337,3 +337,22 @@ def test_racing_publishers_one_wins_each_round_and_no_update_is_lost(
     assert [p.previous for p in pointers] == [None, *winners[:-1]]
     (listed,) = list_releases(store, "dev")
     assert len(listed.releases) == PUBLISHERS * ROUNDS  # every loser's release exists, unused
+
+
+def test_folders_lists_one_level_and_get_changed_answers_unchanged_for_the_same_etag(
+    store: Store,
+) -> None:
+    store.put_new("dev/sales/releases/v1/files/a.py", b"a")
+    store.put_new("dev/sales/current.json", b"{}")
+    store.put_new("dev/hr/current.json", b"{}")
+    store.put_new("prod/ops/current.json", b"{}")
+    assert store.folders("dev/") == ["hr", "sales"]
+    assert store.folders("dev/sales/") == ["releases"]
+    assert store.folders("qa/") == []
+    first = store.get_changed("dev/sales/current.json", None)
+    assert first is not None and first is not UNCHANGED and first.data == b"{}"
+    assert store.get_changed("dev/sales/current.json", first.etag) is UNCHANGED
+    store.put_if("dev/sales/current.json", b'{"moved": 1}', first.etag)
+    moved = store.get_changed("dev/sales/current.json", first.etag)
+    assert moved is not UNCHANGED and moved.data == b'{"moved": 1}'
+    assert store.get_changed("dev/none/current.json", first.etag) is None

@@ -19,7 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adp.releases.names import check_key
-from adp.releases.store import AlreadyExists, Blob, PreconditionFailed, StoreError
+from adp.releases.store import (
+    UNCHANGED,
+    AlreadyExists,
+    Blob,
+    PreconditionFailed,
+    StoreError,
+    Unchanged,
+)
 
 INTERNAL = ".adp-store"
 
@@ -116,3 +123,21 @@ class LocalStore:
                 if key.startswith(prefix):
                     keys.append(key)
         yield from sorted(keys)
+
+    def folders(self, prefix: str) -> list[str]:
+        if not self.root.is_dir():
+            raise StoreError(f"release store {self.root} does not exist; publish creates it")
+        folder = self.root.joinpath(*check_key(prefix.rstrip("/")).split("/"))
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as error:
+            raise StoreError(f"{folder}: cannot list it ({error.strerror})") from None
+        return sorted(e.name for e in entries if e.is_dir() and e.name != INTERNAL)
+
+    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
+        blob = self.get(key)  # a local read: as cheap as comparing
+        if blob is not None and etag is not None and blob.etag == etag:
+            return UNCHANGED
+        return blob

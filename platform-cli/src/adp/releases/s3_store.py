@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from adp.releases.names import check_key
-from adp.releases.store import AlreadyExists, Blob, Busy, PreconditionFailed, StoreError
+from adp.releases.store import (
+    UNCHANGED,
+    AlreadyExists,
+    Blob,
+    Busy,
+    PreconditionFailed,
+    StoreError,
+    Unchanged,
+)
 
 INSTALL = "pip install 'platform-cli[s3]'"
 
@@ -86,12 +94,20 @@ class S3Store:
         )
 
     def get(self, key: str) -> Blob | None:
+        blob = self.get_changed(key, None)
+        assert not isinstance(blob, Unchanged)
+        return blob
+
+    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
         check_key(key)
+        condition = {"IfNoneMatch": etag} if etag else {}
         try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=key)
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, **condition)
             data = answer["Body"].read()
         except self._botocore.ClientError as error:
             code, status = self._status(error)
+            if etag and (status == 304 or code in {"304", "NotModified"}):
+                return UNCHANGED
             if code == "NoSuchKey" or (status == 404 and code != "NoSuchBucket"):
                 return None
             raise self._error(error, key, "reading") from None
@@ -144,3 +160,14 @@ class S3Store:
                     yield item["Key"]
         except (self._botocore.ClientError, self._botocore.BotoCoreError) as error:
             raise self._error(error, prefix, "listing") from None
+
+    def folders(self, prefix: str) -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        found: list[str] = []
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                for item in page.get("CommonPrefixes", []):
+                    found.append(item["Prefix"][len(prefix) :].rstrip("/"))
+        except (self._botocore.ClientError, self._botocore.BotoCoreError) as error:
+            raise self._error(error, prefix, "listing") from None
+        return sorted(found)

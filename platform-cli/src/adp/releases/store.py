@@ -5,6 +5,10 @@ replaces one only if it still has the ETag the caller read (``If-Match``), or cr
 it is still absent (``etag=None``). Both are atomic: a reader sees the old object or the new one,
 never a part. A store raises ``Busy`` for a transient conflict (S3's 409
 ConditionalRequestConflict); ``retrying`` repeats such a call with backoff.
+
+Two reads keep a reader's poll cheap: ``folders`` lists only the names one level below a
+prefix (S3: ``ListObjectsV2`` with ``Delimiter='/'``), and ``get_changed`` reads an object only
+if its ETag differs from the one the caller holds (S3: ``If-None-Match``, answered 304).
 """
 
 from __future__ import annotations
@@ -38,6 +42,16 @@ class Blob:
     etag: str
 
 
+class Unchanged:
+    """``get_changed``: the object still has the ETag the caller holds."""
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = Unchanged()
+
+
 class Store(Protocol):
     """A bucket of objects under '/'-separated keys."""
 
@@ -61,6 +75,16 @@ class Store(Protocol):
 
     def list(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix``, in key order."""
+        ...
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names one level below ``prefix`` (which ends with '/') that hold keys, sorted:
+        for ``dev/`` the packages of dev, without listing their releases."""
+        ...
+
+    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
+        """The object if its ETag is not ``etag`` (any object when ``etag`` is None),
+        UNCHANGED if it is, None when there is no object."""
         ...
 
 

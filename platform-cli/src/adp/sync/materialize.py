@@ -1,0 +1,144 @@
+"""Releases and snapshots on disk, from the store, verified.
+
+``materialize_release`` builds ``releases/<package>/<version>/`` from hard links to objects
+(downloading only the objects not already here, each checked against the manifest, whose
+bytes are checked against the pointer's ``manifest_sha256``); ``build_snapshot`` makes the
+folder of symlinks; ``materialize_snapshot`` does both for a snapshot id read from the store
+(what a worker calls for a pinned version). Every folder is built under a temporary name and
+renamed into place, and never changed after.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from adp.releases import names
+from adp.releases.manifest import Manifest, ManifestError, ManifestFile, parse_manifest
+from adp.releases.store import Store
+from adp.sync.errors import SyncError
+from adp.sync.layout import SyncDir, fsync_dir, remove_tree, temp_name, write_atomic
+from adp.sync.objects import Objects
+from adp.sync.snapshot import PackageRelease, Snapshot, check_id, read_snapshot
+
+DOWNLOAD_THREADS = 8
+
+
+def load_manifest(
+    store: Store, sync_dir: SyncDir, env: str, package: str, release: PackageRelease
+) -> Manifest:
+    """The release's manifest, from the objects or the store, its bytes checked against the
+    pointer's ``manifest_sha256``."""
+    objects = Objects(sync_dir.objects)
+    key = names.manifest_key(env, package, release.version)
+    if objects.has_verified(release.manifest_sha256):
+        data = objects.read(release.manifest_sha256)
+    else:
+        blob = store.get(key)
+        if blob is None:
+            raise SyncError(f"{key}: missing in {store.url}; the pointer names no release")
+        objects.add(blob.data, release.manifest_sha256, None, key)
+        data = blob.data
+    try:
+        manifest = parse_manifest(data, key)
+    except ManifestError as error:
+        raise SyncError(str(error)) from None
+    if (manifest.env, manifest.package, manifest.version) != (env, package, release.version):
+        raise SyncError(f"{key}: names {manifest.env}/{manifest.package} {manifest.version}")
+    return manifest
+
+
+def _download(
+    store: Store, objects: Objects, env: str, package: str, version: str, item: ManifestFile
+) -> None:
+    key = names.file_key(env, package, version, item.path)
+    blob = store.get(key)
+    if blob is None:
+        raise SyncError(f"{key}: listed in the manifest but missing in {store.url}")
+    objects.add(blob.data, item.sha256, item.size, key)
+
+
+def missing_objects(objects: Objects, files: Iterable[ManifestFile]) -> list[ManifestFile]:
+    """One file per object that is not here (or not whole)."""
+    seen: dict[str, ManifestFile] = {}
+    for item in files:
+        if item.sha256 not in seen and not objects.has_verified(item.sha256, item.size):
+            seen[item.sha256] = item
+    return list(seen.values())
+
+
+def materialize_release(
+    store: Store, sync_dir: SyncDir, env: str, package: str, release: PackageRelease
+) -> tuple[Path, int]:
+    """The release folder (built if needed) and how many objects were downloaded."""
+    final = sync_dir.release(package, release.version)
+    marker = sync_dir.release_marker(package, release.version)
+    if final.is_dir():
+        built_from = marker.read_text().strip() if marker.is_file() else None
+        if built_from == release.manifest_sha256:
+            return final, 0
+        raise SyncError(
+            f"{env}/{package} release {release.version}: its manifest in the store is not the "
+            f"one this folder was built from; releases are immutable: publish a new version"
+        )
+    manifest = load_manifest(store, sync_dir, env, package, release)
+    objects = Objects(sync_dir.objects)
+    wanted = missing_objects(objects, manifest.files)
+    if wanted:
+        with ThreadPoolExecutor(min(DOWNLOAD_THREADS, len(wanted))) as pool:
+            futures = [
+                pool.submit(_download, store, objects, env, package, release.version, item)
+                for item in wanted
+            ]
+            for future in futures:
+                future.result()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_name(final.parent, f"{release.version}-")
+    try:
+        temp.mkdir()
+        for item in manifest.files:
+            target = temp.joinpath(*item.path.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(objects.path(item.sha256), target)  # verified just above
+        write_atomic(marker, release.manifest_sha256.encode() + b"\n")
+        os.rename(temp, final)
+        fsync_dir(final.parent)
+    finally:
+        remove_tree(temp)
+    return final, len(wanted)
+
+
+def build_snapshot(sync_dir: SyncDir, snapshot: Snapshot) -> Path:
+    """``snapshots/<id>/``: one symlink per package to its (already built) release folder,
+    and ``snapshots/<id>.json``."""
+    final = sync_dir.snapshot(snapshot.id)
+    doc = sync_dir.snapshot_doc(snapshot.id)
+    if not doc.is_file():
+        write_atomic(doc, snapshot.to_bytes())
+    if final.is_dir():
+        return final
+    temp = temp_name(sync_dir.snapshots)
+    try:
+        temp.mkdir()
+        for package, release in sorted(snapshot.packages.items()):
+            if not sync_dir.release(package, release.version).is_dir():
+                raise SyncError(f"snapshot {snapshot.id[:16]}...: {package} is not built")
+            os.symlink(f"../../releases/{package}/{release.version}", temp / package)
+        os.rename(temp, final)
+        fsync_dir(sync_dir.snapshots)
+    finally:
+        remove_tree(temp)
+    return final
+
+
+def materialize_snapshot(store: Store, env: str, snapshot_id: str, sync_dir: Path) -> Path:
+    """Rebuild snapshot ``snapshot_id`` of ``env`` from the store under ``sync_dir`` (every
+    byte verified); returns ``snapshots/<id>/``. ``current`` is not touched."""
+    layout = SyncDir(Path(sync_dir))
+    layout.create()
+    snapshot = read_snapshot(store, env, check_id(snapshot_id))
+    for package, release in sorted(snapshot.packages.items()):
+        materialize_release(store, layout, env, package, release)
+    return build_snapshot(layout, snapshot)

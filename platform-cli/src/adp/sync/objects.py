@@ -1,0 +1,74 @@
+"""Content-addressed objects: ``objects/<sha256>``, written once and verified.
+
+An object is written to a temporary file in the same folder, its size and sha256 checked, then
+fsynced, made read-only and renamed into place: an object under its name is always whole. A
+reused object is verified again before a new release links to it; one that no longer matches
+its name is removed (and downloaded again by the caller).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from adp.sync.errors import Corrupt
+from adp.sync.layout import temp_name
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_bytes(data: bytes, sha256: str, size: int | None, what: str) -> None:
+    """Corrupt unless ``data`` has ``size`` bytes (when given) and hashes to ``sha256``."""
+    if size is not None and len(data) != size:
+        raise Corrupt(f"{what}: {len(data)} bytes, published with {size} (truncated or changed)")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise Corrupt(f"{what}: sha256 {actual[:16]}..., published as {sha256[:16]}...")
+
+
+class Objects:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, sha256: str) -> Path:
+        return self.folder / sha256
+
+    def has_verified(self, sha256: str, size: int | None = None) -> bool:
+        """True if the object is here and whole; a damaged one is removed."""
+        path = self.path(sha256)
+        try:
+            if size is not None and path.stat().st_size != size:
+                path.unlink(missing_ok=True)
+                return False
+            if sha256_of_file(path) == sha256:
+                return True
+        except FileNotFoundError:
+            return False
+        path.unlink(missing_ok=True)
+        return False
+
+    def read(self, sha256: str) -> bytes:
+        return self.path(sha256).read_bytes()
+
+    def add(self, data: bytes, sha256: str, size: int | None, what: str) -> Path:
+        """Store verified ``data`` under its sha256 (Corrupt if it does not match)."""
+        check_bytes(data, sha256, size, what)
+        final = self.path(sha256)
+        temp = temp_name(self.folder)
+        try:
+            with open(temp, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp, 0o444)
+            os.replace(temp, final)
+        finally:
+            temp.unlink(missing_ok=True)
+        return final

@@ -1,0 +1,178 @@
+"""Helpers of the sync tests: publishing a release the way ``adp dags publish`` writes it,
+a Store wrapper counting calls, a loopback proxy in front of moto that injects faults, and a
+reader of the tree behind ``current``."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from adp.releases import names
+from adp.releases.manifest import Manifest, ManifestFile, content_sha256, now
+from adp.releases.pointer import move_pointer, read_pointer
+from adp.releases.store import Blob, Store, Unchanged
+
+
+def publish_files(
+    store: Store,
+    env: str,
+    package: str,
+    version: str,
+    files: dict[str, bytes],
+    corrupt: str | None = None,
+):
+    """Write a release as publish does (files, then the manifest, then the pointer move);
+    ``corrupt`` names a file uploaded with other bytes (of the same size) than its manifest's."""
+    listed = [
+        ManifestFile(path=p, size=len(d), sha256=hashlib.sha256(d).hexdigest())
+        for p, d in sorted(files.items())
+    ]
+    manifest = Manifest(
+        env=env, package=package, version=version, created_at=now(), publisher="test@host",
+        content_sha256=content_sha256(listed), files=listed,
+    )  # fmt: skip
+    for path, data in files.items():
+        if path == corrupt:
+            data = bytes([data[0] ^ 1]) + data[1:]
+        store.put_new(names.file_key(env, package, version, path), data)
+    data = manifest.to_bytes()
+    store.put_new(names.manifest_key(env, package, version), data)
+    expected = read_pointer(store, env, package)
+    return move_pointer(store, env, package, version, data, expected, "test@host", "publish")
+
+
+class CountingStore:
+    """A real Store in front of another, counting each call by operation."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def _count(self, name: str) -> None:
+        with self.lock:
+            self.calls[name] += 1
+
+    @property
+    def url(self) -> str:
+        return self.inner.url
+
+    def get(self, key: str) -> Blob | None:
+        self._count("get")
+        return self.inner.get(key)
+
+    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
+        self._count("get_changed")
+        return self.inner.get_changed(key, etag)
+
+    def put_new(self, key: str, data: bytes) -> str:
+        self._count("put_new")
+        return self.inner.put_new(key, data)
+
+    def put_if(self, key: str, data: bytes, etag: str | None) -> str:
+        self._count("put_if")
+        return self.inner.put_if(key, data, etag)
+
+    def list(self, prefix: str) -> Iterator[str]:
+        self._count("list")
+        return self.inner.list(prefix)
+
+    def folders(self, prefix: str) -> list[str]:
+        self._count("folders")
+        return self.inner.folders(prefix)
+
+
+class FaultProxy:
+    """Forwards to the server; GETs of release files (``/files/`` in the path) get the fault
+    ``mode`` while ``faults`` > 0: "500", "drop" (half the body, then the connection closes)
+    or "truncate" (a shorter body, announced as such)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.mode = ""
+        self.faults = 0
+        self.injected = 0
+        self.requests: Counter[str] = Counter()
+        target = urlsplit(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with threading.Lock():
+                    proxy.requests[self.command] += 1
+                upstream_conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+                upstream_conn.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream_conn.getresponse()
+                data = answer.read()
+                upstream_conn.close()
+                fault = ""
+                if self.command == "GET" and "/files/" in self.path and proxy.faults > 0:
+                    proxy.faults -= 1
+                    proxy.injected += 1
+                    fault = proxy.mode
+                if fault == "500":
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if fault == "truncate":
+                    data = data[: len(data) // 2]
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in {"content-length", "transfer-encoding", "connection"}:
+                        self.send_header(key, value)
+                if fault == "drop":
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (links followed, as Airflow's file walker does)."""
+    files: dict[str, bytes] = {}
+    for folder, _dirs, entries in os.walk(root, followlinks=True):
+        for name in entries:
+            path = Path(folder) / name
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def read_current(sync_dir: Path) -> dict[str, bytes]:
+    """Resolve ``current`` once, then read everything under what it named."""
+    return read_tree((sync_dir / "current").resolve())
