@@ -1,18 +1,15 @@
 """Helpers of the sync tests: publishing a release the way ``adp dags publish`` writes it,
-a Store wrapper counting calls, a loopback proxy in front of moto that injects faults, and a
+a Store wrapper counting calls, and a
 reader of the tree behind ``current``."""
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from adp.releases import names
 from adp.releases.manifest import Manifest, ManifestFile, content_sha256, now
@@ -87,80 +84,6 @@ class CountingStore:
     def folders(self, prefix: str) -> list[str]:
         self._count("folders")
         return self.inner.folders(prefix)
-
-
-class FaultProxy:
-    """Forwards to the server; GETs of release files (``/files/`` in the path) get the fault
-    ``mode`` while ``faults`` > 0: "500", "drop" (half the body, then the connection closes)
-    or "truncate" (a shorter body, announced as such)."""
-
-    def __init__(self, upstream: str) -> None:
-        self.mode = ""
-        self.faults = 0
-        self.injected = 0
-        self.requests: Counter[str] = Counter()
-        target = urlsplit(upstream)
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                with threading.Lock():
-                    proxy.requests[self.command] += 1
-                upstream_conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
-                upstream_conn.request(self.command, self.path, body=body, headers=headers)
-                answer = upstream_conn.getresponse()
-                data = answer.read()
-                upstream_conn.close()
-                fault = ""
-                if self.command == "GET" and "/files/" in self.path and proxy.faults > 0:
-                    proxy.faults -= 1
-                    proxy.injected += 1
-                    fault = proxy.mode
-                if fault == "500":
-                    self.send_response(500)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if fault == "truncate":
-                    data = data[: len(data) // 2]
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in {"content-length", "transfer-encoding", "connection"}:
-                        self.send_header(key, value)
-                if fault == "drop":
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data[: len(data) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
-
-            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> FaultProxy:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
