@@ -1,5 +1,5 @@
 """A throw-away S3-compatible server on loopback: moto's server (``moto[server]``, pinned with
-hashes in requirements/moto-server.txt) on 127.0.0.1:<free port>.
+hashes in requirements/moto-server.lock) on 127.0.0.1:<free port>.
 
     with running_s3(tmp_path) as s3:
         s3.create_bucket("releases")
@@ -30,7 +30,7 @@ from adp_test_servers.ports import free_port
 from adp_test_servers.system import stop, wait_until_answers
 from adp_test_servers.tools import project_tool
 
-REQUIREMENTS = Path(__file__).parent / "requirements" / "moto-server.txt"
+REQUIREMENTS = Path(__file__).parent / "requirements" / "moto-server.lock"
 # Dummy credentials: moto accepts any; a client needs some to sign its requests.
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "adp-test",
