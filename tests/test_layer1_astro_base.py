@@ -110,6 +110,16 @@ def frozen(client: docker.DockerClient, image: str) -> dict[str, str]:
     return pins
 
 
+def remove_layer1_tags(client: docker.DockerClient, repository: str) -> list[str]:
+    """Remove the two tags `make build` gives Layer 1; returns those that existed."""
+    removed = []
+    for name in (f"{repository}:latest", f"{repository}:{facts.load().PLATFORM_VERSION}"):
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(name, force=True)
+            removed.append(name)
+    return removed
+
+
 def test_a_base_with_other_versions_than_the_fork_pins_is_refused(
     docker_client: docker.DockerClient,
     standin_fork: tuple[Path, str],
@@ -134,11 +144,7 @@ def test_a_base_with_other_versions_than_the_fork_pins_is_refused(
     ), result.stderr
     assert f"set AIRFLOW_VERSION={airflow} and PYTHON_VERSION={STANDIN_PYTHON}" in message
     assert "building" not in result.stdout, "refused only after starting the build"
-    built = []
-    for name in (f"{tag}:latest", f"{tag}:{pinned.PLATFORM_VERSION}"):
-        with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.images.remove(name, force=True)
-            built.append(name)
+    built = remove_layer1_tags(docker_client, tag)
     assert not built, f"refused, yet built {built}"
 
 
@@ -177,6 +183,4 @@ def test_layer1_builds_on_the_base_and_keeps_its_airflow_and_python(
         )
         assert ran.exit_code == 0 and ran.output.strip().endswith("ok"), ran.output
     finally:
-        for name in (f"{tag}:latest", f"{tag}:{facts.load().PLATFORM_VERSION}"):
-            with contextlib.suppress(docker.errors.ImageNotFound):
-                docker_client.images.remove(name, force=True)
+        remove_layer1_tags(docker_client, tag)
