@@ -52,6 +52,29 @@ def choice_matrix() -> list[dict[str, Any]]:
     ]
 
 
+def covering_combos(matrix: list[dict[str, Any]], strength: int = 3) -> list[dict[str, Any]]:
+    """A subset of `matrix` in which every `strength` answers, of any `strength` questions,
+    appear together at least once (a covering array, chosen greedily and deterministically).
+
+    No template file's path and text name more than three questions (a test checks it), so
+    at strength 3 every combination of answers any one file can see is run."""
+    names = sorted(matrix[0]) if matrix else []
+    strength = min(strength, len(names))
+
+    def tuples(combo: dict[str, Any]) -> set[tuple[tuple[str, Any], ...]]:
+        return {
+            tuple((n, combo[n]) for n in group) for group in itertools.combinations(names, strength)
+        }
+
+    uncovered = set().union(*(tuples(c) for c in matrix)) if matrix else set()
+    chosen: list[dict[str, Any]] = []
+    while uncovered:
+        best = max(matrix, key=lambda c: len(tuples(c) & uncovered))  # first of the best
+        chosen.append(best)
+        uncovered -= tuples(best)
+    return chosen
+
+
 def combo_id(data: dict[str, Any]) -> str:
     parts = []
     for key, value in sorted(data.items()):
@@ -82,10 +105,25 @@ def clean_env() -> dict[str, str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests asking for `combo` run once per combination of the choice questions."""
+    """Tests asking for `combo` run once per combination of the choice questions; tests
+    asking for `suite_combo` (a generated project's whole test suite, the expensive part)
+    once per combination of a covering subset: every three answers together at least once."""
     if "combo" in metafunc.fixturenames:
         matrix = choice_matrix()
         metafunc.parametrize("combo", matrix, ids=[combo_id(c) for c in matrix])
+    if "suite_combo" in metafunc.fixturenames:
+        covering = covering_combos(choice_matrix())
+        metafunc.parametrize("suite_combo", covering, ids=[combo_id(c) for c in covering])
+
+
+@pytest.fixture(scope="session")
+def answer_matrix() -> list[dict[str, Any]]:
+    return choice_matrix()
+
+
+@pytest.fixture(name="covering_combos", scope="session")
+def covering_combos_fixture() -> Callable[..., list[dict[str, Any]]]:
+    return covering_combos
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,23 @@ def project_files(project: Path) -> list[Path]:
     )
 
 
+def test_suite_combos_cover_every_answer_any_file_sees(answer_matrix, covering_combos) -> None:
+    """The generated test suites run on a covering subset of the matrix: enough only while
+    no template file depends on more questions than the covering's strength."""
+    matrix = answer_matrix
+    covering = covering_combos(matrix, strength=3)
+    names = sorted(matrix[0])
+    for path in sorted(p for p in TEMPLATE_DIR.rglob("*") if p.is_file()):
+        text = str(path.relative_to(TEMPLATE_DIR))
+        text += path.read_text() if path.suffix == ".jinja" else ""
+        used = [n for n in names if re.search(rf"\b{n}\b", text)]
+        assert len(used) <= 3, f"{path} depends on {used}: raise covering_combos' strength"
+        seen = {tuple(c[n] for n in used) for c in covering}
+        assert seen == {tuple(c[n] for n in used) for c in matrix}, path
+    assert len(covering) < len(matrix)
+    assert covering_combos(matrix, strength=len(names)) == matrix
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, template_repo, render):
     """One rendering per combination, shared by the checks of that combination."""
@@ -176,7 +193,7 @@ def project_test_runs(
     separate interpreter importing Airflow, so the machine's cores share the work."""
     pytest.importorskip("airflow", reason="the generated tests need apache-airflow 3.3 installed")
     combos = [
-        item.callspec.params["combo"]
+        item.callspec.params["suite_combo"]
         for item in request.session.items
         if getattr(item, "originalname", "") == "test_project_tests_pass"
     ]
@@ -197,8 +214,8 @@ def project_test_runs(
 
 
 @pytest.mark.slow
-def test_project_tests_pass(combo, project_test_runs) -> None:
-    result = project_test_runs[repr(sorted(combo.items()))]
+def test_project_tests_pass(suite_combo, project_test_runs) -> None:
+    result = project_test_runs[repr(sorted(suite_combo.items()))]
     assert result.returncode == 0, f"pytest in the generated project:\n{result.stdout[-6000:]}"
     assert " passed" in result.stdout
 
