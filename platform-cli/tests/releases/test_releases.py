@@ -356,3 +356,38 @@ def test_folders_lists_one_level_and_get_changed_answers_unchanged_for_the_same_
     moved = store.get_changed("dev/sales/current.json", first.etag)
     assert moved is not UNCHANGED and moved.data == b'{"moved": 1}'
     assert store.get_changed("dev/none/current.json", first.etag) is None
+
+
+AIRFLOW_UID = 50000  # the user Airflow's processes run as (astro)
+
+
+def test_a_local_store_is_shared_by_the_publisher_and_another_user(tmp_path: Path) -> None:
+    """The publisher (here root) writes files any user can read; another user (Airflow's
+    dag-processor recording a snapshot) can write where it is allowed to."""
+    import os
+
+    from adp.releases.local_store import LocalStore
+
+    root = tmp_path / "store"
+    LocalStore(root).put_new("dev/sales/current.json", b"{}")
+    (root / "dev" / "_snapshots").mkdir()
+    (root / "dev" / "_snapshots").chmod(0o777)
+    for folder in (tmp_path, *tmp_path.parents):
+        if folder.stat().st_mode & 0o011 != 0o011:  # pytest's folders are 0700: let it in
+            folder.chmod(folder.stat().st_mode | 0o011)
+    child = os.fork()
+    if child == 0:  # the other user: its own process, as Airflow's services are
+        code = 1
+        try:
+            os.setgid(0)  # astro's group in the images
+            os.setuid(AIRFLOW_UID)
+            store = LocalStore(root)
+            blob = store.get("dev/sales/current.json")
+            store.put_new("dev/_snapshots/abc.json", b"snapshot")
+            code = 0 if blob is not None and blob.data == b"{}" else 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (root / "dev" / "_snapshots" / "abc.json").read_bytes() == b"snapshot"
+    assert (root / "dev" / "sales" / "current.json").stat().st_mode & 0o044 == 0o044

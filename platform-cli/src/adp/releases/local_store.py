@@ -6,6 +6,10 @@ an exclusive ``flock`` on a lock file of the key, compares the sha256 of the cur
 (the ETag) and swaps the new content in with ``os.replace``. Readers never lock: a key holds
 the old content or the new one. Temporary and lock files live in ``<root>/.adp-store/``, which
 no key can name (every key starts with an environment name, and those start with a letter).
+
+Several users share one store (a publisher in CI, Airflow's dag-processor recording snapshots):
+files are created as any file is (0666 less the umask, not mkstemp's 0600), and the temporary
+folder is shared like /tmp (mode 1777).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,16 +52,20 @@ class LocalStore:
 
     def _internal(self, name: str) -> Path:
         folder = self.root / INTERNAL / name
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):  # made by another user: theirs to set
+                folder.chmod(0o1777)
         return folder
 
     def _temp_with(self, data: bytes) -> Path:
-        handle, name = tempfile.mkstemp(dir=self._internal("tmp"))
+        path = self._internal("tmp") / uuid.uuid4().hex
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        return Path(name)
+        return path
 
     def get(self, key: str) -> Blob | None:
         path = self._path(key)
