@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adp.cli import releases
+from adp.cli import bundles, releases
 from adp.validation import (
     RULES,
     ConfigError,
@@ -202,5 +202,6 @@ def rules_command(
 app.command("publish")(releases.publish_command)
 app.command("rollback")(releases.rollback_command)
 app.command("list")(releases.list_command)
+app.command("bundle-config")(bundles.bundle_config_command)
 
 __all__ = ["PackageImports", "Severity", "app"]

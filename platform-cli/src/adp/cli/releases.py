@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 findings, conflict or a refused release, 2 usage (bad names 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from adp.bundles.config import default_bundle_name
+from adp.bundles.reparse import request_reparse
+from adp.dev.api import AirflowClient
 from adp.releases import names
 from adp.releases.listing import list_releases
 from adp.releases.locate import open_store
@@ -49,6 +53,39 @@ Endpoint = Annotated[
         help="S3-compatible server (MinIO, moto); default: AWS_ENDPOINT_URL or AWS itself.",
     ),
 ]
+
+
+AirflowUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--airflow-url",
+        envvar="ADP_AIRFLOW_URL",
+        help="A running Airflow to ask to re-parse the environment's bundle at once (its "
+        "refresh_interval is the fallback). Token: ADP_AIRFLOW_TOKEN (default: the local "
+        "stack's /auth/token).",
+    ),
+]
+BundleName = Annotated[
+    str | None,
+    typer.Option("--bundle", help="The environment's bundle in Airflow (default: adp-<env>)."),
+]
+
+
+def _reparse(airflow_url: str | None, bundle: str | None, env: str) -> None:
+    """After a pointer moved: ask Airflow to refresh the bundle; a failure only warns."""
+    if not airflow_url:
+        return
+    name = bundle or default_bundle_name(env)
+    with AirflowClient(airflow_url, timeout=10, token=os.environ.get("ADP_AIRFLOW_TOKEN")) as api:
+        result = request_reparse(api, name)
+    if result.outcome == "failed":
+        err.print(
+            f"[yellow]warning:[/] could not ask {escape(airflow_url)} to re-parse bundle "
+            f"{escape(name)} ({escape(result.detail)}); it shows at the bundle's next refresh",
+            highlight=False,
+        )
+    else:
+        typer.echo(f"{result.detail} ({airflow_url})")
 
 
 def _error(message: str, code: int) -> typer.Exit:
@@ -102,6 +139,8 @@ def publish_command(
         bool,
         typer.Option("--dry-run", help="Validate and show what would be written; write nothing."),
     ] = False,
+    airflow_url: AirflowUrl = None,
+    bundle: BundleName = None,
 ) -> None:
     """Validate a DAG folder, write it as an immutable release and point the environment at it.
 
@@ -142,6 +181,7 @@ def publish_command(
         f"published {env}/{package} {m.version} ({len(m.files)} file(s), {len(m.dags)} DAG(s)) "
         f"to {store.url}; current: {plan.expected.version or 'none'} -> {m.version}"
     )
+    _reparse(airflow_url, bundle, env)
 
 
 def rollback_command(
@@ -153,6 +193,8 @@ def rollback_command(
         str | None, typer.Option("--publisher", help="Who rolls back (default: user@host).")
     ] = None,
     endpoint_url: Endpoint = None,
+    airflow_url: AirflowUrl = None,
+    bundle: BundleName = None,
 ) -> None:
     """Point <env>/<package>/current.json back at an existing release (conditional write).
 
@@ -170,6 +212,7 @@ def rollback_command(
         typer.echo(f"{env}/{package} already runs {to}: nothing changed")
         return
     typer.echo(f"{env}/{package} current: {pointer.previous or 'none'} -> {pointer.version}")
+    _reparse(airflow_url, bundle, env)
 
 
 def list_command(

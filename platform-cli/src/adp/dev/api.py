@@ -38,10 +38,12 @@ def unhealthy(health: dict[str, Any]) -> list[str]:
 class AirflowClient:
     """A small client of one Airflow's REST API (httpx underneath)."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 30.0, token: str | None = None) -> None:
+        """``token``: a bearer token; without one, ``GET /auth/token`` (the simple auth
+        manager of a local stack, where everyone is admin) gives one."""
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
-        self._token: str | None = None
+        self._token: str | None = token or None
 
     def close(self) -> None:
         self._http.close()
@@ -130,10 +132,9 @@ class AirflowClient:
     def unpause(self, dag_id: str) -> None:
         self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str) -> DagRun:
-        answer = self.request(
-            "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None}
-        ).json()
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> DagRun:
+        body: dict[str, Any] = {"logical_date": None, **({"conf": conf} if conf else {})}
+        answer = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body).json()
         return DagRun(dag_id, answer["dag_run_id"], answer["state"])
 
     def dag_run(self, dag_id: str, run_id: str) -> DagRun:
