@@ -310,3 +310,11 @@ def test_a_bad_image_tag_option_is_a_usage_error(project: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "--image-tag: 'ci 1;rm' is not an image tag" in result.output
     assert listing(project / "dags") == before
+
+
+def test_an_out_that_is_not_a_folder_is_a_usage_error(project: Path) -> None:
+    (project / "not-a-folder").write_text("x\n")
+    result = adp("generate", "--out", "not-a-folder", "--image-tag", "ci-4f2a9c1")
+    assert result.exit_code == 2, result.output
+    assert "--out not-a-folder: not a folder" in result.output
+    assert (project / "not-a-folder").read_text() == "x\n"

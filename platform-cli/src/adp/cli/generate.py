@@ -38,6 +38,8 @@ _DONE = {Action.create: "created", Action.update: "updated", Action.delete: "del
 
 
 def _load(spec_path: Path, out: Path, image_tag: str | None) -> Plan:
+    if out.exists() and not out.is_dir():
+        raise _error(f"--out {out}: not a folder; pass the DAG folder to write", 2)
     try:
         spec = load_spec(spec_path)
         try:
@@ -54,6 +56,8 @@ def _load(spec_path: Path, out: Path, image_tag: str | None) -> Plan:
         raise _error(str(error), 2) from None
     except RenderError as error:
         raise _error(str(error), 1) from None
+    except OSError as error:
+        raise _error(f"cannot read {out}: {error}", 1) from None
 
 
 def generate_command(
