@@ -1,4 +1,5 @@
-"""`adp dags`: validate DAG files before they reach Airflow (thin over adp.validation).
+"""`adp dags`: validate DAG files before they reach Airflow (thin over adp.validation), generate
+them from a spec (adp.generate) and publish their releases (adp.releases).
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or configuration.
 """
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adp.cli import bundles, releases
+from adp.cli import bundles, generate, releases
 from adp.validation import (
     RULES,
     ConfigError,
@@ -31,8 +32,8 @@ from adp.validation.formats import summary_line
 
 app = typer.Typer(
     name="dags",
-    help="Validate and scan DAG files (the rules every publication and promotion applies), and "
-    "publish, roll back and list their releases.",
+    help="Validate and scan DAG files (the rules every publication and promotion applies), "
+    "generate them from a spec, and publish, roll back and list their releases.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -199,6 +200,7 @@ def rules_command(
     console.print(table)
 
 
+app.command("generate")(generate.generate_command)
 app.command("publish")(releases.publish_command)
 app.command("rollback")(releases.rollback_command)
 app.command("list")(releases.list_command)
