@@ -117,6 +117,28 @@ def running_airflow_stack(
         yield running
 
 
+def release_store_override(
+    store: Path, env: str = "dev", refresh_interval: int = 3, mounts: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A compose override serving `env` of the local release store `store` as the platform's
+    bundle (`adp dags bundle-config`'s value) to every Airflow service, with `store` (and any
+    `mounts`) mounted at the same path. Makes the folders the dag-processor (user astro)
+    writes: `store/<env>/_snapshots/`."""
+    from adp.bundles.config import SETTING, bundle_entry, config_list
+
+    for folder in (store, store / env, store / env / "_snapshots"):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o777)
+    value = config_list(bundle_entry(env, str(store), refresh_interval=refresh_interval))
+    volumes = [f"{store}:{store}", *mounts]
+    return {
+        "services": {
+            service: {"environment": {SETTING: value}, "volumes": volumes}
+            for service in AIRFLOW_SERVICES
+        }
+    }
+
+
 def _remove(stack: Stack) -> None:
     """`down -v` without checking: the stack may be half created, or gone already."""
     subprocess.run(
