@@ -86,6 +86,16 @@ def test_truncate_sends_half_the_body_and_drop_closes_the_connection_mid_body(up
             request(proxy.endpoint, "GET", "/f")
 
 
+def test_lost_forwards_the_write_then_closes_before_any_answer(upstream) -> None:
+    endpoint, seen = upstream
+    with FaultProxy(endpoint, lambda m, p: m == "PUT").running() as proxy:
+        proxy.mode, proxy.faults = "lost", 1
+        with pytest.raises(http.client.RemoteDisconnected):
+            request(proxy.endpoint, "PUT", "/k")
+        assert request(proxy.endpoint, "PUT", "/k")[0] == 200
+    assert seen == ["PUT /k", "PUT /k"]  # the lost one arrived: only its answer was lost
+
+
 def test_an_unknown_mode_is_refused_by_name(upstream) -> None:
     endpoint, _ = upstream
     proxy = FaultProxy(endpoint, lambda m, p: True)

@@ -10,7 +10,9 @@ Modes, applied while ``faults`` > 0 to a request ``select(method, path)`` choose
 - ``"409"``: answered 409 with S3's ConditionalRequestConflict error, not forwarded (the write
   did not happen, as on S3);
 - ``"drop"``: forwarded; half the body is sent, then the connection is closed;
-- ``"truncate"``: forwarded; a shorter body is sent, announced as such.
+- ``"truncate"``: forwarded; a shorter body is sent, announced as such;
+- ``"lost"``: forwarded (the server did the work), then the connection is closed before any
+  answer: the client cannot tell whether its request happened, and retries it.
 
 Every other request is forwarded as it is. ``injected`` counts the faults answered and
 ``requests`` the requests per method. Real sockets and real HTTP: nothing is mocked.
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-MODES = ("500", "409", "drop", "truncate")
+MODES = ("500", "409", "drop", "truncate", "lost")
 CONFLICT = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ConditionalRequestConflict</Code>'
     b"<Message>A conflicting conditional operation is currently in progress</Message></Error>"
@@ -72,6 +74,10 @@ class FaultProxy:
                 answer = upstream_conn.getresponse()
                 data = answer.read()
                 upstream_conn.close()
+                if fault == "lost":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
                 if fault == "truncate":
                     data = data[: len(data) // 2]
                 self.send_response(answer.status)

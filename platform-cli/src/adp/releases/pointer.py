@@ -98,9 +98,13 @@ def move_pointer(
         updated_by=updated_by,
         action=action,  # type: ignore[arg-type]
     )
+    data = pointer.to_bytes()  # unique: it carries this move's time and mover
     try:
-        retrying(lambda: store.put_if(key, pointer.to_bytes(), expected.etag), key)
+        retrying(lambda: store.put_if(key, data, expected.etag), key)
     except PreconditionFailed:
+        landed = store.get(key)
+        if landed is not None and landed.data == data:
+            return pointer  # this very write landed; only its answer was lost (then retried)
         seen = read_pointer(store, env, package).version
         was = repr(expected.version) if expected.version else "absent"
         raise PointerConflict(

@@ -225,11 +225,17 @@ def plan_release(
 
 
 def write_release(store: Store, plan: Plan) -> None:
-    """Create every file of the release, then its manifest; each only where its key is free."""
+    """Create every file of the release, then its manifest; each only where its key is free,
+    or already holds exactly these bytes: a write whose answer was lost and was retried, or
+    the same publish run again after it stopped half way (the manifest, written last and
+    naming its publisher and time, still lets only one publish of a version complete)."""
     for key, data in [*plan.files.items(), (plan.manifest_key, plan.manifest_bytes)]:
         try:
             retrying(lambda k=key, d=data: store.put_new(k, d), key)
         except AlreadyExists:
+            existing = store.get(key)
+            if existing is not None and existing.data == data:
+                continue
             raise VersionExists(
                 f"{key} already exists in {store.url}: release {plan.manifest.version!r} is "
                 "being or was published by someone else; releases are immutable: publish "
