@@ -1,9 +1,10 @@
 """Releases and snapshots on disk, from the store, verified.
 
 ``materialize_release`` builds ``releases/<package>/<version>/`` from hard links to objects
-(downloading only the objects not already here, concurrently, each checked against the
-manifest, whose bytes are checked against the pointer's ``manifest_sha256``; all of them are
-made durable in one pass before the folder gets its name); ``build_snapshot`` makes the
+(downloading only the objects not already here, each checked against the manifest, whose
+bytes are checked against the pointer's ``manifest_sha256``: with one request for the
+release's pack when most of it is missing, else concurrently one per object; all of them are
+made durable in one pass before the folder is built); ``build_snapshot`` makes the
 folder of symlinks; ``materialize_snapshot`` does both for a snapshot id read from the store
 (what a worker calls for a pinned version). Every folder is built under a temporary name and
 renamed into place, and never changed after.
@@ -18,13 +19,14 @@ from pathlib import Path
 
 from adp.releases import names
 from adp.releases.manifest import Manifest, ManifestError, ManifestFile, parse_manifest
-from adp.releases.store import Store
-from adp.sync.errors import SyncError
+from adp.releases.store import Store, StoreError
+from adp.sync.errors import Corrupt, SyncError
 from adp.sync.layout import SyncDir, fsync_path, remove_tree, temp_name, write_atomic
 from adp.sync.objects import Objects
 from adp.sync.snapshot import PackageRelease, Snapshot, check_id, read_snapshot
 
 DOWNLOAD_THREADS = 16  # concurrent GETs of one release (the S3 client pools 32 connections)
+PACK_MAX_BYTES = 256 << 20  # a larger release is downloaded one object at a time
 
 
 def load_manifest(
@@ -59,6 +61,35 @@ def _download(
     if blob is None:
         raise SyncError(f"{key}: listed in the manifest but missing in {store.url}")
     objects.add(blob.data, item.sha256, item.size, key)
+
+
+def _from_pack(
+    store: Store, objects: Objects, manifest: Manifest, wanted: list[ManifestFile]
+) -> list[ManifestFile]:
+    """Add the objects of ``wanted`` from the release's pack (one request instead of one per
+    file), each checked as a download is; returns those still missing: all of them when there
+    is no pack (a release published before packs) or it cannot be read or has the wrong size,
+    and any whose bytes in it are damaged (those are downloaded one by one)."""
+    starts: dict[str, int] = {}
+    offset = 0
+    for item in manifest.files:
+        starts.setdefault(item.sha256, offset)
+        offset += item.size
+    key = names.pack_key(manifest.env, manifest.package, manifest.version)
+    try:
+        blob = store.get(key)
+    except StoreError:
+        return wanted
+    if blob is None or len(blob.data) != offset:
+        return wanted
+    left: list[ManifestFile] = []
+    for item in wanted:
+        data = blob.data[starts[item.sha256] : starts[item.sha256] + item.size]
+        try:
+            objects.add(data, item.sha256, item.size, f"{key}: {item.path}")
+        except Corrupt:
+            left.append(item)
+    return left
 
 
 def _download_all(
@@ -108,6 +139,10 @@ def materialize_release(
     manifest = load_manifest(store, sync_dir, env, package, release)
     objects = Objects(sync_dir.objects)
     wanted = missing_objects(objects, manifest.files)
+    downloaded = len(wanted)
+    size = sum(item.size for item in manifest.files)
+    if 2 * len(wanted) > len(manifest.files) and size <= PACK_MAX_BYTES:  # most of it
+        wanted = _from_pack(store, objects, manifest, wanted)
     with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
         _download_all(pool, store, objects, env, package, release.version, wanted)
         # every object the folder links to: also those a failed cycle wrote and did not sync
@@ -129,7 +164,7 @@ def materialize_release(
         fsync_path(final.parent)
     finally:
         remove_tree(temp)
-    return final, len(wanted)
+    return final, downloaded
 
 
 def build_snapshot(sync_dir: SyncDir, snapshot: Snapshot) -> Path:

@@ -80,7 +80,9 @@ class Objects:
         return final
 
     def make_durable(self, sha256s: Iterable[str], pool: Executor) -> None:
-        """Wait until these objects (and their names) are on disk."""
-        for _ in pool.map(fsync_path, [self.path(s) for s in sha256s]):
+        """Wait until these objects (and their names) are on disk. One that a release folder
+        links to already is: a folder is built only after this was done for its objects."""
+        paths = [p for p in map(self.path, sha256s) if p.stat().st_nlink == 1]
+        for _ in pool.map(fsync_path, paths):
             pass
         fsync_path(self.folder)
