@@ -69,6 +69,7 @@ def test_publish_writes_a_release_under_the_package_prefix_then_the_pointer(
             "dev/sales/releases/v1/files/sales_daily.py",
             "dev/sales/releases/v1/files/sales_weekly.py",
             "dev/sales/releases/v1/files/sql/report.sql",
+            "dev/sales/releases/v1/files.pack",
             "dev/sales/releases/v1/manifest.json",
         ]
     )
@@ -80,6 +81,8 @@ def test_publish_writes_a_release_under_the_package_prefix_then_the_pointer(
         data = store.get(f"dev/sales/releases/v1/files/{item.path}").data
         assert (item.size, item.sha256) == (len(data), hashlib.sha256(data).hexdigest())
         assert data == (folder / item.path).read_bytes()
+    pack = store.get("dev/sales/releases/v1/files.pack").data  # the files, in manifest order
+    assert pack == b"".join((folder / item.path).read_bytes() for item in manifest.files)
     pointer = read_pointer(store, "dev", "sales").pointer
     assert pointer is not None and (pointer.version, pointer.previous) == ("v1", None)
     raw = store.get("dev/sales/releases/v1/manifest.json").data
@@ -211,7 +214,8 @@ def test_a_file_linking_out_of_the_folder_is_refused(
 def test_a_dry_run_writes_nothing(store: Store, validated: tuple[Path, Report]) -> None:
     folder, report = validated
     plan = publish_validated(store, request(folder, "v1"), report, dry_run=True)
-    assert plan.keys[-1] == "dev/sales/releases/v1/manifest.json" and len(plan.keys) == 5
+    assert plan.keys[-1] == "dev/sales/releases/v1/manifest.json" and len(plan.keys) == 6
+    assert plan.keys[-2] == "dev/sales/releases/v1/files.pack"
     assert keys(store) == []
 
 

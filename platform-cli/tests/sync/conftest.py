@@ -29,9 +29,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> CountingStore:
 
 @pytest.fixture
 def proxy(s3_env: S3Server) -> Iterator[FaultProxy]:
-    """Faults go to GETs of release files (``/files/`` in the path)."""
+    """Faults go to GETs of release files and packs (``/files/`` or ``/files.pack`` in the
+    path)."""
     release_files = FaultProxy(
-        s3_env.endpoint, lambda method, path: method == "GET" and "/files/" in path
+        s3_env.endpoint,
+        lambda method, path: method == "GET" and ("/files/" in path or "/files.pack" in path),
     )
     with release_files.running() as proxy:
         yield proxy

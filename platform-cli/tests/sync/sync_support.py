@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adp.releases import names
-from adp.releases.manifest import Manifest, ManifestFile, content_sha256, now
+from adp.releases.manifest import Manifest, ManifestFile, content_sha256, now, pack_bytes
 from adp.releases.pointer import move_pointer, read_pointer
 from adp.releases.store import Blob, Store, Unchanged
 
@@ -24,9 +24,11 @@ def publish_files(
     version: str,
     files: dict[str, bytes],
     corrupt: str | None = None,
+    pack: bool = True,
 ):
-    """Write a release as publish does (files, then the manifest, then the pointer move);
-    ``corrupt`` names a file uploaded with other bytes (of the same size) than its manifest's."""
+    """Write a release as publish does (files, their pack, then the manifest, then the pointer
+    move); ``corrupt`` names a file uploaded with other bytes (of the same size) than its
+    manifest's, in the pack too; without ``pack`` the release is one published before packs."""
     listed = [
         ManifestFile(path=p, size=len(d), sha256=hashlib.sha256(d).hexdigest())
         for p, d in sorted(files.items())
@@ -35,10 +37,13 @@ def publish_files(
         env=env, package=package, version=version, created_at=now(), publisher="test@host",
         content_sha256=content_sha256(listed), files=listed,
     )  # fmt: skip
-    for path, data in files.items():
-        if path == corrupt:
-            data = bytes([data[0] ^ 1]) + data[1:]
+    uploaded = dict(files)
+    if corrupt is not None:
+        uploaded[corrupt] = bytes([files[corrupt][0] ^ 1]) + files[corrupt][1:]
+    for path, data in uploaded.items():
         store.put_new(names.file_key(env, package, version, path), data)
+    if pack:
+        store.put_new(names.pack_key(env, package, version), pack_bytes(listed, uploaded))
     data = manifest.to_bytes()
     store.put_new(names.manifest_key(env, package, version), data)
     expected = read_pointer(store, env, package)
@@ -46,12 +51,14 @@ def publish_files(
 
 
 class CountingStore:
-    """A real Store in front of another, counting each call by operation."""
+    """A real Store in front of another, counting each call by operation (and the most
+    ``get`` calls that were running at once)."""
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.calls: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.running = self.most_running = 0
 
     def _count(self, name: str) -> None:
         with self.lock:
@@ -63,7 +70,14 @@ class CountingStore:
 
     def get(self, key: str) -> Blob | None:
         self._count("get")
-        return self.inner.get(key)
+        with self.lock:
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        try:
+            return self.inner.get(key)
+        finally:
+            with self.lock:
+                self.running -= 1
 
     def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
         self._count("get_changed")

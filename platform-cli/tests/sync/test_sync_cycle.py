@@ -162,5 +162,5 @@ def test_without_recording_no_snapshot_document_is_written(
 ) -> None:
     publish_files(store, "dev", "sales", "v1", SALES)
     result = Syncer(store, "dev", tmp_path / "sync", record=False).cycle()
-    assert result.status == "ok" and store.calls["put_new"] == 2 + 1  # publish only
+    assert result.status == "ok" and store.calls["put_new"] == 2 + 2  # publish only (+ pack)
     assert list(store.list("dev/_snapshots/")) == []

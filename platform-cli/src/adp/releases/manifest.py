@@ -104,6 +104,12 @@ def content_sha256(files: list[ManifestFile]) -> str:
     return digest.hexdigest()
 
 
+def pack_bytes(files: list[ManifestFile], contents: dict[str, bytes]) -> bytes:
+    """A release's pack: the bytes of its files in manifest order, one after the other (the
+    manifest's sizes split it), so a reader can fetch a whole release with one request."""
+    return b"".join(contents[item.path] for item in files)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

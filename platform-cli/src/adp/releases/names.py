@@ -88,6 +88,12 @@ def file_key(env: str, package: str, version: str, path: str) -> str:
     return f"{release_prefix(env, package, version)}files/{check_path(path)}"
 
 
+def pack_key(env: str, package: str, version: str) -> str:
+    """A release's pack, ``<env>/<package>/releases/<version>/files.pack``: see
+    ``manifest.pack_bytes``."""
+    return f"{release_prefix(env, package, version)}files.pack"
+
+
 def check_key(key: str) -> str:
     """Any key a store is asked to touch: the same rules as a release's file paths."""
     try:

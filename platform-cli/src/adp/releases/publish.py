@@ -1,9 +1,10 @@
 """Publishing a DAG folder: validate, write an immutable release, move the pointer.
 
 Order matters: nothing is written before validation passed and every name, path and DAG id was
-checked; the release's files are created first and its manifest last (a release without a
-manifest is incomplete, and is never pointed at); the pointer moves last, from the state read
-before the release was written, so a publisher that lost a race gets PointerConflict.
+checked; the release's files are created first (each, then all of them in one pack, which a
+reader fetches with one request) and its manifest last (a release without a manifest is
+incomplete, and is never pointed at); the pointer moves last, from the state read before the
+release was written, so a publisher that lost a race gets PointerConflict.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from adp.releases.manifest import (
     Pointer,
     content_sha256,
     now,
+    pack_bytes,
 )
 from adp.releases.pointer import PointerState, ReleaseError, move_pointer, read_pointer
 from adp.releases.store import AlreadyExists, Store, retrying
@@ -63,7 +65,7 @@ class Plan:
 
     manifest: Manifest
     manifest_bytes: bytes
-    files: dict[str, bytes]  # key -> content, manifest excluded
+    files: dict[str, bytes]  # key -> content: every file, then the pack; manifest excluded
     manifest_key: str
     expected: PointerState
     report: Report
@@ -214,6 +216,7 @@ def plan_release(
         names.require_under(names.file_key(request.env, request.package, version, p), prefix): d
         for p, d in contents.items()
     }
+    files[names.pack_key(request.env, request.package, version)] = pack_bytes(listed, contents)
     if store.get(manifest_key) is not None:
         raise VersionExists(
             f"release {version!r} of {request.env}/{request.package} already exists "

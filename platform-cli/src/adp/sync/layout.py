@@ -76,8 +76,9 @@ def temp_name(folder: Path, hint: str = "") -> Path:
     return folder / f"{TEMP}{hint}{secrets.token_hex(6)}"
 
 
-def fsync_dir(folder: Path) -> None:
-    handle = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Wait until the file or folder ``path`` is on disk (a folder: its entries)."""
+    handle = os.open(path, os.O_RDONLY)
     try:
         os.fsync(handle)
     finally:
@@ -104,7 +105,7 @@ def swap_symlink(link: Path, target: str) -> None:
     try:
         os.symlink(target, temp)
         os.replace(temp, link)
-        fsync_dir(link.parent)
+        fsync_path(link.parent)
     finally:
         if temp.is_symlink():
             temp.unlink()

@@ -2,7 +2,9 @@
 
 ``materialize_release`` builds ``releases/<package>/<version>/`` from hard links to objects
 (downloading only the objects not already here, each checked against the manifest, whose
-bytes are checked against the pointer's ``manifest_sha256``); ``build_snapshot`` makes the
+bytes are checked against the pointer's ``manifest_sha256``: with one request for the
+release's pack when most of it is missing, else concurrently one per object; all of them are
+made durable in one pass before the folder is built); ``build_snapshot`` makes the
 folder of symlinks; ``materialize_snapshot`` does both for a snapshot id read from the store
 (what a worker calls for a pinned version). Every folder is built under a temporary name and
 renamed into place, and never changed after.
@@ -12,18 +14,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 from adp.releases import names
 from adp.releases.manifest import Manifest, ManifestError, ManifestFile, parse_manifest
-from adp.releases.store import Store
-from adp.sync.errors import SyncError
-from adp.sync.layout import SyncDir, fsync_dir, remove_tree, temp_name, write_atomic
+from adp.releases.store import Store, StoreError
+from adp.sync.errors import Corrupt, SyncError
+from adp.sync.layout import SyncDir, fsync_path, remove_tree, temp_name, write_atomic
 from adp.sync.objects import Objects
 from adp.sync.snapshot import PackageRelease, Snapshot, check_id, read_snapshot
 
-DOWNLOAD_THREADS = 8
+DOWNLOAD_THREADS = 16  # concurrent GETs of one release (the S3 client pools 32 connections)
+PACK_MAX_BYTES = 256 << 20  # a larger release is downloaded one object at a time
 
 
 def load_manifest(
@@ -60,6 +63,56 @@ def _download(
     objects.add(blob.data, item.sha256, item.size, key)
 
 
+def _from_pack(
+    store: Store, objects: Objects, manifest: Manifest, wanted: list[ManifestFile]
+) -> list[ManifestFile]:
+    """Add the objects of ``wanted`` from the release's pack (one request instead of one per
+    file), each checked as a download is; returns those still missing: all of them when there
+    is no pack (a release published before packs) or it cannot be read or has the wrong size,
+    and any whose bytes in it are damaged (those are downloaded one by one)."""
+    starts: dict[str, int] = {}
+    offset = 0
+    for item in manifest.files:
+        starts.setdefault(item.sha256, offset)
+        offset += item.size
+    key = names.pack_key(manifest.env, manifest.package, manifest.version)
+    try:
+        blob = store.get(key)
+    except StoreError:
+        return wanted
+    if blob is None or len(blob.data) != offset:
+        return wanted
+    left: list[ManifestFile] = []
+    for item in wanted:
+        data = blob.data[starts[item.sha256] : starts[item.sha256] + item.size]
+        try:
+            objects.add(data, item.sha256, item.size, f"{key}: {item.path}")
+        except Corrupt:
+            left.append(item)
+    return left
+
+
+def _download_all(
+    pool: Executor,
+    store: Store,
+    objects: Objects,
+    env: str,
+    package: str,
+    version: str,
+    wanted: list[ManifestFile],
+) -> None:
+    """Download ``wanted`` on ``pool``; the first failure (in manifest order) is raised, and
+    downloads not started yet are cancelled."""
+    futures = [pool.submit(_download, store, objects, env, package, version, i) for i in wanted]
+    try:
+        for future in futures:
+            future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
 def missing_objects(objects: Objects, files: Iterable[ManifestFile]) -> list[ManifestFile]:
     """One file per object that is not here (or not whole)."""
     seen: dict[str, ManifestFile] = {}
@@ -86,28 +139,32 @@ def materialize_release(
     manifest = load_manifest(store, sync_dir, env, package, release)
     objects = Objects(sync_dir.objects)
     wanted = missing_objects(objects, manifest.files)
-    if wanted:
-        with ThreadPoolExecutor(min(DOWNLOAD_THREADS, len(wanted))) as pool:
-            futures = [
-                pool.submit(_download, store, objects, env, package, release.version, item)
-                for item in wanted
-            ]
-            for future in futures:
-                future.result()
+    downloaded = len(wanted)
+    size = sum(item.size for item in manifest.files)
+    if 2 * len(wanted) > len(manifest.files) and size <= PACK_MAX_BYTES:  # most of it
+        wanted = _from_pack(store, objects, manifest, wanted)
+    with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+        _download_all(pool, store, objects, env, package, release.version, wanted)
+        # every object the folder links to: also those a failed cycle wrote and did not sync
+        used = {release.manifest_sha256, *(item.sha256 for item in manifest.files)}
+        objects.make_durable(used, pool)
     final.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_name(final.parent, f"{release.version}-")
     try:
         temp.mkdir()
+        folders = {temp}
         for item in manifest.files:
             target = temp.joinpath(*item.path.split("/"))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(objects.path(item.sha256), target)  # verified just above
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(target.parent)
+            os.link(objects.path(item.sha256), target)  # verified and durable just above
         write_atomic(marker, release.manifest_sha256.encode() + b"\n")
         os.rename(temp, final)
-        fsync_dir(final.parent)
+        fsync_path(final.parent)
     finally:
         remove_tree(temp)
-    return final, len(wanted)
+    return final, downloaded
 
 
 def build_snapshot(sync_dir: SyncDir, snapshot: Snapshot) -> Path:
@@ -127,7 +184,7 @@ def build_snapshot(sync_dir: SyncDir, snapshot: Snapshot) -> Path:
                 raise SyncError(f"snapshot {snapshot.id[:16]}...: {package} is not built")
             os.symlink(f"../../releases/{package}/{release.version}", temp / package)
         os.rename(temp, final)
-        fsync_dir(sync_dir.snapshots)
+        fsync_path(sync_dir.snapshots)
     finally:
         remove_tree(temp)
     return final

@@ -1,19 +1,25 @@
 """Content-addressed objects: ``objects/<sha256>``, written once and verified.
 
-An object is written to a temporary file in the same folder, its size and sha256 checked, then
-fsynced, made read-only and renamed into place: an object under its name is always whole. A
-reused object is verified again before a new release links to it; one that no longer matches
-its name is removed (and downloaded again by the caller).
+An object's bytes are checked (size and sha256) before they are written, to a temporary file in
+the same folder that is made read-only and renamed into place: a process that stops half-way
+leaves no partial object under its name. Writing does not wait for the disk; ``make_durable``
+fsyncs a whole set of objects (concurrently, so the file system commits them together) and is
+called before anything published links to them. An object that was never made durable may be
+lost or damaged by a machine crash, so every reused object is verified again before a new
+release links to it, and one that no longer matches its name is removed (and downloaded again
+by the caller).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
+from concurrent.futures import Executor
 from pathlib import Path
 
 from adp.sync.errors import Corrupt
-from adp.sync.layout import temp_name
+from adp.sync.layout import fsync_path, temp_name
 
 
 def sha256_of_file(path: Path) -> str:
@@ -58,17 +64,25 @@ class Objects:
         return self.path(sha256).read_bytes()
 
     def add(self, data: bytes, sha256: str, size: int | None, what: str) -> Path:
-        """Store verified ``data`` under its sha256 (Corrupt if it does not match)."""
+        """Store verified ``data`` under its sha256 (Corrupt if it does not match), not yet
+        durable: see ``make_durable``."""
         check_bytes(data, sha256, size, what)
         final = self.path(sha256)
         temp = temp_name(self.folder)
         try:
-            with open(temp, "wb") as out:
+            with open(temp, "xb") as out:
                 out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
             os.chmod(temp, 0o444)
             os.replace(temp, final)
-        finally:
+        except BaseException:
             temp.unlink(missing_ok=True)
+            raise
         return final
+
+    def make_durable(self, sha256s: Iterable[str], pool: Executor) -> None:
+        """Wait until these objects (and their names) are on disk. One that a release folder
+        links to already is: a folder is built only after this was done for its objects."""
+        paths = [p for p in map(self.path, sha256s) if p.stat().st_nlink == 1]
+        for _ in pool.map(fsync_path, paths):
+            pass
+        fsync_path(self.folder)
