@@ -64,7 +64,9 @@ def sales_pinned():
 
     @task
     def report(waited):
-        return {{"loaded": RELEASE, "waited": waited}}
+        from sales import release_notes  # the release's own module: <package>.<module>
+
+        return {{"loaded": RELEASE, "waited": waited, "module": release_notes.RELEASE}}
 
     report(wait_for_gate())
 
@@ -95,6 +97,12 @@ def billing_daily():
 
 billing_daily()
 """
+
+
+def write_sales(folder: Path, release: str, gates: Path) -> None:
+    """Package sales at `release`: the gated DAG and a module of its own it imports."""
+    (folder / "sales_pinned.py").write_text(PINNED_DAG.format(release=release, gates=gates))
+    (folder / "release_notes.py").write_text(f'RELEASE = "{release}"\n')
 
 
 def adp(*args: str) -> str:
@@ -189,7 +197,7 @@ def test_releases_reach_the_running_airflow_pinned_per_run(release_stack, tmp_pa
     # The package under test, v1; its publish asks Airflow to re-parse.
     sales = tmp_path / "sales"
     sales.mkdir()
-    (sales / "sales_pinned.py").write_text(PINNED_DAG.format(release="v1", gates=gates))
+    write_sales(sales, "v1", gates)
     out = publish(store, "sales", sales, "v1", stack.url)
     published = time.monotonic()
     assert "asked Airflow to refresh bundle adp-dev" in out, out
@@ -202,7 +210,7 @@ def test_releases_reach_the_running_airflow_pinned_per_run(release_stack, tmp_pa
     # A run starts on v1 and waits at its gate while v2 is published and parsed.
     run_a = api.trigger("sales_pinned", conf={"gate": "a"})
     wait_task_running(api, run_a, "wait_for_gate", timeout=120)
-    (sales / "sales_pinned.py").write_text(PINNED_DAG.format(release="v2", gates=gates))
+    write_sales(sales, "v2", gates)
     publish(store, "sales", sales, "v2", stack.url)
     second_snapshot = wait_for_version_change(api, "sales_pinned", first_snapshot, timeout=60)
     run_b = api.trigger("sales_pinned", conf={"gate": "b"})
@@ -213,8 +221,8 @@ def test_releases_reach_the_running_airflow_pinned_per_run(release_stack, tmp_pa
     assert run_info(api, run_a)["bundle_version"] == first_snapshot
     assert run_info(api, run_b)["bundle_version"] == second_snapshot
     # run A's second task started after v2 was live, and still ran v1's code
-    assert reported(api, run_a) == {"loaded": "v1", "waited": "v1"}
-    assert reported(api, run_b) == {"loaded": "v2", "waited": "v2"}
+    assert reported(api, run_a) == {"loaded": "v1", "waited": "v1", "module": "v1"}
+    assert reported(api, run_b) == {"loaded": "v2", "waited": "v2", "module": "v2"}
 
     # Rollback: the old release is back for the next run.
     out = adp("rollback", "--bucket", str(store), "--env", "dev", "--package", "sales",
@@ -225,7 +233,7 @@ def test_releases_reach_the_running_airflow_pinned_per_run(release_stack, tmp_pa
     run_c = api.trigger("sales_pinned", conf={"gate": "c"})
     assert api.wait_for_run(run_c, timeout=180).state == "success", stack.all_logs()
     assert run_info(api, run_c)["bundle_version"] == third_snapshot
-    assert reported(api, run_c) == {"loaded": "v1", "waited": "v1"}
+    assert reported(api, run_c) == {"loaded": "v1", "waited": "v1", "module": "v1"}
 
     # Both packages stayed listed the whole time, and no Airflow process was restarted.
     dags = {d["dag_id"] for d in api.dags()}
