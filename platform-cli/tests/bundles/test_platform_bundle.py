@@ -1,6 +1,7 @@
-"""PlatformDagBundle with Airflow's own bundle machinery on a local release store: the version
-is a snapshot id and the path holds exactly that snapshot; a worker's pinned bundle rebuilds
-it; a new package appears at the next refresh; a failing store keeps the last good one."""
+"""PlatformDagBundle with Airflow's own bundle machinery on both stores (a local folder, S3):
+the version is a snapshot id and the path holds exactly that snapshot; a worker's pinned
+bundle rebuilds it; a new package appears at the next refresh; a failing store keeps the last
+good one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 from adp.bundles.platform_bundle import BundleConfigError, PlatformDagBundle
 from adp.releases.local_store import LocalStore
+from adp.releases.s3_store import S3Store
+from adp.releases.store import Store
 from airflow.dag_processing.bundles.manager import DagBundlesManager
+from release_corpus import new_bucket
 from sync_support import publish_files, read_tree
 
 
@@ -22,17 +26,29 @@ def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "store")
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    """A local folder, or a bucket of moto's server on loopback (credentials from the
+    environment, the AWS chain the bundle uses in Airflow)."""
+    if request.param == "local":
+        return LocalStore(tmp_path / "store")
+    server = request.getfixturevalue("s3_env")
+    return S3Store(new_bucket(server), server.endpoint)
 
 
-def bundle(store: LocalStore, **kwargs) -> PlatformDagBundle:
-    return PlatformDagBundle(name="adp-dev", env="dev", store=str(store.root), **kwargs)
+def location(store: Store) -> dict[str, str]:
+    """The bundle's kwargs naming ``store``, as dag_bundle_config_list gives them."""
+    if isinstance(store, S3Store):
+        return {"store": f"s3://{store.bucket}", "endpoint_url": store.endpoint_url}
+    return {"store": str(store.root)}
+
+
+def bundle(store: Store, **kwargs) -> PlatformDagBundle:
+    return PlatformDagBundle(name="adp-dev", env="dev", **location(store), **kwargs)
 
 
 def test_version_and_path_follow_the_snapshot_and_a_pinned_bundle_rebuilds_it(
-    store: LocalStore, storage: Path
+    store: Store, storage: Path
 ) -> None:
     publish_files(store, "dev", "sales", "v1", {"sales_daily.py": b"one"})
     processor = bundle(store)
@@ -56,8 +72,9 @@ def test_version_and_path_follow_the_snapshot_and_a_pinned_bundle_rebuilds_it(
         worker.refresh()
 
 
-def test_a_new_package_appears_at_the_next_refresh(store: LocalStore, storage: Path) -> None:
-    store.root.mkdir()  # a store with no package yet: an empty snapshot
+def test_a_new_package_appears_at_the_next_refresh(store: Store, storage: Path) -> None:
+    if isinstance(store, LocalStore):
+        store.root.mkdir()  # a store with no package yet: an empty snapshot
     processor = bundle(store)
     processor.initialize()
     assert read_tree(processor.path) == {}
@@ -67,7 +84,7 @@ def test_a_new_package_appears_at_the_next_refresh(store: LocalStore, storage: P
 
 
 def test_a_failing_store_keeps_the_last_good_snapshot(
-    store: LocalStore, storage: Path, caplog: pytest.LogCaptureFixture
+    store: Store, storage: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     publish_files(store, "dev", "sales", "v1", {"sales_daily.py": b"one"})
     processor = bundle(store)
@@ -82,12 +99,17 @@ def test_a_failing_store_keeps_the_last_good_snapshot(
 
 
 def test_airflow_builds_it_from_dag_bundle_config_list(
-    store: LocalStore, storage: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, storage: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from adp.bundles.config import bundle_entry, config_list
 
     publish_files(store, "dev", "sales", "v1", {"sales_daily.py": b"one"})
-    value = config_list(bundle_entry("dev", str(store.root), refresh_interval=7))
+    where = location(store)
+    value = config_list(
+        bundle_entry(
+            "dev", where["store"], endpoint_url=where.get("endpoint_url"), refresh_interval=7
+        )
+    )
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", value)
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     made = {b.name: b for b in DagBundlesManager().get_all_dag_bundles()}
