@@ -108,7 +108,9 @@ def test_one_failed_download_of_many_stops_the_rest_and_keeps_the_last_good_rele
         result = syncer.cycle()
         assert result.status == "failed" and not result.swapped and proxy.injected >= 1
         assert "sales_020.py" in (result.error or "")
-        assert store.calls["get"] < 100  # the downloads not started yet were cancelled
+        # no download started after the failure: without that all 300 would be fetched (the
+        # failing worker stops the others itself, however busy the waiting thread is)
+        assert store.calls["get"] < 150, store.calls
         assert read_current(sync_dir) == as_current(files_of(1, 5))
         assert not (sync_dir / "releases" / "sales" / "v2").exists() and no_temporaries(sync_dir)
         proxy.faults = 0

@@ -13,8 +13,9 @@ renamed into place, and never changed after.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Executor, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from adp.releases import names
@@ -92,6 +93,10 @@ def _from_pack(
     return left
 
 
+class _Stopped(Exception):
+    """A download not made because another one of its release had failed."""
+
+
 def _download_all(
     pool: Executor,
     store: Store,
@@ -101,16 +106,28 @@ def _download_all(
     version: str,
     wanted: list[ManifestFile],
 ) -> None:
-    """Download ``wanted`` on ``pool``; the first failure (in manifest order) is raised, and
-    downloads not started yet are cancelled."""
-    futures = [pool.submit(_download, store, objects, env, package, version, i) for i in wanted]
-    try:
-        for future in futures:
-            future.result()
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
+    """Download ``wanted`` on ``pool``; the first failure (in manifest order) is raised. After
+    a failure no download starts: the failing worker sets ``stop`` itself, so the others see
+    it before their next request, however busy the thread waiting here is."""
+    stop = threading.Event()
+
+    def download(item: ManifestFile) -> None:
+        if stop.is_set():
+            raise _Stopped
+        try:
+            _download(store, objects, env, package, version, item)
+        except BaseException:
+            stop.set()
+            raise
+
+    futures = [pool.submit(download, item) for item in wanted]
+    wait(futures, return_when=FIRST_EXCEPTION)
+    for future in futures:
+        future.cancel()
+    for future in futures:  # the first real failure, in manifest order
+        error = None if future.cancelled() else future.exception()
+        if error is not None and not isinstance(error, _Stopped):
+            raise error
 
 
 def missing_objects(objects: Objects, files: Iterable[ManifestFile]) -> list[ManifestFile]:
