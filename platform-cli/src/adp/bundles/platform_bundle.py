@@ -52,7 +52,7 @@ class PlatformDagBundle(BaseDagBundle):
         where = f"dag_bundle_config_list entry {self.name!r}"
         try:
             self.env = names.check_env(env)
-            open_store(store, endpoint_url)  # a malformed store fails here, at start
+            self.store: Store = open_store(store, endpoint_url)  # a malformed one fails at start
         except names.InvalidName as error:
             raise BundleConfigError(f"{where}: kwargs: {error}") from None
         if self.version is not None:
@@ -62,8 +62,6 @@ class PlatformDagBundle(BaseDagBundle):
                 raise BundleConfigError(f"{where}: version {self.version!r}: {error}") from None
         if not isinstance(keep, int) or keep < 1:
             raise BundleConfigError(f"{where}: kwargs.keep must be a whole number >= 1")
-        self.store_url = store
-        self.endpoint_url = endpoint_url
         self.keep = keep
         self._syncer: Syncer | None = None
 
@@ -79,16 +77,13 @@ class PlatformDagBundle(BaseDagBundle):
             return self.versions_dir / self.version / "snapshots" / self.version
         return self.sync_dir / "current"
 
-    def _store(self) -> Store:
-        return open_store(self.store_url, self.endpoint_url)
-
     # -- Airflow's bundle protocol ----------------------------------------------------------
     def initialize(self) -> None:
         with self.lock():
             if self.version is not None:
                 if not self.path.is_dir():
                     materialize_snapshot(
-                        self._store(), self.env, self.version, self.versions_dir / self.version
+                        self.store, self.env, self.version, self.versions_dir / self.version
                     )
             else:
                 self._sync()
@@ -111,7 +106,7 @@ class PlatformDagBundle(BaseDagBundle):
     def _sync(self) -> None:
         """One sync cycle; a failure keeps the last good snapshot (and is logged)."""
         if self._syncer is None:
-            self._syncer = Syncer(self._store(), self.env, self.sync_dir, keep=self.keep)
+            self._syncer = Syncer(self.store, self.env, self.sync_dir, keep=self.keep)
         result = self._syncer.cycle()
         if result.error:
             log.warning("bundle %s (env %s): %s", self.name, self.env, result.error)
