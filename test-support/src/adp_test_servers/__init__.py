@@ -1,5 +1,5 @@
 """Throw-away servers for tests: free loopback ports, PostgreSQL clusters, MIT Kerberos realms,
-an image registry, a password-protected package index.
+an image registry, a password-protected package index, git over HTTP and SSH.
 
 Test support only: no product package imports it. See README.md for what each helper starts.
 """
