@@ -118,6 +118,14 @@ class LocalStore:
                 raise StoreError(f"{path}: cannot write it ({error.strerror})") from None
         return etag_of(data)
 
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        with self._locked(key):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as error:
+                raise StoreError(f"{path}: cannot remove it ({error.strerror})") from None
+
     def list(self, prefix: str) -> Iterator[str]:
         if not self.root.is_dir():
             raise StoreError(f"release store {self.root} does not exist; publish creates it")

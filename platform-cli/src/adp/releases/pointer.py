@@ -126,3 +126,13 @@ def rollback(store: Store, env: str, package: str, to: str, updated_by: str) -> 
     if expected.pointer is not None and expected.version == to:
         return expected.pointer  # already there: nothing to write
     return move_pointer(store, env, package, to, data, expected, updated_by, "rollback")
+
+
+def retire(store: Store, env: str, package: str) -> str | None:
+    """Take ``env/package`` out of the environment: its pointer is removed (its releases stay,
+    for the record and for a return with rollback), so the next sync leaves its DAGs out.
+    Returns the version it pointed at (None when it had no pointer)."""
+    state = read_pointer(store, env, package)
+    key = names.pointer_key(env, package)
+    retrying(lambda: store.delete(key), key)
+    return state.version

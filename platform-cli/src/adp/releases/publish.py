@@ -57,6 +57,7 @@ class PublishRequest:
     version: str | None = None
     image_tag: str | None = None
     publisher: str | None = None
+    git_sha: str | None = None  # default: HEAD of the git repository the folder is in
 
 
 @dataclass
@@ -205,7 +206,7 @@ def plan_release(
         created_at=created,
         publisher=request.publisher or default_publisher(),
         image_tag=request.image_tag,
-        git_sha=git_sha(root),
+        git_sha=request.git_sha or git_sha(root),
         content_sha256=content,
         files=listed,
         dags=[ManifestDag(dag_id=d.dag_id, path=d.path, line=d.line) for d in report.dags],

@@ -152,6 +152,13 @@ class S3Store:
                 ) from None
         return self._put(key, data, IfMatch=etag)
 
+    def delete(self, key: str) -> None:
+        check_key(key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (self._botocore.ClientError, self._botocore.BotoCoreError) as error:
+            raise self._error(error, key, "removing") from None
+
     def list(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         try:

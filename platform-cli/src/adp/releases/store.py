@@ -82,6 +82,10 @@ class Store(Protocol):
         for ``dev/`` the packages of dev, without listing their releases."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Remove the object (nothing when there is none)."""
+        ...
+
     def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
         """The object if its ETag is not ``etag`` (any object when ``etag`` is None),
         UNCHANGED if it is, None when there is no object."""

@@ -1,0 +1,429 @@
+"""`adp repos ...`: git repositories as DAG sources (thin over adp.repos and adp.webhooks).
+
+Exit codes: 0 ok (promoted, unchanged or pending approval), 1 a refused, rewritten,
+unreachable or failed sync or a refused request, 2 a bad airflow-repos.yaml or bad options.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from adp.releases.names import InvalidName
+from adp.releases.pointer import ReleaseError, read_pointer, retire
+from adp.releases.store import StoreError
+from adp.repos import edit
+from adp.repos.config import DEFAULT_FILE, ReposConfig, ReposConfigError, load_config
+from adp.repos.git import CredentialError, read_secret
+from adp.repos.git_bundles import RESTART_NOTE, connection_env, git_bundle_entries
+from adp.repos.promote import Promoter, PromotionError, SyncResult
+from adp.repos.state import RepoState, StateDir
+
+app = typer.Typer(
+    help="Git repositories as DAG sources: validated, scanned, then promoted and published.",
+    no_args_is_help=True,
+)
+console = Console() if sys.stdout.isatty() else Console(width=140)
+err = Console(stderr=True, soft_wrap=True)
+FAILED = {"refused", "rewritten", "unreachable", "failed"}
+
+ConfigPath = Annotated[
+    Path,
+    typer.Option("--config", envvar="ADP_REPOS_CONFIG", help="The airflow-repos.yaml file."),
+]
+Actor = Annotated[
+    str | None, typer.Option("--actor", help="Who acts, for the audit (default: user@host).")
+]
+AirflowUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--airflow-url",
+        envvar="ADP_AIRFLOW_URL",
+        help="A running Airflow to ask to re-parse after a promotion (default: airflow.url "
+        "of the file). Token: ADP_AIRFLOW_TOKEN.",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(code)
+
+
+def _config(path: Path) -> ReposConfig:
+    try:
+        return load_config(path)
+    except ReposConfigError as error:
+        raise _fail(str(error), 2) from None
+
+
+def _promoter(config: ReposConfig, actor: str | None, airflow_url: str | None) -> Promoter:
+    try:
+        return Promoter(config, actor=actor, airflow_url=airflow_url)
+    except InvalidName as error:
+        raise _fail(f"{config.path}: release_store: {error}", 2) from None
+
+
+def _say(result: SyncResult) -> None:
+    colour = "red" if result.outcome in FAILED else "green"
+    typer.echo(f"{result.repository}: ", nl=False)
+    console.print(f"[{colour}]{result.outcome}[/] {escape(result.detail)}", highlight=False)
+    for note in result.findings:
+        typer.echo(f"  {note.location}: {note.rule} [{note.severity}] {note.message}")
+    if result.reparse:
+        typer.echo(f"  {result.reparse}")
+
+
+def _age(then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = int((datetime.now(UTC) - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+@app.command("sync")
+def sync_command(
+    name: Annotated[str | None, typer.Argument(help="The repository (default: --all).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every repository of the file.")] = False,
+    config: ConfigPath = Path(DEFAULT_FILE),
+    actor: Actor = None,
+    airflow_url: AirflowUrl = None,
+) -> None:
+    """Fetch, validate and scan the tracked branch's new commit; promote and publish it if it
+    passes and auto_deploy is on, else keep it for approval. The promoted commit stays on any
+    failure."""
+    cfg = _config(config)
+    if name is None and not all_:
+        raise _fail("name a repository or pass --all", 2)
+    promoter = _promoter(cfg, actor, airflow_url)
+    names = [r.name for r in cfg.repositories] if name is None else [name]
+    worst = 0
+    for each in names:
+        try:
+            result = promoter.sync(each, reason="adp repos sync")
+        except ReposConfigError as error:
+            raise _fail(str(error), 2) from None
+        _say(result)
+        worst = max(worst, 1 if result.outcome in FAILED else 0)
+    raise typer.Exit(worst)
+
+
+@app.command("approve")
+def approve_command(
+    name: Annotated[str, typer.Argument(help="The repository.")],
+    sha: Annotated[str, typer.Argument(help="The full commit id waiting for approval.")],
+    config: ConfigPath = Path(DEFAULT_FILE),
+    actor: Actor = None,
+    airflow_url: AirflowUrl = None,
+) -> None:
+    """Promote a commit waiting for approval (validated again first)."""
+    cfg = _config(config)
+    try:
+        _say(_promoter(cfg, actor, airflow_url).approve(name, sha))
+    except ReposConfigError as error:
+        raise _fail(str(error), 2) from None
+    except PromotionError as error:
+        raise _fail(str(error), 1) from None
+
+
+@app.command("rollback")
+def rollback_command(
+    name: Annotated[str, typer.Argument(help="The repository.")],
+    sha: Annotated[str, typer.Argument(help="A commit promoted before (full id).")],
+    config: ConfigPath = Path(DEFAULT_FILE),
+    actor: Actor = None,
+    airflow_url: AirflowUrl = None,
+) -> None:
+    """Point the repository's namespace back at a commit promoted before."""
+    cfg = _config(config)
+    try:
+        _say(_promoter(cfg, actor, airflow_url).rollback(name, sha))
+    except ReposConfigError as error:
+        raise _fail(str(error), 2) from None
+    except PromotionError as error:
+        raise _fail(str(error), 1) from None
+
+
+def _status_data(cfg: ReposConfig, promoter: Promoter | None) -> list[dict[str, Any]]:
+    state_dir = StateDir(cfg.state_dir)
+    rows = []
+    for repo in cfg.repositories:
+        state: RepoState = state_dir.load(repo.name)
+        current = None
+        if promoter is not None:
+            try:
+                current = read_pointer(promoter.store, cfg.env, repo.namespace).version
+            except (ReleaseError, StoreError) as error:
+                current = f"unreadable: {error}"
+        rows.append({
+            "name": repo.name,
+            "namespace": repo.namespace,
+            "url": repo.url,
+            "branch": repo.branch,
+            "auth_type": repo.auth_type,
+            "auto_deploy": repo.auto_deploy,
+            "promoted": state.promoted,
+            "promoted_at": state.promoted_at.isoformat() if state.promoted_at else None,
+            "release_current": current,
+            "upstream": state.upstream,
+            "last_sync_at": state.last_sync_at.isoformat() if state.last_sync_at else None,
+            "last_sync_age": _age(state.last_sync_at),
+            "last_outcome": state.last_outcome,
+            "last_error": state.last_error,
+            "pending": [n.model_dump(mode="json") for n in state.pending],
+            "refused": [n.model_dump(mode="json") for n in state.refused],
+        })  # fmt: skip
+    return rows
+
+
+@app.command("list")
+def list_command(config: ConfigPath = Path(DEFAULT_FILE), as_json: AsJson = False) -> None:
+    """The repositories of the file, with their promoted commit and last sync."""
+    cfg = _config(config)
+    rows = _status_data(cfg, None)
+    if as_json:
+        typer.echo(json.dumps({"env": cfg.env, "repositories": rows}, indent=2))
+        return
+    table = Table("name", "namespace", "url", "branch", "auth", "auto", "promoted", "last sync")
+    for r in rows:
+        table.add_row(
+            r["name"], r["namespace"], escape(r["url"]), r["branch"], r["auth_type"],
+            "yes" if r["auto_deploy"] else "no", (r["promoted"] or "-")[:12],
+            f"{r['last_outcome'] or '-'} ({r['last_sync_age']})",
+        )  # fmt: skip
+    console.print(table)
+    if not rows:
+        typer.echo(f"no repositories in {cfg.path}; adp repos add")
+
+
+@app.command("status")
+def status_command(
+    name: Annotated[str | None, typer.Argument(help="Only this repository.")] = None,
+    config: ConfigPath = Path(DEFAULT_FILE),
+    as_json: AsJson = False,
+) -> None:
+    """Each repository's promoted commit, the release Airflow runs, the last sync and why it
+    did not promote (pending approval, findings, rewritten history, unreachable)."""
+    cfg = _config(config)
+    if name is not None:
+        try:
+            cfg.repository(name)
+        except ReposConfigError as error:
+            raise _fail(str(error), 2) from None
+    rows = [r for r in _status_data(cfg, _promoter(cfg, None, None)) if name in (None, r["name"])]
+    if as_json:
+        typer.echo(json.dumps({"env": cfg.env, "repositories": rows}, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['name']} ({r['url']} {r['branch']} -> {cfg.env}/{r['namespace']})")
+        typer.echo(f"  promoted:  {r['promoted'] or 'none'}")
+        typer.echo(f"  running:   {r['release_current'] or 'none'} (release store pointer)")
+        typer.echo(f"  upstream:  {r['upstream'] or 'not fetched yet'}")
+        typer.echo(f"  last sync: {r['last_outcome'] or '-'} ({r['last_sync_age']})")
+        if r["last_error"]:
+            typer.echo(f"  why:       {r['last_error']}")
+        for kind in ("pending", "refused"):
+            for note in r[kind]:
+                typer.echo(f"  {kind}:   {note['sha'][:12]} {note['subject']}")
+                typer.echo(f"             {note['reason']}")
+                for f in note["findings"]:
+                    typer.echo(f"             {f['location']}: {f['rule']} {f['message']}")
+
+
+@app.command("audit")
+def audit_command(
+    name: Annotated[str | None, typer.Argument(help="Only this repository.")] = None,
+    config: ConfigPath = Path(DEFAULT_FILE),
+    as_json: AsJson = False,
+) -> None:
+    """Every promotion, refusal, approval, rollback, addition and removal, oldest first."""
+    cfg = _config(config)
+    entries = StateDir(cfg.state_dir).audit_entries(name)
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2))
+        return
+    for e in entries:
+        commit = (e["commit"] or "")[:12]
+        found = f" ({len(e['findings'])} finding(s))" if e["findings"] else ""
+        typer.echo(f"{e['at']} {e['action']:<9} {e['repository']} {commit} by {e['actor']}"
+                   f"{found} {e['detail']}")  # fmt: skip
+
+
+@app.command("add")
+def add_command(
+    name: Annotated[str, typer.Argument(help="The repository's name (used in URLs and files).")],
+    url: Annotated[str, typer.Option("--url", help="https://, ssh://, user@host:path, file://")],
+    namespace: Annotated[
+        str, typer.Option("--namespace", help="Its package: DAG ids start with <namespace>_.")
+    ],
+    branch: Annotated[str, typer.Option("--branch", help="The branch to track.")] = "main",
+    auth_type: Annotated[
+        str, typer.Option("--auth-type", help="public, oauth_token or ssh_key.")
+    ] = "public",
+    path: Annotated[str, typer.Option("--path", help="Folder of the DAGs in the repo.")] = "",
+    sync_interval: Annotated[str, typer.Option("--sync-interval", help="e.g. 60s, 5m.")] = "60s",
+    token_env: Annotated[str | None, typer.Option("--token-env")] = None,
+    token_file: Annotated[str | None, typer.Option("--token-file")] = None,
+    ssh_key_file: Annotated[str | None, typer.Option("--ssh-key-file")] = None,
+    known_hosts_file: Annotated[str | None, typer.Option("--known-hosts-file")] = None,
+    no_auto_deploy: Annotated[
+        bool, typer.Option("--no-auto-deploy", help="Keep passing commits for approval.")
+    ] = False,
+    webhook_provider: Annotated[
+        str | None, typer.Option("--webhook-provider", help="github, gitlab or bitbucket.")
+    ] = None,
+    webhook_secret_env: Annotated[str | None, typer.Option("--webhook-secret-env")] = None,
+    webhook_secret_file: Annotated[str | None, typer.Option("--webhook-secret-file")] = None,
+    bucket: Annotated[
+        str | None, typer.Option("--bucket", help="Release store, when creating the file.")
+    ] = None,
+    env: Annotated[str | None, typer.Option("--env", help="Environment, when creating it.")] = None,
+    no_sync: Annotated[bool, typer.Option("--no-sync", help="Do not sync it now.")] = False,
+    config: ConfigPath = Path(DEFAULT_FILE),
+    actor: Actor = None,
+    airflow_url: AirflowUrl = None,
+) -> None:
+    """Add a repository to airflow-repos.yaml (the rest of the file stays as written), then
+    sync it: its DAGs reach the running Airflow with no restart."""
+    entry: dict[str, Any] = {"name": name, "url": url, "branch": branch, "auth_type": auth_type,
+                             "namespace": namespace}  # fmt: skip
+    optional = {"path": path, "sync_interval": sync_interval, "token_env": token_env,
+                "token_file": token_file, "ssh_key_file": ssh_key_file,
+                "known_hosts_file": known_hosts_file}  # fmt: skip
+    entry.update({k: v for k, v in optional.items() if v})
+    if no_auto_deploy:
+        entry["auto_deploy"] = False
+    if webhook_provider:
+        hook = {"provider": webhook_provider, "secret_env": webhook_secret_env,
+                "secret_file": webhook_secret_file}  # fmt: skip
+        entry["webhook"] = {k: v for k, v in hook.items() if v}
+    if config.exists():
+        text = config.read_text(encoding="utf-8")
+    elif bucket and env:
+        text = edit.new_file(bucket, env)
+    else:
+        raise _fail(f"{config} does not exist: pass --bucket and --env to create it", 2)
+    try:
+        edit.write_checked(config, edit.with_entry(text, entry, str(config)))
+    except ReposConfigError as error:
+        raise _fail(f"{error}\nnothing was written", 2) from None
+    cfg = _config(config)
+    StateDir(cfg.state_dir).audit("add", name, actor or _promoter(cfg, actor, None).actor,
+                                  detail=f"{url} {branch} -> {cfg.env}/{namespace}")  # fmt: skip
+    typer.echo(f"added {name} to {config}")
+    if not no_sync:
+        result = _promoter(cfg, actor, airflow_url).sync(name, reason="adp repos add")
+        _say(result)
+        raise typer.Exit(1 if result.outcome in FAILED else 0)
+
+
+@app.command("remove")
+def remove_command(
+    name: Annotated[str, typer.Argument(help="The repository.")],
+    config: ConfigPath = Path(DEFAULT_FILE),
+    actor: Actor = None,
+    airflow_url: AirflowUrl = None,
+) -> None:
+    """Remove a repository: out of the file, and its namespace out of the environment (its
+    pointer is removed; its releases stay for the record). No Airflow restart."""
+    cfg = _config(config)
+    try:
+        repo = cfg.repository(name)
+    except ReposConfigError as error:
+        raise _fail(str(error), 2) from None
+    index = [r.name for r in cfg.repositories].index(name)
+    text = config.read_text(encoding="utf-8")
+    try:
+        edit.write_checked(config, edit.without_entry(text, index))
+    except ReposConfigError as error:
+        raise _fail(f"{error}\nnothing was written", 2) from None
+    promoter = _promoter(cfg, actor, airflow_url)
+    try:
+        was = retire(promoter.store, cfg.env, repo.namespace)
+    except (ReleaseError, StoreError) as error:
+        raise _fail(f"removed {name} from {config}, but its namespace is still in the "
+                    f"environment: {error}; run adp repos remove again", 1) from None  # fmt: skip
+    promoter.state.audit("remove", name, promoter.actor, was,
+                         detail=f"{cfg.env}/{repo.namespace} retired")  # fmt: skip
+    typer.echo(f"removed {name}: {cfg.env}/{repo.namespace} ({was or 'no release'}) is out of "
+               "the environment")  # fmt: skip
+    reparse = promoter._reparse()
+    if reparse:
+        typer.echo(reparse)
+
+
+@app.command("bundle-config")
+def bundle_config_command(
+    mirror_url: Annotated[
+        str,
+        typer.Option(
+            "--mirror-url",
+            help="Where Airflow reaches the mirrors, with {name}: file:///srv/mirrors/{name}.git",
+        ),
+    ],
+    config: ConfigPath = Path(DEFAULT_FILE),
+) -> None:
+    """Print stock GitDagBundle entries tracking each promoted branch, and their connections.
+
+    The platform's own bundle needs no restart when a repository is added; these do."""
+    cfg = _config(config)
+    try:
+        conns = connection_env(cfg, mirror_url)
+    except ValueError as error:
+        raise _fail(str(error), 2) from None
+    err.print(f"[yellow]note:[/] {RESTART_NOTE}", highlight=False)
+    entries = git_bundle_entries(cfg)
+    typer.echo(f"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST={json.dumps(entries, separators=(',', ':'))}")
+    for key, value in conns.items():
+        typer.echo(f"{key}={value}")
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8099,
+    config: ConfigPath = Path(DEFAULT_FILE),
+    actor: Actor = None,
+    airflow_url: AirflowUrl = None,
+) -> None:
+    """The webhook receiver: POST /hooks/<name> (GitHub, GitLab, Bitbucket; signed), with
+    polling at each sync_interval as the fallback; GET /healthz and /metrics."""
+    from adp.webhooks.app import create_app, serve
+    from adp.webhooks.targets import HookTarget
+
+    cfg = _config(config)
+    promoter = _promoter(cfg, actor or f"{_promoter(cfg, None, None).actor} (adp repos serve)",
+                         airflow_url)  # fmt: skip
+    targets = []
+    for repo in cfg.repositories:
+        secret = b""
+        provider = "github"
+        if repo.webhook is not None:
+            provider = repo.webhook.provider
+            try:
+                secret = read_secret(cfg, repo.webhook.secret_env, repo.webhook.secret_file,
+                                     f"repository {repo.name}: webhook secret").encode()  # fmt: skip
+            except CredentialError as error:
+                raise _fail(str(error), 2) from None
+        targets.append(HookTarget(repo.name, provider, secret, repo.branch,  # type: ignore[arg-type]
+                                  poll_interval=repo.sync_interval,
+                                  accepts_webhooks=repo.webhook is not None))  # fmt: skip
+
+    def sync(name: str, reason: str) -> SyncResult:
+        result = promoter.sync(name, reason=reason)
+        print(f"{result.repository}: {result.outcome} {result.detail} ({reason})", flush=True)
+        return result
+
+    serve(create_app(targets, sync, cfg.state_dir / "webhooks"), host=host, port=port)

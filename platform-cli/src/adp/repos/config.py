@@ -1,0 +1,371 @@
+"""``airflow-repos.yaml``: the git repositories an environment takes DAGs from, as a typed model.
+
+Every problem is reported as ``file:line: field: message and fix``, all of them at once, and
+nothing is used from a file that has one. Credentials are never written in the file: it names
+the environment variable or the file that holds each one (``token_env``/``token_file``,
+``ssh_key_file``, ``webhook.secret_env``/``secret_file``), and a value written inline is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adp.releases import names
+from adp.repos.yaml_lines import Loc, YamlError, line_of, load
+from adp.validation import PackageImports, Severity
+
+DEFAULT_FILE = "airflow-repos.yaml"
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
+SCP_RE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)$")
+DURATION_RE = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>s|m|h)?\s*$")
+UNITS = {"s": 1, "m": 60, "h": 3600, None: 1}
+MIN_INTERVAL, MAX_INTERVAL = 10, 86_400
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Keys that would hold a credential's value: refused wherever they appear in an entry.
+INLINE_SECRETS = {"token", "password", "secret", "ssh_key", "private_key", "api_key", "key"}
+AuthType = Literal["public", "oauth_token", "ssh_key"]
+Provider = Literal["github", "gitlab", "bitbucket"]
+
+
+class ReposConfigError(ValueError):
+    """``airflow-repos.yaml`` cannot be used; ``problems`` are ``file:line: field: message``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        head = problems[0] if len(problems) == 1 else f"{len(problems)} problems:\n  "
+        super().__init__(head if len(problems) == 1 else head + "\n  ".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration(value: object) -> float:
+    """``60``, ``"60s"``, ``"5m"``, ``"1h"`` as seconds."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 60s, 5m or 1h")
+    if isinstance(value, int | float):
+        return float(value)
+    match = DURATION_RE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration: write it as 60s, 5m or 1h")
+    return float(int(match["n"]) * UNITS[match["unit"]])
+
+
+class ValidationSettings(_Model):
+    """How a commit is checked. Validation and the security scan are mandatory for git
+    repositories: ``enabled`` and ``security_scan`` exist (the seed's file names them) and
+    must stay true. The repository's own pyproject.toml is not read: a repository cannot
+    weaken the checks its commits pass."""
+
+    enabled: bool = True
+    security_scan: bool = True
+    fail_on: Severity = Severity.error
+    package_imports: PackageImports = PackageImports.inside_tasks
+    python: str | None = Field(default=None, description="Interpreter of the import check.")
+    image: str | None = Field(default=None, description="Image of the import check.")
+    import_timeout: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("enabled", "security_scan")
+    @classmethod
+    def _mandatory(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError(
+                "validation and the security scan are mandatory for git repositories: set it "
+                "to true or remove the key (suppress one finding in the code instead, with "
+                "# adp: ignore[RULE] reason)"
+            )
+        return value
+
+
+class Webhook(_Model):
+    provider: Provider
+    secret_env: str | None = None
+    secret_file: Path | None = None
+
+
+class Repository(_Model):
+    name: str
+    url: str
+    branch: str = "main"
+    auth_type: AuthType = "public"
+    namespace: str
+    path: str = Field(default="", description="The folder of the repository holding the DAGs.")
+    sync_interval: float = 60.0
+    auto_deploy: bool = True
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    token_env: str | None = None
+    token_file: Path | None = None
+    token_username: str = "x-access-token"
+    ssh_key_file: Path | None = None
+    known_hosts_file: Path | None = None
+    webhook: Webhook | None = None
+
+    @field_validator("sync_interval", mode="before")
+    @classmethod
+    def _interval(cls, value: object) -> float:
+        seconds = parse_duration(value)
+        if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
+            raise ValueError(
+                f"{value!r}: must be between {MIN_INTERVAL}s and {MAX_INTERVAL // 3600}h "
+                "(webhooks make changes instant; polling is the fallback)"
+            )
+        return seconds
+
+    @property
+    def promoted_branch(self) -> str:
+        return f"promoted/{self.branch}"
+
+
+class StoreSettings(_Model):
+    bucket: str
+    env: str
+    endpoint_url: str | None = None
+
+
+class AirflowSettings(_Model):
+    url: str | None = None
+    bundle: str | None = None
+
+
+class ReposFile(_Model):
+    release_store: StoreSettings
+    airflow: AirflowSettings = Field(default_factory=AirflowSettings)
+    state_dir: str = ".adp-repos"
+    repositories: list[Repository] = Field(default_factory=list)
+
+
+class ReposConfig:
+    """A validated ``airflow-repos.yaml``: the model, where it was read and its state folder."""
+
+    def __init__(self, model: ReposFile, path: Path) -> None:
+        self.model = model
+        self.path = path
+        base = path.resolve().parent
+        state = Path(model.state_dir)
+        self.state_dir = state if state.is_absolute() else base / state
+
+    @property
+    def env(self) -> str:
+        return self.model.release_store.env
+
+    @property
+    def repositories(self) -> list[Repository]:
+        return list(self.model.repositories)
+
+    def repository(self, name: str) -> Repository:
+        for repo in self.model.repositories:
+            if repo.name == name:
+                return repo
+        known = ", ".join(r.name for r in self.model.repositories) or "none"
+        raise ReposConfigError(
+            [f"{self.path}: no repository named {name!r} (known: {known}); adp repos list"]
+        )
+
+    def resolve(self, path: Path) -> Path:
+        """A path of the file (a secret file, known_hosts), relative to the file's folder."""
+        return path if path.is_absolute() else self.path.resolve().parent / path
+
+
+_FIXES = {
+    "missing": "required: add it",
+    "extra_forbidden": "unknown field: remove it or check its spelling",
+    "string_type": "must be a string (quote it in YAML)",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "literal_error": None,
+    "enum": None,
+}
+
+
+def _field(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the file"
+
+
+def _is_ssh(url: str) -> bool:
+    return url.startswith("ssh://") or bool(SCP_RE.match(url))
+
+
+def _url_problems(repo: Repository) -> list[tuple[str, str]]:
+    """(field, message) for the URL and the credentials it needs."""
+    problems: list[tuple[str, str]] = []
+    url, auth = repo.url, repo.auth_type
+    if _is_ssh(url):
+        if auth != "ssh_key":
+            problems.append(
+                ("url", f"{url!r} is an SSH URL, which needs auth_type: ssh_key (with "
+                 "ssh_key_file and known_hosts_file); for a public repository use its https URL")
+            )  # fmt: skip
+        return problems
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http", "file"} or (parts.scheme != "file" and not parts.hostname):
+        return [("url", f"{url!r}: use https://host/path, ssh://user@host/path, user@host:path "
+                 "or file:///path")]  # fmt: skip
+    if parts.password is not None or (parts.username and auth == "oauth_token"):
+        return [("url", "credentials are never written in airflow-repos.yaml: remove them from "
+                 "the URL and name the token with token_env or token_file")]  # fmt: skip
+    if auth == "ssh_key":
+        problems.append(("url", f"{url!r} is not an SSH URL; auth_type ssh_key needs "
+                         "ssh://user@host/path or user@host:path"))  # fmt: skip
+    if auth == "oauth_token" and parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        problems.append(("url", "a token over plain http would cross the network in clear: "
+                         "use the https URL"))  # fmt: skip
+    if auth == "oauth_token" and parts.scheme == "file":
+        problems.append(("auth_type", "a file:// repository needs no token: use public"))
+    return problems
+
+
+def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    auth = repo.auth_type
+    token = [f for f in ("token_env", "token_file") if getattr(repo, f) is not None]
+    ssh = [f for f in ("ssh_key_file", "known_hosts_file") if getattr(repo, f) is not None]
+    if auth == "oauth_token" and len(token) != 1:
+        problems.append(("token_env", "auth_type oauth_token needs exactly one of token_env "
+                         "(an environment variable) or token_file (a file) holding the token"))  # fmt: skip
+    if auth != "oauth_token":
+        problems += [(f, f"only auth_type oauth_token uses {f}: remove it") for f in token]
+    if auth == "ssh_key":
+        for f in ("ssh_key_file", "known_hosts_file"):
+            if getattr(repo, f) is None:
+                why = "the private key" if f == "ssh_key_file" else (
+                    "the server's pinned host key (ssh-keyscan, checked out of band): host keys "
+                    "are checked strictly, never accepted on first use")  # fmt: skip
+                problems.append((f, f"auth_type ssh_key needs {f}: {why}"))
+    else:
+        problems += [(f, f"only auth_type ssh_key uses {f}: remove it") for f in ssh]
+    if repo.token_env is not None and not ENV_VAR_RE.match(repo.token_env):
+        problems.append(("token_env", f"{repo.token_env!r} is not an environment variable name; "
+                         "name the variable that holds the token, never the token"))  # fmt: skip
+    hook = repo.webhook
+    if hook is not None:
+        given = [f for f in ("secret_env", "secret_file") if getattr(hook, f) is not None]
+        if len(given) != 1:
+            problems.append(("webhook.secret_env", "a webhook needs exactly one of secret_env or "
+                             "secret_file holding its shared secret"))  # fmt: skip
+        if hook.secret_env is not None and not ENV_VAR_RE.match(hook.secret_env):
+            problems.append(("webhook.secret_env", f"{hook.secret_env!r} is not an environment "
+                             "variable name; name the variable, never the secret"))  # fmt: skip
+    return problems
+
+
+def _entry_problems(repo: Repository) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if not NAME_RE.match(repo.name):
+        problems.append(("name", f"{repo.name!r}: use 1-63 lowercase letters, digits, '-' and "
+                         "'_', starting with a letter or digit"))  # fmt: skip
+    try:
+        names.check_package(repo.namespace)
+    except names.InvalidName as error:
+        problems.append(("namespace", f"{error} (the namespace is the package its DAG ids "
+                         "start with)"))  # fmt: skip
+    if not BRANCH_RE.match(repo.branch) or repo.branch.endswith(".lock"):
+        problems.append(("branch", f"{repo.branch!r} is not a branch name"))
+    if repo.branch.startswith("promoted/"):
+        problems.append(("branch", "promoted/* branches are the platform's own: track the "
+                         "branch people push to"))  # fmt: skip
+    if repo.path:
+        try:
+            names.check_path(repo.path.strip("/"))
+        except names.InvalidName as error:
+            problems.append(("path", str(error).replace("file path", "path")))
+    return problems + _url_problems(repo) + _credential_problems(repo)
+
+
+def _inline_secrets(data: Any) -> list[tuple[Loc, str]]:
+    found: list[tuple[Loc, str]] = []
+    repos = data.get("repositories") if isinstance(data, dict) else None
+    for index, entry in enumerate(repos if isinstance(repos, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        places = [(("repositories", index), entry)]
+        if isinstance(entry.get("webhook"), dict):
+            places.append((("repositories", index, "webhook"), entry["webhook"]))
+        for loc, mapping in places:
+            for key in mapping:
+                if str(key).lower() in INLINE_SECRETS:
+                    found.append(((*loc, key), "credentials are never written in "
+                                  "airflow-repos.yaml (they would reach git history and logs): "
+                                  "put the value in a file or an environment variable and name "
+                                  "it with *_env or *_file"))  # fmt: skip
+    return found
+
+
+def _message(item: dict) -> str:
+    kind = item["type"]
+    if kind == "value_error":
+        return str(item["ctx"]["error"])
+    fix = _FIXES.get(kind)
+    return fix if fix else item["msg"]
+
+
+def parse(text: str, source: str) -> ReposFile:
+    """The model of ``text``; ``ReposConfigError`` listing every problem as ``source:line``."""
+    try:
+        data, lines = load(text, source)
+    except YamlError as error:
+        raise ReposConfigError([str(error)]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ReposConfigError([f"{source}:1: the file must be a mapping with release_store "
+                                "and repositories (see docs/how-to/git-repositories.md)"])  # fmt: skip
+    problems = [(loc, message) for loc, message in _inline_secrets(data)]
+    if not problems:
+        try:
+            model = ReposFile.model_validate(data)
+        except ValidationError as error:
+            problems = [(tuple(item["loc"]), _message(item)) for item in error.errors()]
+        else:
+            problems = _file_problems(model)
+    if problems:
+        raise ReposConfigError(
+            [f"{source}:{line_of(lines, loc)}: {_field(loc)}: {msg}" for loc, msg in problems]
+        )
+    return model
+
+
+def _file_problems(model: ReposFile) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    try:
+        names.check_env(model.release_store.env)
+    except names.InvalidName as error:
+        problems.append((("release_store", "env"), str(error)))
+    seen: dict[str, dict[str, int]] = {"name": {}, "namespace": {}}
+    for index, repo in enumerate(model.repositories):
+        for field, message in _entry_problems(repo):
+            loc: Loc = ("repositories", index, *field.split("."))
+            problems.append((loc, message))
+        for key in ("name", "namespace"):
+            value = getattr(repo, key)
+            if value in seen[key]:
+                first = seen[key][value]
+                problems.append((("repositories", index, key), f"{value!r} is already used by "
+                                 f"repositories[{first}]: each repository needs its own {key}"))  # fmt: skip
+            else:
+                seen[key][value] = index
+    return problems
+
+
+def load_config(path: Path) -> ReposConfig:
+    """The validated file at ``path``; ``ReposConfigError`` when it is missing or wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReposConfigError([f"{path}: no such file; create it (adp repos add writes it) or "
+                                "pass --config"]) from None  # fmt: skip
+    except (OSError, UnicodeDecodeError) as error:
+        raise ReposConfigError([f"{path}: cannot read it ({error})"]) from None
+    return ReposConfig(parse(text, str(path)), path)

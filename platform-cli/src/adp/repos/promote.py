@@ -1,0 +1,287 @@
+"""Validate-then-promote: a repository's new commit reaches Airflow only once it passed.
+
+``sync`` fetches the tracked branch into the mirror; a new commit that descends from the
+promoted one is validated and scanned (the validation library, as ``adp dags publish`` runs it)
+and, when it passes and ``auto_deploy`` is on, published as release ``<commit>`` of the
+repository's namespace, then recorded on ``promoted/<branch>``; otherwise it is kept as pending
+approval (it passed) or refused (its findings). A repository that cannot be reached, a
+force-push that rewrites history and a commit that fails leave the promoted commit, and so what
+Airflow runs, as it was; the state says why. ``approve`` and ``rollback`` are the two ways a
+person moves the promoted commit; every move, refusal and approval is written to the audit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adp.bundles.config import default_bundle_name
+from adp.bundles.reparse import request_reparse
+from adp.dev.api import AirflowClient
+from adp.releases.locate import open_store
+from adp.releases.pointer import PointerConflict, ReleaseError, read_manifest, rollback
+from adp.releases.publish import (
+    PublishRequest,
+    ValidationFailed,
+    VersionExists,
+    default_publisher,
+    publish,
+)
+from adp.releases.store import Store, StoreError
+from adp.repos.config import ReposConfig, Repository
+from adp.repos.git import CredentialError, GitError, credentials
+from adp.repos.mirror import SHA_RE, Mirror
+from adp.repos.state import CommitNote, FindingNote, Outcome, RepoState, StateDir, now
+from adp.validation import ConfigError, ImportTarget, Severity, ValidationOptions
+
+
+class PromotionError(RuntimeError):
+    """A person's request (approve, rollback) cannot be carried out; nothing was changed."""
+
+
+@dataclass
+class SyncResult:
+    repository: str
+    outcome: Outcome
+    commit: str | None
+    promoted: str | None
+    detail: str
+    findings: list[FindingNote] = field(default_factory=list)
+    reparse: str | None = None
+
+    @property
+    def moved(self) -> bool:
+        return self.outcome in ("promoted", "approved", "rolled-back")
+
+
+def validation_options(repo: Repository) -> ValidationOptions:
+    settings = repo.validation
+    return ValidationOptions(
+        package=repo.namespace,
+        import_check=True,
+        fail_on=settings.fail_on,
+        package_imports=settings.package_imports,
+        import_timeout=settings.import_timeout,
+        target=ImportTarget(python=settings.python, image=settings.image),
+    )
+
+
+class Promoter:
+    """The promoter of one ``airflow-repos.yaml``; ``actor`` is who acts (recorded)."""
+
+    def __init__(
+        self,
+        config: ReposConfig,
+        actor: str | None = None,
+        store: Store | None = None,
+        airflow_url: str | None = None,
+    ) -> None:
+        self.config = config
+        self.actor = actor or default_publisher()
+        settings = config.model.release_store
+        self.store = store or open_store(settings.bucket, settings.endpoint_url)
+        self.state = StateDir(config.state_dir)
+        self.airflow_url = airflow_url or config.model.airflow.url or os.environ.get(
+            "ADP_AIRFLOW_URL"
+        )
+
+    # -- helpers ----------------------------------------------------------------------
+    def mirror(self, repo: Repository) -> Mirror:
+        return Mirror(self.state.mirrors, repo.name, repo.branch)
+
+    def _reparse(self) -> str | None:
+        if not self.airflow_url:
+            return None
+        bundle = self.config.model.airflow.bundle or default_bundle_name(self.config.env)
+        token = os.environ.get("ADP_AIRFLOW_TOKEN")
+        with AirflowClient(self.airflow_url, timeout=10, token=token) as api:
+            return request_reparse(api, bundle).detail
+
+    @contextlib.contextmanager
+    def _exported(self, repo: Repository, mirror: Mirror, sha: str):
+        self.state.work.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{repo.name}-{sha[:12]}-", dir=self.state.work))
+        try:
+            mirror.export(sha, repo.path.strip("/"), folder)
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _publish(self, repo: Repository, mirror: Mirror, sha: str, dry_run: bool) -> list[FindingNote]:
+        """Validate commit ``sha`` and (unless ``dry_run``) make it the namespace's current
+        release; the findings below the failing level. ValidationFailed when it fails."""
+        env = self.config.env
+        with self._exported(repo, mirror, sha) as folder:
+            request = PublishRequest(env, repo.namespace, folder, version=sha,
+                                     publisher=self.actor, git_sha=sha)  # fmt: skip
+            try:
+                plan = publish(self.store, request, validation_options(repo), dry_run=dry_run)
+            except VersionExists:
+                # published before (a rollback, or a run stopped after its publish): it passed
+                # then; point at it again
+                read_manifest(self.store, env, repo.namespace, sha)
+                if not dry_run:
+                    rollback(self.store, env, repo.namespace, sha, self.actor)
+                return []
+            return [FindingNote.of(f, str(folder)) for f in plan.report.active()]
+
+    def _record(self, state: RepoState, result: SyncResult) -> SyncResult:
+        state.last_outcome = result.outcome
+        state.last_error = None if result.outcome in ("promoted", "unchanged", "approved",
+                                                      "rolled-back") else result.detail  # fmt: skip
+        self.state.save(state)
+        return result
+
+    # -- sync --------------------------------------------------------------------------
+    def sync(self, name: str, reason: str = "manual") -> SyncResult:
+        """Fetch, validate and promote ``name``'s new commit (see the module's contract)."""
+        repo = self.config.repository(name)
+        with self.state.locked(name):
+            state = self.state.load(name)
+            state.last_sync_at = now()
+            mirror = self.mirror(repo)
+            promoted = mirror.promoted()
+            state.promoted = promoted
+            try:
+                with credentials(self.config, repo) as creds:
+                    tip = mirror.fetch(repo.url, creds)
+            except (GitError, CredentialError) as error:
+                outcome: Outcome = "failed" if isinstance(error, CredentialError) else "unreachable"
+                detail = f"cannot fetch {repo.branch} of {repo.url}: {error}"
+                if promoted:
+                    detail += f"; {promoted[:12]} stays promoted"
+                return self._record(state, SyncResult(name, outcome, None, promoted, detail))
+            state.upstream = tip
+            return self._record(state, self._judge(repo, mirror, state, tip, reason))
+
+    def _judge(
+        self, repo: Repository, mirror: Mirror, state: RepoState, tip: str, reason: str
+    ) -> SyncResult:
+        name, promoted = repo.name, state.promoted
+        if tip == promoted:
+            return SyncResult(name, "unchanged", tip, promoted, f"{tip[:12]} is promoted")
+        if state.held_upstream == tip:
+            return SyncResult(name, "unchanged", tip, promoted,
+                              f"rolled back to {promoted and promoted[:12]}; {tip[:12]} is not "
+                              "promoted again until a new commit arrives or it is approved")  # fmt: skip
+        for kind in ("pending", "refused"):
+            known = next((n for n in getattr(state, kind) if n.sha == tip), None)
+            if known is not None:
+                outcome: Outcome = "pending" if kind == "pending" else "refused"
+                return SyncResult(name, outcome, tip, promoted, known.reason, known.findings)
+        subject = mirror.subject(tip)
+        if promoted and not mirror.is_ancestor(promoted, tip):
+            why = (f"history rewritten: the promoted commit {promoted[:12]} is not an ancestor "
+                   f"of {tip[:12]} (a force-push); {promoted[:12]} stays promoted. After "
+                   f"review: adp repos approve {name} {tip}")  # fmt: skip
+            state.note("refused", CommitNote(sha=tip, subject=subject, reason=why))
+            self.state.audit("refuse", name, self.actor, tip, detail=f"{reason}: {why}")
+            return SyncResult(name, "rewritten", tip, promoted, why)
+        dry_run = not repo.auto_deploy
+        try:
+            notes = self._publish(repo, mirror, tip, dry_run=dry_run)
+        except ValidationFailed as error:
+            root = error.report.roots[0] if error.report.roots else ""
+            findings = [FindingNote.of(f, root) for f in error.findings]
+            why = f"validation failed: {error}".replace(root, f"commit {tip[:12]}")
+            state.note("refused", CommitNote(sha=tip, subject=subject, reason=why,
+                                             findings=findings))  # fmt: skip
+            self.state.audit("refuse", name, self.actor, tip, findings, f"{reason}: {why}")
+            kept = f"; {promoted[:12]} stays promoted" if promoted else ""
+            return SyncResult(name, "refused", tip, promoted, f"{why}{kept}", findings)
+        except (ReleaseError, StoreError, ConfigError, GitError) as error:
+            return SyncResult(name, "failed", tip, promoted, f"{tip[:12]}: {error}")
+        if dry_run:
+            why = f"passed validation; auto_deploy is off: adp repos approve {name} {tip}"
+            state.note("pending", CommitNote(sha=tip, subject=subject, reason=why, findings=notes))
+            self.state.audit("pending", name, self.actor, tip, notes, reason)
+            return SyncResult(name, "pending", tip, promoted, why, notes)
+        return self._moved(repo, mirror, state, tip, "promoted", "promote", reason, notes)
+
+    def _moved(
+        self,
+        repo: Repository,
+        mirror: Mirror,
+        state: RepoState,
+        sha: str,
+        outcome: Outcome,
+        action: str,
+        reason: str,
+        notes: list[FindingNote],
+    ) -> SyncResult:
+        """The release store points at ``sha``: record it on the promoted branch, the state
+        and the audit, then ask Airflow to re-parse."""
+        before = state.promoted
+        mirror.promote(sha, before)
+        state.promoted, state.promoted_at = sha, now()
+        state.history = [s for s in state.history if s != sha] + [sha]
+        state.forget(sha)
+        state.held_upstream = state.upstream if action == "rollback" else None
+        self.state.audit(action, repo.name, self.actor, sha, notes, reason)
+        was = before[:12] if before else "none"
+        result = SyncResult(repo.name, outcome, sha, sha, f"{was} -> {sha[:12]}", notes)
+        self.state.save(state)
+        result.reparse = self._reparse()
+        return result
+
+    # -- a person's decisions -------------------------------------------------------------
+    def approve(self, name: str, sha: str) -> SyncResult:
+        """Promote a commit waiting for approval (or one whose history was rewritten), after
+        validating it again; a commit that failed validation cannot be approved."""
+        repo = self.config.repository(name)
+        with self.state.locked(name):
+            state = self.state.load(name)
+            mirror = self.mirror(repo)
+            state.promoted = mirror.promoted()
+            pending = next((n for n in state.pending if n.sha == sha), None)
+            refused = next((n for n in state.refused if n.sha == sha), None)
+            if pending is None and refused is None:
+                raise PromotionError(
+                    f"{name}: {sha} is not waiting for approval (adp repos status {name} lists "
+                    "the pending commits); nothing was changed"
+                )
+            if refused is not None and refused.findings:
+                raise PromotionError(
+                    f"{name}: {sha[:12]} failed validation ({len(refused.findings)} finding(s)) "
+                    "and cannot be approved: fix it and push; nothing was changed"
+                )
+            try:
+                notes = self._publish(repo, mirror, sha, dry_run=False)
+            except ValidationFailed as error:
+                raise PromotionError(f"{name}: {sha[:12]} fails validation now: {error}") from None
+            except (ReleaseError, StoreError, ConfigError, GitError) as error:
+                raise PromotionError(f"{name}: {sha[:12]}: {error}") from None
+            return self._record(
+                state, self._moved(repo, mirror, state, sha, "approved", "approve", "approved", notes)
+            )
+
+    def rollback(self, name: str, sha: str) -> SyncResult:
+        """Point the namespace back at an earlier promoted commit; the upstream commit seen now
+        is not promoted again until a newer one arrives or it is approved."""
+        repo = self.config.repository(name)
+        if not SHA_RE.match(sha):
+            raise PromotionError(f"{sha!r}: give the full commit id (adp repos status {name})")
+        with self.state.locked(name):
+            state = self.state.load(name)
+            mirror = self.mirror(repo)
+            state.promoted = mirror.promoted()
+            if sha not in state.history:
+                known = ", ".join(s[:12] for s in state.history) or "none"
+                raise PromotionError(
+                    f"{name}: {sha[:12]} was never promoted (promoted before: {known}); "
+                    "nothing was changed"
+                )
+            if sha == state.promoted:
+                return SyncResult(name, "unchanged", sha, sha, f"{sha[:12]} is promoted already")
+            try:
+                rollback(self.store, self.config.env, repo.namespace, sha, self.actor)
+            except (PointerConflict, ReleaseError, StoreError) as error:
+                raise PromotionError(f"{name}: {error}") from None
+            return self._record(
+                state,
+                self._moved(repo, mirror, state, sha, "rolled-back", "rollback", "rollback", []),
+            )
