@@ -9,15 +9,22 @@ from pathlib import Path
 
 import yaml
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "Dana Dev", "GIT_AUTHOR_EMAIL": "dana@example.com",
-           "GIT_COMMITTER_NAME": "Dana Dev", "GIT_COMMITTER_EMAIL": "dana@example.com",
-           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}  # fmt: skip
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Dana Dev",
+    "GIT_AUTHOR_EMAIL": "dana@example.com",
+    "GIT_COMMITTER_NAME": "Dana Dev",
+    "GIT_COMMITTER_EMAIL": "dana@example.com",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "HOME": "/nonexistent",
+}
 # A credential that detect-secrets recognises (GitHub token shape); made up.
 FAKE_TOKEN = "ghp_" + "Zq3" * 12
 
 
 def dag_text(dag_id: str, marker: str = "v1", extra: str = "") -> str:
-    return textwrap.dedent(f'''\
+    return (
+        textwrap.dedent(f'''\
         from datetime import datetime
 
         from airflow.sdk import dag, task
@@ -42,7 +49,9 @@ def dag_text(dag_id: str, marker: str = "v1", extra: str = "") -> str:
 
 
         {dag_id}()
-        ''') + extra
+        ''')
+        + extra
+    )
 
 
 def git(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -87,8 +96,9 @@ class Upstream:
         return git("rev-parse", "HEAD", cwd=self.work)
 
     def push(self, force: bool = False) -> None:
-        git("push", "--quiet", *(["--force"] if force else []), "origin", self.branch,
-            cwd=self.work)  # fmt: skip
+        git(
+            "push", "--quiet", *(["--force"] if force else []), "origin", self.branch, cwd=self.work
+        )
 
     def reset(self, sha: str) -> None:
         git("reset", "--quiet", "--hard", sha, cwd=self.work)

@@ -34,8 +34,14 @@ class Setup:
         return Promoter(load_config(self.config), actor="tester", store=self.store)
 
     def write(self, **entry: object) -> None:
-        repo = {"name": "workflows", "url": self.upstream.url, "namespace": NS, "path": "dags",
-                "sync_interval": "30s", **entry}  # fmt: skip
+        repo = {
+            "name": "workflows",
+            "url": self.upstream.url,
+            "namespace": NS,
+            "path": "dags",
+            "sync_interval": "30s",
+            **entry,
+        }
         write_config(self.config, self.root / "store", [repo], env=ENV)
 
     def current(self) -> str | None:
@@ -95,7 +101,7 @@ def test_a_commit_with_a_hardcoded_secret_is_refused_and_the_last_good_commit_st
     assert [e["action"] for e in promoter.state.audit_entries()] == ["promote", "refuse"]
     written = [p for p in files_holding(setup.root, FAKE_TOKEN) if "mirrors" not in p.parts]
     assert [p.relative_to(setup.root).parts[0] for p in written] == ["workflows-work"]
-    with pytest.raises(PromotionError, match="failed validation .* cannot be approved"):
+    with pytest.raises(PromotionError, match=r"failed validation .* cannot be approved"):
         promoter.approve("workflows", bad)
     # a second sync does not validate the refused commit again; a fix is promoted
     assert promoter.sync("workflows").outcome == "refused"
@@ -119,8 +125,9 @@ def test_a_force_push_rewriting_promoted_history_waits_for_approval(setup: Setup
     second = up.commit({"dags/sales_daily.py": dag_text("sales_daily", "v2")}, "two")
     assert promoter.sync("workflows").promoted == second
     up.reset(first)
-    rewritten = up.commit({"dags/sales_daily.py": dag_text("sales_daily", "v3")}, "three",
-                          push=False)  # fmt: skip
+    rewritten = up.commit(
+        {"dags/sales_daily.py": dag_text("sales_daily", "v3")}, "three", push=False
+    )
     up.push(force=True)
     result = promoter.sync("workflows")
     assert (result.outcome, result.promoted) == ("rewritten", second), result
@@ -167,7 +174,11 @@ def test_rollback_points_back_and_holds_until_a_new_commit_arrives(setup: Setup)
     assert third != second
     assert promoter.sync("workflows").promoted == third  # a new commit moves on again
     assert [e["action"] for e in promoter.state.audit_entries()] == [
-        "promote", "promote", "rollback", "promote"]  # fmt: skip
+        "promote",
+        "promote",
+        "rollback",
+        "promote",
+    ]
 
 
 def test_an_unreachable_repository_keeps_the_promoted_commit(setup: Setup) -> None:

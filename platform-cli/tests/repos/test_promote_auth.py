@@ -19,8 +19,11 @@ TOKEN = "tok-" + "x7Q" * 10
 
 
 def promoter(root: Path, entry: dict) -> Promoter:
-    config = write_config(root / "airflow-repos.yaml", root / "store",
-                          [{"name": "team", "namespace": "team", **entry}])  # fmt: skip
+    config = write_config(
+        root / "airflow-repos.yaml",
+        root / "store",
+        [{"name": "team", "namespace": "team", **entry}],
+    )
     return Promoter(load_config(config), actor="tester")
 
 
@@ -65,8 +68,12 @@ def test_an_ssh_key_with_a_pinned_host_key_fetches_and_another_host_key_is_refus
     key, public = make_client_key(tmp_path / "keys")
     known_hosts = tmp_path / "keys" / "known_hosts"
     with running_git_ssh(served, public) as ssh:
-        entry = {"url": ssh.url("team"), "auth_type": "ssh_key", "ssh_key_file": str(key),
-                 "known_hosts_file": str(known_hosts)}  # fmt: skip
+        entry = {
+            "url": ssh.url("team"),
+            "auth_type": "ssh_key",
+            "ssh_key_file": str(key),
+            "known_hosts_file": str(known_hosts),
+        }
         _, other = make_client_key(tmp_path / "other")  # any key but the server's
         known_hosts.write_text(f"[127.0.0.1]:{ssh.port} {other.split()[0]} {other.split()[1]}\n")
         wrong = promoter(tmp_path, entry).sync("team")

@@ -55,7 +55,11 @@ def test_the_seeds_shape_reads_into_a_typed_model() -> None:
     model = parse(GOOD, "airflow-repos.yaml")
     first, community, personal = model.repositories
     assert (first.name, first.namespace, first.path, first.sync_interval) == (
-        "company-workflows", "company", "dags", 60.0)  # fmt: skip
+        "company-workflows",
+        "company",
+        "dags",
+        60.0,
+    )
     assert first.webhook is not None and first.webhook.provider == "github"
     assert community.sync_interval == 300.0 and community.branch == "main"
     assert community.auto_deploy is True
@@ -71,53 +75,99 @@ def replace(old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (replace("    branch: main\n", "    branch: main\n    colour: red\n"),
-         "airflow-repos.yaml:9: repositories[0].colour: unknown field"),
-        (replace("  - name: community\n", "  - name: company-workflows\n"),
-         "airflow-repos.yaml:20: repositories[1].name: 'company-workflows' is already used by "
-         "repositories[0]"),
-        (replace("    namespace: community\n", "    namespace: company\n"),
-         "airflow-repos.yaml:24: repositories[1].namespace: 'company' is already used"),
-        (replace("sync_interval: 5m", "sync_interval: 2s"),
-         "airflow-repos.yaml:23: repositories[1].sync_interval: '2s': must be between 10s"),
-        (replace("sync_interval: 5m", "sync_interval: often"),
-         "repositories[1].sync_interval: 'often' is not a duration: write it as 60s"),
-        (replace("    url: https://git.example.com/community/dags\n",
-                 "    url: ssh://git@git.example.com/community/dags\n"),
-         "airflow-repos.yaml:21: repositories[1].url: 'ssh://git@git.example.com/community/dags' "
-         "is an SSH URL, which needs auth_type: ssh_key"),
-        (replace("    token_env: COMPANY_GIT_TOKEN\n", "    token: ghp_abcdefghijklmnop\n"),
-         "airflow-repos.yaml:10: repositories[0].token: credentials are never written in "
-         "airflow-repos.yaml"),
-        (replace("      secret_env: COMPANY_HOOK_SECRET\n", "      secret: hunter2hunter2\n"),
-         "airflow-repos.yaml:19: repositories[0].webhook.secret: credentials are never written"),
-        (replace("https://git.example.com/company/workflows.git",
-                 "https://bot:s3cr3t@git.example.com/company/workflows.git"),
-         "airflow-repos.yaml:7: repositories[0].url: credentials are never written"),
-        (replace("token_env: COMPANY_GIT_TOKEN", "token_env: ghp_0123456789abcdefghij-x"),
-         "repositories[0].token_env: 'ghp_0123456789abcdefghij-x' is not an environment "
-         "variable name"),
-        (replace("      security_scan: true\n", "      security_scan: false\n"),
-         "airflow-repos.yaml:16: repositories[0].validation.security_scan: validation and the "
-         "security scan are mandatory"),
-        (replace("      security_scan: true\n", "      security_scan: true\n      auto_deploy: false\n"),
-         "airflow-repos.yaml:17: repositories[0].validation.auto_deploy: unknown field"),
-        (replace("    known_hosts_file: keys/known_hosts\n", ""),
-         "repositories[2].known_hosts_file: auth_type ssh_key needs known_hosts_file"),
-        (replace("https://git.example.com/company/workflows.git",
-                 "http://git.example.com/company/workflows.git"),
-         "repositories[0].url: a token over plain http would cross the network in clear"),
-        (replace("    namespace: company\n", "    namespace: Company-1\n"),
-         "airflow-repos.yaml:12: repositories[0].namespace: package 'Company-1'"),
-        (replace("    branch: develop\n", "    branch: promoted/develop\n"),
-         "repositories[2].branch: promoted/* branches are the platform's own"),
+        (
+            replace("    branch: main\n", "    branch: main\n    colour: red\n"),
+            "airflow-repos.yaml:9: repositories[0].colour: unknown field",
+        ),
+        (
+            replace("  - name: community\n", "  - name: company-workflows\n"),
+            "airflow-repos.yaml:20: repositories[1].name: 'company-workflows' is already used by "
+            "repositories[0]",
+        ),
+        (
+            replace("    namespace: community\n", "    namespace: company\n"),
+            "airflow-repos.yaml:24: repositories[1].namespace: 'company' is already used",
+        ),
+        (
+            replace("sync_interval: 5m", "sync_interval: 2s"),
+            "airflow-repos.yaml:23: repositories[1].sync_interval: '2s': must be between 10s",
+        ),
+        (
+            replace("sync_interval: 5m", "sync_interval: often"),
+            "repositories[1].sync_interval: 'often' is not a duration: write it as 60s",
+        ),
+        (
+            replace(
+                "    url: https://git.example.com/community/dags\n",
+                "    url: ssh://git@git.example.com/community/dags\n",
+            ),
+            "airflow-repos.yaml:21: repositories[1].url: "
+            "'ssh://git@git.example.com/community/dags' is an SSH URL, which needs auth_type: "
+            "ssh_key",
+        ),
+        (
+            replace("    token_env: COMPANY_GIT_TOKEN\n", "    token: ghp_abcdefghijklmnop\n"),
+            "airflow-repos.yaml:10: repositories[0].token: credentials are never written in "
+            "airflow-repos.yaml",
+        ),
+        (
+            replace("      secret_env: COMPANY_HOOK_SECRET\n", "      secret: hunter2hunter2\n"),
+            "airflow-repos.yaml:19: repositories[0].webhook.secret: credentials are never written",
+        ),
+        (
+            replace(
+                "https://git.example.com/company/workflows.git",
+                "https://bot:s3cr3t@git.example.com/company/workflows.git",
+            ),
+            "airflow-repos.yaml:7: repositories[0].url: credentials are never written",
+        ),
+        (
+            replace("token_env: COMPANY_GIT_TOKEN", "token_env: ghp_0123456789abcdefghij-x"),
+            "repositories[0].token_env: 'ghp_0123456789abcdefghij-x' is not an environment "
+            "variable name",
+        ),
+        (
+            replace("      security_scan: true\n", "      security_scan: false\n"),
+            "airflow-repos.yaml:16: repositories[0].validation.security_scan: validation and the "
+            "security scan are mandatory",
+        ),
+        (
+            replace(
+                "      security_scan: true\n",
+                "      security_scan: true\n      auto_deploy: false\n",
+            ),
+            "airflow-repos.yaml:17: repositories[0].validation.auto_deploy: unknown field",
+        ),
+        (
+            replace("    known_hosts_file: keys/known_hosts\n", ""),
+            "repositories[2].known_hosts_file: auth_type ssh_key needs known_hosts_file",
+        ),
+        (
+            replace(
+                "https://git.example.com/company/workflows.git",
+                "http://git.example.com/company/workflows.git",
+            ),
+            "repositories[0].url: a token over plain http would cross the network in clear",
+        ),
+        (
+            replace("    namespace: company\n", "    namespace: Company-1\n"),
+            "airflow-repos.yaml:12: repositories[0].namespace: package 'Company-1'",
+        ),
+        (
+            replace("    branch: develop\n", "    branch: promoted/develop\n"),
+            "repositories[2].branch: promoted/* branches are the platform's own",
+        ),
         (replace("  env: prod\n", "  env: Prod!\n"), "airflow-repos.yaml:4: release_store.env"),
-        (replace("  bucket: s3://dags\n", ""), "airflow-repos.yaml:2: release_store.bucket: "
-         "required: add it"),
-        (replace("    auth_type: public\n", "    auth_type: anonymous\n"),
-         "airflow-repos.yaml:22: repositories[1].auth_type: Input should be 'public'"),
+        (
+            replace("  bucket: s3://dags\n", ""),
+            "airflow-repos.yaml:2: release_store.bucket: required: add it",
+        ),
+        (
+            replace("    auth_type: public\n", "    auth_type: anonymous\n"),
+            "airflow-repos.yaml:22: repositories[1].auth_type: Input should be 'public'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_refused_with_file_line_and_the_field(text: str, expected: str) -> None:
     found = problems(text)
     assert any(expected in p for p in found), found

@@ -167,24 +167,26 @@ def _status_data(cfg: ReposConfig, promoter: Promoter | None) -> list[dict[str, 
                 current = read_pointer(promoter.store, cfg.env, repo.namespace).version
             except (ReleaseError, StoreError) as error:
                 current = f"unreadable: {error}"
-        rows.append({
-            "name": repo.name,
-            "namespace": repo.namespace,
-            "url": repo.url,
-            "branch": repo.branch,
-            "auth_type": repo.auth_type,
-            "auto_deploy": repo.auto_deploy,
-            "promoted": state.promoted,
-            "promoted_at": state.promoted_at.isoformat() if state.promoted_at else None,
-            "release_current": current,
-            "upstream": state.upstream,
-            "last_sync_at": state.last_sync_at.isoformat() if state.last_sync_at else None,
-            "last_sync_age": _age(state.last_sync_at),
-            "last_outcome": state.last_outcome,
-            "last_error": state.last_error,
-            "pending": [n.model_dump(mode="json") for n in state.pending],
-            "refused": [n.model_dump(mode="json") for n in state.refused],
-        })  # fmt: skip
+        rows.append(
+            {
+                "name": repo.name,
+                "namespace": repo.namespace,
+                "url": repo.url,
+                "branch": repo.branch,
+                "auth_type": repo.auth_type,
+                "auto_deploy": repo.auto_deploy,
+                "promoted": state.promoted,
+                "promoted_at": state.promoted_at.isoformat() if state.promoted_at else None,
+                "release_current": current,
+                "upstream": state.upstream,
+                "last_sync_at": state.last_sync_at.isoformat() if state.last_sync_at else None,
+                "last_sync_age": _age(state.last_sync_at),
+                "last_outcome": state.last_outcome,
+                "last_error": state.last_error,
+                "pending": [n.model_dump(mode="json") for n in state.pending],
+                "refused": [n.model_dump(mode="json") for n in state.refused],
+            }
+        )
     return rows
 
 
@@ -199,10 +201,15 @@ def list_command(config: ConfigPath = Path(DEFAULT_FILE), as_json: AsJson = Fals
     table = Table("name", "namespace", "url", "branch", "auth", "auto", "promoted", "last sync")
     for r in rows:
         table.add_row(
-            r["name"], r["namespace"], escape(r["url"]), r["branch"], r["auth_type"],
-            "yes" if r["auto_deploy"] else "no", (r["promoted"] or "-")[:12],
+            r["name"],
+            r["namespace"],
+            escape(r["url"]),
+            r["branch"],
+            r["auth_type"],
+            "yes" if r["auto_deploy"] else "no",
+            (r["promoted"] or "-")[:12],
             f"{r['last_outcome'] or '-'} ({r['last_sync_age']})",
-        )  # fmt: skip
+        )
     console.print(table)
     if not rows:
         typer.echo(f"no repositories in {cfg.path}; adp repos add")
@@ -257,8 +264,10 @@ def audit_command(
     for e in entries:
         commit = (e["commit"] or "")[:12]
         found = f" ({len(e['findings'])} finding(s))" if e["findings"] else ""
-        typer.echo(f"{e['at']} {e['action']:<9} {e['repository']} {commit} by {e['actor']}"
-                   f"{found} {e['detail']}")  # fmt: skip
+        typer.echo(
+            f"{e['at']} {e['action']:<9} {e['repository']} {commit} by {e['actor']}"
+            f"{found} {e['detail']}"
+        )
 
 
 @app.command("add")
@@ -297,17 +306,30 @@ def add_command(
 ) -> None:
     """Add a repository to airflow-repos.yaml (the rest of the file stays as written), then
     sync it: its DAGs reach the running Airflow with no restart."""
-    entry: dict[str, Any] = {"name": name, "url": url, "branch": branch, "auth_type": auth_type,
-                             "namespace": namespace}  # fmt: skip
-    optional = {"path": path, "sync_interval": sync_interval, "token_env": token_env,
-                "token_file": token_file, "ssh_key_file": ssh_key_file,
-                "known_hosts_file": known_hosts_file}  # fmt: skip
+    entry: dict[str, Any] = {
+        "name": name,
+        "url": url,
+        "branch": branch,
+        "auth_type": auth_type,
+        "namespace": namespace,
+    }
+    optional = {
+        "path": path,
+        "sync_interval": sync_interval,
+        "token_env": token_env,
+        "token_file": token_file,
+        "ssh_key_file": ssh_key_file,
+        "known_hosts_file": known_hosts_file,
+    }
     entry.update({k: v for k, v in optional.items() if v})
     if no_auto_deploy:
         entry["auto_deploy"] = False
     if webhook_provider:
-        hook = {"provider": webhook_provider, "secret_env": webhook_secret_env,
-                "secret_file": webhook_secret_file}  # fmt: skip
+        hook = {
+            "provider": webhook_provider,
+            "secret_env": webhook_secret_env,
+            "secret_file": webhook_secret_file,
+        }
         entry["webhook"] = {k: v for k, v in hook.items() if v}
     if config.exists():
         text = config.read_text(encoding="utf-8")
@@ -320,8 +342,12 @@ def add_command(
     except ReposConfigError as error:
         raise _fail(f"{error}\nnothing was written", 2) from None
     cfg = _config(config)
-    StateDir(cfg.state_dir).audit("add", name, actor or _promoter(cfg, actor, None).actor,
-                                  detail=f"{url} {branch} -> {cfg.env}/{namespace}")  # fmt: skip
+    StateDir(cfg.state_dir).audit(
+        "add",
+        name,
+        actor or _promoter(cfg, actor, None).actor,
+        detail=f"{url} {branch} -> {cfg.env}/{namespace}",
+    )
     typer.echo(f"added {name} to {config}")
     if not no_sync:
         result = _promoter(cfg, actor, airflow_url).sync(name, reason="adp repos add")
@@ -353,12 +379,18 @@ def remove_command(
     try:
         was = retire(promoter.store, cfg.env, repo.namespace)
     except (ReleaseError, StoreError) as error:
-        raise _fail(f"removed {name} from {config}, but its namespace is still in the "
-                    f"environment: {error}; run adp repos remove again", 1) from None  # fmt: skip
-    promoter.state.audit("remove", name, promoter.actor, was,
-                         detail=f"{cfg.env}/{repo.namespace} retired")  # fmt: skip
-    typer.echo(f"removed {name}: {cfg.env}/{repo.namespace} ({was or 'no release'}) is out of "
-               "the environment")  # fmt: skip
+        raise _fail(
+            f"removed {name} from {config}, but its namespace is still in the "
+            f"environment: {error}; run adp repos remove again",
+            1,
+        ) from None
+    promoter.state.audit(
+        "remove", name, promoter.actor, was, detail=f"{cfg.env}/{repo.namespace} retired"
+    )
+    typer.echo(
+        f"removed {name}: {cfg.env}/{repo.namespace} ({was or 'no release'}) is out of "
+        "the environment"
+    )
     reparse = promoter._reparse()
     if reparse:
         typer.echo(reparse)
@@ -385,7 +417,8 @@ def bundle_config_command(
         raise _fail(str(error), 2) from None
     err.print(f"[yellow]note:[/] {RESTART_NOTE}", highlight=False)
     entries = git_bundle_entries(cfg)
-    typer.echo(f"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST={json.dumps(entries, separators=(',', ':'))}")
+    value = json.dumps(entries, separators=(",", ":"))
+    typer.echo(f"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST={value}")
     for key, value in conns.items():
         typer.echo(f"{key}={value}")
 
@@ -404,8 +437,9 @@ def serve_command(
     from adp.webhooks.targets import HookTarget
 
     cfg = _config(config)
-    promoter = _promoter(cfg, actor or f"{_promoter(cfg, None, None).actor} (adp repos serve)",
-                         airflow_url)  # fmt: skip
+    promoter = _promoter(
+        cfg, actor or f"{_promoter(cfg, None, None).actor} (adp repos serve)", airflow_url
+    )
     targets = []
     for repo in cfg.repositories:
         secret = b""
@@ -413,13 +447,24 @@ def serve_command(
         if repo.webhook is not None:
             provider = repo.webhook.provider
             try:
-                secret = read_secret(cfg, repo.webhook.secret_env, repo.webhook.secret_file,
-                                     f"repository {repo.name}: webhook secret").encode()  # fmt: skip
+                secret = read_secret(
+                    cfg,
+                    repo.webhook.secret_env,
+                    repo.webhook.secret_file,
+                    f"repository {repo.name}: webhook secret",
+                ).encode()
             except CredentialError as error:
                 raise _fail(str(error), 2) from None
-        targets.append(HookTarget(repo.name, provider, secret, repo.branch,  # type: ignore[arg-type]
-                                  poll_interval=repo.sync_interval,
-                                  accepts_webhooks=repo.webhook is not None))  # fmt: skip
+        targets.append(
+            HookTarget(
+                repo.name,
+                provider,
+                secret,
+                repo.branch,  # type: ignore[arg-type]
+                poll_interval=repo.sync_interval,
+                accepts_webhooks=repo.webhook is not None,
+            )
+        )
 
     def sync(name: str, reason: str) -> SyncResult:
         result = promoter.sync(name, reason=reason)

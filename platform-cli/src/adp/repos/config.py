@@ -205,23 +205,44 @@ def _url_problems(repo: Repository) -> list[tuple[str, str]]:
     if _is_ssh(url):
         if auth != "ssh_key":
             problems.append(
-                ("url", f"{url!r} is an SSH URL, which needs auth_type: ssh_key (with "
-                 "ssh_key_file and known_hosts_file); for a public repository use its https URL")
-            )  # fmt: skip
+                (
+                    "url",
+                    f"{url!r} is an SSH URL, which needs auth_type: ssh_key (with "
+                    "ssh_key_file and known_hosts_file); for a public repository use its https URL",
+                )
+            )
         return problems
     parts = urlsplit(url)
-    if parts.scheme not in {"https", "http", "file"} or (parts.scheme != "file" and not parts.hostname):
-        return [("url", f"{url!r}: use https://host/path, ssh://user@host/path, user@host:path "
-                 "or file:///path")]  # fmt: skip
+    if parts.scheme not in {"https", "http", "file"} or (
+        parts.scheme != "file" and not parts.hostname
+    ):
+        return [
+            (
+                "url",
+                f"{url!r}: use https://host/path, ssh://user@host/path, user@host:path "
+                "or file:///path",
+            )
+        ]
     if parts.password is not None or (parts.username and auth == "oauth_token"):
-        return [("url", "credentials are never written in airflow-repos.yaml: remove them from "
-                 "the URL and name the token with token_env or token_file")]  # fmt: skip
+        return [
+            (
+                "url",
+                "credentials are never written in airflow-repos.yaml: remove them from "
+                "the URL and name the token with token_env or token_file",
+            )
+        ]
     if auth == "ssh_key":
-        problems.append(("url", f"{url!r} is not an SSH URL; auth_type ssh_key needs "
-                         "ssh://user@host/path or user@host:path"))  # fmt: skip
+        problems.append(
+            (
+                "url",
+                f"{url!r} is not an SSH URL; auth_type ssh_key needs "
+                "ssh://user@host/path or user@host:path",
+            )
+        )
     if auth == "oauth_token" and parts.scheme == "http" and parts.hostname not in LOOPBACK:
-        problems.append(("url", "a token over plain http would cross the network in clear: "
-                         "use the https URL"))  # fmt: skip
+        problems.append(
+            ("url", "a token over plain http would cross the network in clear: use the https URL")
+        )
     if auth == "oauth_token" and parts.scheme == "file":
         problems.append(("auth_type", "a file:// repository needs no token: use public"))
     return problems
@@ -233,49 +254,84 @@ def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
     token = [f for f in ("token_env", "token_file") if getattr(repo, f) is not None]
     ssh = [f for f in ("ssh_key_file", "known_hosts_file") if getattr(repo, f) is not None]
     if auth == "oauth_token" and len(token) != 1:
-        problems.append(("token_env", "auth_type oauth_token needs exactly one of token_env "
-                         "(an environment variable) or token_file (a file) holding the token"))  # fmt: skip
+        problems.append(
+            (
+                "token_env",
+                "auth_type oauth_token needs exactly one of token_env "
+                "(an environment variable) or token_file (a file) holding the token",
+            )
+        )
     if auth != "oauth_token":
         problems += [(f, f"only auth_type oauth_token uses {f}: remove it") for f in token]
     if auth == "ssh_key":
         for f in ("ssh_key_file", "known_hosts_file"):
             if getattr(repo, f) is None:
-                why = "the private key" if f == "ssh_key_file" else (
-                    "the server's pinned host key (ssh-keyscan, checked out of band): host keys "
-                    "are checked strictly, never accepted on first use")  # fmt: skip
+                why = (
+                    "the private key"
+                    if f == "ssh_key_file"
+                    else (
+                        "the server's pinned host key (ssh-keyscan, checked out of band): "
+                        "host keys are checked strictly, never accepted on first use"
+                    )
+                )
                 problems.append((f, f"auth_type ssh_key needs {f}: {why}"))
     else:
         problems += [(f, f"only auth_type ssh_key uses {f}: remove it") for f in ssh]
     if repo.token_env is not None and not ENV_VAR_RE.match(repo.token_env):
-        problems.append(("token_env", f"{repo.token_env!r} is not an environment variable name; "
-                         "name the variable that holds the token, never the token"))  # fmt: skip
+        problems.append(
+            (
+                "token_env",
+                f"{repo.token_env!r} is not an environment variable name; "
+                "name the variable that holds the token, never the token",
+            )
+        )
     hook = repo.webhook
     if hook is not None:
         given = [f for f in ("secret_env", "secret_file") if getattr(hook, f) is not None]
         if len(given) != 1:
-            problems.append(("webhook.secret_env", "a webhook needs exactly one of secret_env or "
-                             "secret_file holding its shared secret"))  # fmt: skip
+            problems.append(
+                (
+                    "webhook.secret_env",
+                    "a webhook needs exactly one of secret_env or "
+                    "secret_file holding its shared secret",
+                )
+            )
         if hook.secret_env is not None and not ENV_VAR_RE.match(hook.secret_env):
-            problems.append(("webhook.secret_env", f"{hook.secret_env!r} is not an environment "
-                             "variable name; name the variable, never the secret"))  # fmt: skip
+            problems.append(
+                (
+                    "webhook.secret_env",
+                    f"{hook.secret_env!r} is not an environment "
+                    "variable name; name the variable, never the secret",
+                )
+            )
     return problems
 
 
 def _entry_problems(repo: Repository) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if not NAME_RE.match(repo.name):
-        problems.append(("name", f"{repo.name!r}: use 1-63 lowercase letters, digits, '-' and "
-                         "'_', starting with a letter or digit"))  # fmt: skip
+        problems.append(
+            (
+                "name",
+                f"{repo.name!r}: use 1-63 lowercase letters, digits, '-' and "
+                "'_', starting with a letter or digit",
+            )
+        )
     try:
         names.check_package(repo.namespace)
     except names.InvalidName as error:
-        problems.append(("namespace", f"{error} (the namespace is the package its DAG ids "
-                         "start with)"))  # fmt: skip
+        problems.append(
+            ("namespace", f"{error} (the namespace is the package its DAG ids start with)")
+        )
     if not BRANCH_RE.match(repo.branch) or repo.branch.endswith(".lock"):
         problems.append(("branch", f"{repo.branch!r} is not a branch name"))
     if repo.branch.startswith("promoted/"):
-        problems.append(("branch", "promoted/* branches are the platform's own: track the "
-                         "branch people push to"))  # fmt: skip
+        problems.append(
+            (
+                "branch",
+                "promoted/* branches are the platform's own: track the branch people push to",
+            )
+        )
     if repo.path:
         try:
             names.check_path(repo.path.strip("/"))
@@ -296,10 +352,15 @@ def _inline_secrets(data: Any) -> list[tuple[Loc, str]]:
         for loc, mapping in places:
             for key in mapping:
                 if str(key).lower() in INLINE_SECRETS:
-                    found.append(((*loc, key), "credentials are never written in "
-                                  "airflow-repos.yaml (they would reach git history and logs): "
-                                  "put the value in a file or an environment variable and name "
-                                  "it with *_env or *_file"))  # fmt: skip
+                    found.append(
+                        (
+                            (*loc, key),
+                            "credentials are never written in "
+                            "airflow-repos.yaml (they would reach git history and logs): "
+                            "put the value in a file or an environment variable and name "
+                            "it with *_env or *_file",
+                        )
+                    )
     return found
 
 
@@ -320,8 +381,12 @@ def parse(text: str, source: str) -> ReposFile:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ReposConfigError([f"{source}:1: the file must be a mapping with release_store "
-                                "and repositories (see docs/how-to/git-repositories.md)"])  # fmt: skip
+        raise ReposConfigError(
+            [
+                f"{source}:1: the file must be a mapping with release_store "
+                "and repositories (see docs/how-to/git-repositories.md)"
+            ]
+        )
     problems = [(loc, message) for loc, message in _inline_secrets(data)]
     if not problems:
         try:
@@ -352,8 +417,13 @@ def _file_problems(model: ReposFile) -> list[tuple[Loc, str]]:
             value = getattr(repo, key)
             if value in seen[key]:
                 first = seen[key][value]
-                problems.append((("repositories", index, key), f"{value!r} is already used by "
-                                 f"repositories[{first}]: each repository needs its own {key}"))  # fmt: skip
+                problems.append(
+                    (
+                        ("repositories", index, key),
+                        f"{value!r} is already used by "
+                        f"repositories[{first}]: each repository needs its own {key}",
+                    )
+                )
             else:
                 seen[key][value] = index
     return problems
@@ -364,8 +434,9 @@ def load_config(path: Path) -> ReposConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ReposConfigError([f"{path}: no such file; create it (adp repos add writes it) or "
-                                "pass --config"]) from None  # fmt: skip
+        raise ReposConfigError(
+            [f"{path}: no such file; create it (adp repos add writes it) or pass --config"]
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ReposConfigError([f"{path}: cannot read it ({error})"]) from None
     return ReposConfig(parse(text, str(path)), path)

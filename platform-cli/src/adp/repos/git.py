@@ -22,7 +22,10 @@ from adp.repos.config import ReposConfig, Repository
 TOKEN_VAR = "ADP_GIT_TOKEN"
 TIMEOUT = 120.0
 # git asks its helper for credentials; this one answers from the environment only.
-HELPER = '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" "$ADP_GIT_USER" "$ADP_GIT_TOKEN"; }; f'
+HELPER = (
+    '!f() { test "$1" = get && '
+    'printf "username=%s\\npassword=%s\\n" "$ADP_GIT_USER" "$ADP_GIT_TOKEN"; }; f'
+)
 
 
 class GitError(RuntimeError):
@@ -72,9 +75,20 @@ def credentials(config: ReposConfig, repo: Repository) -> Iterator[Credentials]:
     """The environment and options git needs for ``repo``; an SSH key given in a file is
     copied to a private temporary file (ssh refuses keys others can read), removed after."""
     creds = Credentials(
-        env={"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull},
-        options=["-c", "credential.helper=", "-c", "core.askPass=", "-c", "protocol.ext.allow=never"],
-    )  # fmt: skip
+        env={
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+        },
+        options=[
+            "-c",
+            "credential.helper=",
+            "-c",
+            "core.askPass=",
+            "-c",
+            "protocol.ext.allow=never",
+        ],
+    )
     where = f"repository {repo.name}"
     if repo.auth_type == "oauth_token":
         token = read_secret(config, repo.token_env, repo.token_file, f"{where}: token")
@@ -96,7 +110,9 @@ def credentials(config: ReposConfig, repo: Repository) -> Iterator[Credentials]:
     try:
         key = key_path.read_bytes()
     except OSError as error:
-        raise CredentialError(f"{where}: cannot read ssh_key_file {key_path} ({error.strerror})")
+        raise CredentialError(
+            f"{where}: cannot read ssh_key_file {key_path} ({error.strerror})"
+        ) from None
     with tempfile.TemporaryDirectory(prefix="adp-ssh-") as folder:
         private = Path(folder) / "key"
         fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -104,12 +120,27 @@ def credentials(config: ReposConfig, repo: Repository) -> Iterator[Credentials]:
             handle.write(key)
         creds.env["GIT_SSH_COMMAND"] = " ".join(
             [
-                "ssh", "-F", os.devnull, "-i", _quote(private), "-o", "IdentitiesOnly=yes",
-                "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
-                "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={_quote(known_hosts)}",
-                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=15",
+                "ssh",
+                "-F",
+                os.devnull,
+                "-i",
+                _quote(private),
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "IdentityAgent=none",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                f"UserKnownHostsFile={_quote(known_hosts)}",
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=15",
             ]
-        )  # fmt: skip
+        )
         yield creds
 
 
@@ -128,8 +159,13 @@ def run(
     timeout: float = TIMEOUT,
 ) -> bytes:
     """``git [--git-dir] [options] args``; its stdout, or GitError with stderr redacted."""
-    creds = creds or Credentials(env={"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
-                                      "GIT_CONFIG_GLOBAL": os.devnull})  # fmt: skip
+    creds = creds or Credentials(
+        env={
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+        }
+    )
     command = ["git", *creds.options]
     if git_dir is not None:
         command += ["--git-dir", str(git_dir)]

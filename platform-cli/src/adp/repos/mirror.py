@@ -42,8 +42,11 @@ class Mirror:
         """The upstream branch's commit, fetched (with its history) into the mirror."""
         self.ensure()
         refspec = f"+refs/heads/{self.branch}:{self.upstream_ref}"
-        git.run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, refspec],
-                self.git_dir, creds)  # fmt: skip
+        git.run(
+            ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, refspec],
+            self.git_dir,
+            creds,
+        )
         sha = self.resolve(self.upstream_ref)
         if sha is None:
             raise GitError(f"branch {self.branch} was not fetched")
@@ -85,8 +88,9 @@ class Mirror:
             data = git.run(["archive", "--format=tar", *spec], self.git_dir)
         except GitError as error:
             if folder:
-                raise GitError(f"commit {sha[:12]} has no folder {folder!r} (path in "
-                               "airflow-repos.yaml)") from None  # fmt: skip
+                raise GitError(
+                    f"commit {sha[:12]} has no folder {folder!r} (path in airflow-repos.yaml)"
+                ) from None
             raise error
         dest.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:

@@ -36,7 +36,7 @@ from adp.repos.config import ReposConfig, Repository
 from adp.repos.git import CredentialError, GitError, credentials
 from adp.repos.mirror import SHA_RE, Mirror
 from adp.repos.state import CommitNote, FindingNote, Outcome, RepoState, StateDir, now
-from adp.validation import ConfigError, ImportTarget, Severity, ValidationOptions
+from adp.validation import ConfigError, ImportTarget, ValidationOptions
 
 
 class PromotionError(RuntimeError):
@@ -85,8 +85,8 @@ class Promoter:
         settings = config.model.release_store
         self.store = store or open_store(settings.bucket, settings.endpoint_url)
         self.state = StateDir(config.state_dir)
-        self.airflow_url = airflow_url or config.model.airflow.url or os.environ.get(
-            "ADP_AIRFLOW_URL"
+        self.airflow_url = (
+            airflow_url or config.model.airflow.url or os.environ.get("ADP_AIRFLOW_URL")
         )
 
     # -- helpers ----------------------------------------------------------------------
@@ -111,13 +111,16 @@ class Promoter:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _publish(self, repo: Repository, mirror: Mirror, sha: str, dry_run: bool) -> list[FindingNote]:
+    def _publish(
+        self, repo: Repository, mirror: Mirror, sha: str, dry_run: bool
+    ) -> list[FindingNote]:
         """Validate commit ``sha`` and (unless ``dry_run``) make it the namespace's current
         release; the findings below the failing level. ValidationFailed when it fails."""
         env = self.config.env
         with self._exported(repo, mirror, sha) as folder:
-            request = PublishRequest(env, repo.namespace, folder, version=sha,
-                                     publisher=self.actor, git_sha=sha)  # fmt: skip
+            request = PublishRequest(
+                env, repo.namespace, folder, version=sha, publisher=self.actor, git_sha=sha
+            )
             try:
                 plan = publish(self.store, request, validation_options(repo), dry_run=dry_run)
             except VersionExists:
@@ -131,8 +134,11 @@ class Promoter:
 
     def _record(self, state: RepoState, result: SyncResult) -> SyncResult:
         state.last_outcome = result.outcome
-        state.last_error = None if result.outcome in ("promoted", "unchanged", "approved",
-                                                      "rolled-back") else result.detail  # fmt: skip
+        state.last_error = (
+            None
+            if result.outcome in ("promoted", "unchanged", "approved", "rolled-back")
+            else result.detail
+        )
         self.state.save(state)
         return result
 
@@ -165,9 +171,14 @@ class Promoter:
         if tip == promoted:
             return SyncResult(name, "unchanged", tip, promoted, f"{tip[:12]} is promoted")
         if state.held_upstream == tip:
-            return SyncResult(name, "unchanged", tip, promoted,
-                              f"rolled back to {promoted and promoted[:12]}; {tip[:12]} is not "
-                              "promoted again until a new commit arrives or it is approved")  # fmt: skip
+            return SyncResult(
+                name,
+                "unchanged",
+                tip,
+                promoted,
+                f"rolled back to {promoted and promoted[:12]}; {tip[:12]} is not "
+                "promoted again until a new commit arrives or it is approved",
+            )
         for kind in ("pending", "refused"):
             known = next((n for n in getattr(state, kind) if n.sha == tip), None)
             if known is not None:
@@ -175,9 +186,11 @@ class Promoter:
                 return SyncResult(name, outcome, tip, promoted, known.reason, known.findings)
         subject = mirror.subject(tip)
         if promoted and not mirror.is_ancestor(promoted, tip):
-            why = (f"history rewritten: the promoted commit {promoted[:12]} is not an ancestor "
-                   f"of {tip[:12]} (a force-push); {promoted[:12]} stays promoted. After "
-                   f"review: adp repos approve {name} {tip}")  # fmt: skip
+            why = (
+                f"history rewritten: the promoted commit {promoted[:12]} is not an ancestor "
+                f"of {tip[:12]} (a force-push); {promoted[:12]} stays promoted. After "
+                f"review: adp repos approve {name} {tip}"
+            )
             state.note("refused", CommitNote(sha=tip, subject=subject, reason=why))
             self.state.audit("refuse", name, self.actor, tip, detail=f"{reason}: {why}")
             return SyncResult(name, "rewritten", tip, promoted, why)
@@ -188,8 +201,9 @@ class Promoter:
             root = error.report.roots[0] if error.report.roots else ""
             findings = [FindingNote.of(f, root) for f in error.findings]
             why = f"validation failed: {error}".replace(root, f"commit {tip[:12]}")
-            state.note("refused", CommitNote(sha=tip, subject=subject, reason=why,
-                                             findings=findings))  # fmt: skip
+            state.note(
+                "refused", CommitNote(sha=tip, subject=subject, reason=why, findings=findings)
+            )
             self.state.audit("refuse", name, self.actor, tip, findings, f"{reason}: {why}")
             kept = f"; {promoted[:12]} stays promoted" if promoted else ""
             return SyncResult(name, "refused", tip, promoted, f"{why}{kept}", findings)
@@ -256,7 +270,8 @@ class Promoter:
             except (ReleaseError, StoreError, ConfigError, GitError) as error:
                 raise PromotionError(f"{name}: {sha[:12]}: {error}") from None
             return self._record(
-                state, self._moved(repo, mirror, state, sha, "approved", "approve", "approved", notes)
+                state,
+                self._moved(repo, mirror, state, sha, "approved", "approve", "approved", notes),
             )
 
     def rollback(self, name: str, sha: str) -> SyncResult:

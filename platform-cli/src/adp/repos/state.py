@@ -24,9 +24,16 @@ from pydantic import BaseModel, Field
 from adp.validation import Finding
 
 Outcome = Literal[
-    "promoted", "unchanged", "pending", "refused", "rewritten", "unreachable", "failed",
-    "approved", "rolled-back",
-]  # fmt: skip
+    "promoted",
+    "unchanged",
+    "pending",
+    "refused",
+    "rewritten",
+    "unreachable",
+    "failed",
+    "approved",
+    "rolled-back",
+]
 
 
 def now() -> datetime:
@@ -47,8 +54,12 @@ class FindingNote(BaseModel):
         location = finding.location()
         if root and location.startswith(root):
             location = location[len(root) :].lstrip("/")
-        return cls(rule=finding.rule, severity=str(finding.severity), location=location,
-                   message=finding.message)  # fmt: skip
+        return cls(
+            rule=finding.rule,
+            severity=str(finding.severity),
+            location=location,
+            message=finding.message,
+        )
 
 
 class CommitNote(BaseModel):
@@ -107,7 +118,9 @@ class StateDir:
         except FileNotFoundError:
             return RepoState(name=name)
         except ValueError as error:
-            raise RuntimeError(f"{path}: damaged state ({error}); move it away to start over")
+            raise RuntimeError(
+                f"{path}: damaged state ({error}); move it away to start over"
+            ) from None
 
     def save(self, state: RepoState) -> None:
         path = self._state_file(state.name)

@@ -30,9 +30,11 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
         key = loader.construct_object(key_node, deep=deep)
         if key in result:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is written twice in one mapping (keep one)",
+                None,
+                None,
+                f"key {key!r} is written twice in one mapping (keep one)",
                 key_node.start_mark,
-            )  # fmt: skip
+            )
         result[key] = loader.construct_object(value_node, deep=deep)
     return result
 
