@@ -1,7 +1,10 @@
 """The platform's DAG bundle in the running Astro-shaped stack, observed through Airflow's REST
 API: releases published with `adp dags publish` (a local release store, the embedded default,
 mounted into the Airflow services) appear with no restart and no configuration change, every
-run is pinned to the snapshot it started on, and a rollback brings the old release back.
+run is pinned to the snapshot it started on, and a rollback brings the old release back. Git
+repositories reach the same bundle through `adp repos`: added with no restart, a signed push
+promoted through the webhook receiver, a commit with a secret refused while the last good DAG
+keeps running.
 
 The stack is the template datakit's (`astro dev start`'s compose file, rendered by adp.dev),
 with one compose override: the store (and a folder of gate files the test DAG waits on)
@@ -10,21 +13,30 @@ mounted at the same path, and `dag_bundle_config_list` as `adp dags bundle-confi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from adp.cli.main import app
 from adp.dev.api import AirflowClient, DagRun
+from adp.repos.state import StateDir
 from adp_test_servers.airflow_stack import (
     AIRFLOW_SERVICES,
     AirflowStack,
     release_store_override,
     running_airflow_stack,
 )
+from adp_test_servers.ports import free_port
+from adp_test_servers.system import stop, wait_until_answers
+from adp_test_servers.tools import project_tool
 from typer.testing import CliRunner
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -239,4 +251,173 @@ def test_releases_reach_the_running_airflow_pinned_per_run(release_stack, tmp_pa
     dags = {d["dag_id"] for d in api.dags()}
     assert {"billing_daily", "sales_pinned"} <= dags, dags
     assert started_at(stack) == before
+    assert not api.import_errors()
+
+
+# -- git repositories: adp repos, the webhook receiver, the same bundle ------------------------
+ORDERS_DAG = '''\
+from datetime import datetime
+
+from airflow.sdk import dag, task
+
+MARKER = "{marker}"
+
+
+@dag(
+    dag_id="orders_daily",
+    schedule=None,
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    description=MARKER,
+    tags=["git-e2e"],
+    default_args={{"owner": "orders-team", "retries": 1}},
+)
+def orders_daily():
+    @task
+    def report():
+        return MARKER
+
+    report()
+
+
+orders_daily()
+'''
+HOOK_SECRET = "hook-" + "s3cr3t" * 5
+LEAKED = "ghp_" + "Zq3" * 12  # a GitHub token's shape, made up: detect-secrets finds it
+
+
+def git_in(work: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "dana@example.com",
+           "GIT_COMMITTER_NAME": "Dana", "GIT_COMMITTER_EMAIL": "dana@example.com",
+           "GIT_CONFIG_GLOBAL": "/dev/null", "PATH": os.environ["PATH"]}  # fmt: skip
+    done = subprocess.run(["git", *args], cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def push_orders(work: Path, marker: str, extra: str = "") -> str:
+    (work / "dags").mkdir(exist_ok=True)
+    (work / "dags" / "orders_daily.py").write_text(ORDERS_DAG.format(marker=marker) + extra)
+    git_in(work, "add", "-A")
+    git_in(work, "commit", "--quiet", "-m", marker)
+    git_in(work, "push", "--quiet", "origin", "main")
+    return git_in(work, "rev-parse", "HEAD")
+
+
+def github_push(url: str, sha: str, delivery: str, secret: str = HOOK_SECRET) -> httpx.Response:
+    body = json.dumps({"ref": "refs/heads/main", "after": sha, "repository": {"name": "orders"}})
+    signature = hmac.new(secret.encode(), body.encode(), hashlib.sha256).hexdigest()
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": delivery,
+               "X-Hub-Signature-256": f"sha256={signature}",
+               "Content-Type": "application/json"}  # fmt: skip
+    return httpx.post(f"{url}/hooks/orders", content=body, headers=headers, timeout=10)
+
+
+def repo_state(config: Path) -> dict:
+    out = CliRunner().invoke(app, ["repos", "status", "orders", "--json", "--config", str(config)])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.stdout)["repositories"][0]
+
+
+def wait_for(what: str, probe, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def receiver(tmp_path: Path, release_stack):
+    """`adp repos serve` on loopback for an airflow-repos.yaml of the test's store."""
+    stack, store, _ = release_stack
+    origin, work = tmp_path / "orders.git", tmp_path / "orders"
+    git_in(tmp_path, "init", "--quiet", "--bare", "--initial-branch", "main", str(origin))
+    git_in(tmp_path, "init", "--quiet", "--initial-branch", "main", str(work))
+    git_in(work, "remote", "add", "origin", str(origin))
+    config = tmp_path / "airflow-repos.yaml"
+    config.write_text(yaml.safe_dump({
+        "release_store": {"bucket": str(store), "env": "dev"},
+        "airflow": {"url": stack.url},
+        "repositories": [],
+    }))  # fmt: skip
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "ORDERS_HOOK_SECRET": HOOK_SECRET}
+    yield {"config": config, "origin": origin, "work": work, "port": port, "log": log,
+           "env": env, "url": f"http://127.0.0.1:{port}"}  # fmt: skip
+
+
+def test_git_repositories_reach_the_running_airflow_after_validation(
+    release_stack, receiver
+) -> None:
+    stack, _, _ = release_stack
+    api = stack.api
+    before = started_at(stack)
+    config, work = receiver["config"], receiver["work"]
+    first = push_orders(work, "v1")
+
+    # Add a repository: validated, promoted, published; listed with no restart.
+    result = CliRunner().invoke(app, [
+        "repos", "add", "orders", "--url", receiver["origin"].as_uri(), "--namespace", "orders",
+        "--path", "dags", "--sync-interval", "1h", "--webhook-provider", "github",
+        "--webhook-secret-env", "ORDERS_HOOK_SECRET", "--config", str(config),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"orders: promoted none -> {first[:12]}" in result.output, result.output
+    listed = api.wait_for_dag("orders_daily", timeout=90, interval=0.5)
+    assert (listed["bundle_name"], listed["description"]) == (BUNDLE, "v1"), listed
+
+    # The receiver: a signed push promotes the new commit; Airflow shows it in seconds.
+    serve = subprocess.Popen(
+        [project_tool("adp"), "repos", "serve", "--port", str(receiver["port"]),
+         "--config", str(config)],
+        env=receiver["env"], stdout=receiver["log"].open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_until_answers(
+            lambda: httpx.get(f"{receiver['url']}/healthz", timeout=2).status_code == 200,
+            serve, "adp repos serve", receiver["log"], timeout=60,
+        )  # fmt: skip
+        second = push_orders(work, "v2")
+        pushed = time.monotonic()
+        bad = github_push(receiver["url"], second, "d-forged", secret="not-the-secret")
+        assert bad.status_code == 401, bad.text
+        answer = github_push(receiver["url"], second, "d-1")
+        assert answer.status_code == 202, answer.text
+        assert github_push(receiver["url"], second, "d-1").status_code in (200, 202)  # replay
+
+        def description() -> str | None:
+            return api.request("GET", "/api/v2/dags/orders_daily").json()["description"]
+
+        wait_for("v2 in Airflow", lambda: description() == "v2", timeout=90)
+        print(f"push -> webhook -> promoted -> listed: {time.monotonic() - pushed:.1f} s")
+        state = repo_state(config)
+        assert (state["promoted"], state["release_current"]) == (second, second), state
+
+        # A commit with a hardcoded secret: not promoted; the last good DAG keeps running.
+        leaked = push_orders(work, "v3", extra=f'\nAPI_TOKEN = "{LEAKED}"\n')
+        assert github_push(receiver["url"], leaked, "d-2").status_code == 202
+        state = wait_for("the refusal", lambda: (s := repo_state(config))["refused"] and s,
+                         timeout=90)  # fmt: skip
+        assert state["promoted"] == second and state["release_current"] == second, state
+        rules = {f["rule"] for f in state["refused"][0]["findings"]}
+        assert "GitHubTokenDetector" in rules, state
+        assert state["last_outcome"] == "refused", state
+        api.unpause("orders_daily")
+        run = api.trigger("orders_daily")
+        assert api.wait_for_run(run, timeout=180).state == "success", stack.all_logs()
+        assert description() == "v2"
+        metrics = httpx.get(f"{receiver['url']}/metrics", timeout=5).text
+    finally:
+        stop(serve)
+    log = receiver["log"].read_text()
+    assert HOOK_SECRET not in log and LEAKED not in log, log
+    actions = [(e["action"], e["commit"]) for e in StateDir(config.parent / ".adp-repos")
+               .audit_entries("orders")]  # fmt: skip
+    assert actions == [("add", None), ("promote", first), ("promote", second), ("refuse", leaked)]
+    assert 'outcome="bad_signature"' in metrics and 'outcome="duplicate"' in metrics, metrics
+    assert started_at(stack) == before  # no Airflow process restarted
     assert not api.import_errors()
