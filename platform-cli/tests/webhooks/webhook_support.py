@@ -43,12 +43,14 @@ class Recorder:
     """A ``sync(name, reason)`` that records its calls; ``behave[name]`` runs inside the call."""
 
     calls: list[tuple[str, str]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # time.monotonic() of each call
     behave: dict[str, Callable[[str, str], None]] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __call__(self, name: str, reason: str) -> None:
         with self._cond:
             self.calls.append((name, reason))
+            self.times.append(time.monotonic())
             self._cond.notify_all()
         if name in self.behave:
             self.behave[name](name, reason)
