@@ -231,5 +231,7 @@ def uvicorn_config(app: Starlette, host: str = "127.0.0.1", port: int = 8099) ->
 
 
 def serve(app: Starlette, host: str = "127.0.0.1", port: int = 8099) -> None:
-    """Run ``app`` under uvicorn until interrupted (SIGINT/SIGTERM); blocking."""
+    """Run ``app`` under uvicorn until SIGINT or SIGTERM; blocking. uvicorn shuts down cleanly
+    (the lifespan stops the poller and lets running syncs finish) and then re-raises the signal,
+    so the process ends as killed by it (exit status 143 for SIGTERM)."""
     uvicorn.Server(uvicorn_config(app, host, port)).run()
