@@ -28,7 +28,13 @@ from starlette.routing import Route
 
 from adp.webhooks.dedup import DeliveryLog
 from adp.webhooks.metrics import CONTENT_TYPE, DeliveryCounts, exposition
-from adp.webhooks.providers import BadSignature, Malformed, authenticate, parse_pushes
+from adp.webhooks.providers import (
+    SIGNING_TOKEN_PREFIX,
+    BadSignature,
+    Malformed,
+    authenticate,
+    parse_pushes,
+)
 from adp.webhooks.targets import HookTarget
 from adp.webhooks.worker import Poller, SyncQueue
 
@@ -43,9 +49,12 @@ class TooLarge(Exception):
 
 
 def _redactor(targets: Sequence[HookTarget]) -> Callable[[str], str]:
-    secrets = sorted(
-        {t.secret.decode("utf-8", "replace") for t in targets} - {""}, key=len, reverse=True
-    )
+    """Replaces every configured secret (and a signing token's key part) in a text."""
+    texts = set()
+    for target in targets:
+        texts.add(target.secret.decode("utf-8", "replace"))
+        texts.add(target.secret.removeprefix(SIGNING_TOKEN_PREFIX).decode("utf-8", "replace"))
+    secrets = sorted(texts - {""}, key=len, reverse=True)
 
     def redact(text: str) -> str:
         for secret in secrets:
@@ -108,7 +117,9 @@ def create_app(
         {t.name: t.poll_interval for t in targets if t.poll_interval is not None}, sync_queue
     )
 
-    def outcome(name: str, what: str, status: int, detail: str | None = None, **extra: Any):
+    def outcome(
+        name: str, what: str, status: int, detail: str | None = None, **extra: Any
+    ) -> JSONResponse:
         counts.count(name, what)
         return _answer(status, what, detail, **extra)
 
