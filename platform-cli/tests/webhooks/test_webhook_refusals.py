@@ -3,13 +3,17 @@ outcome, and leaves the sync count at zero. One receiver serves the whole module
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from adp.webhooks.dedup import DeliveryLog
+from adp.webhooks.targets import HookTarget
 from webhook_support import (
     BITBUCKET_SECRET,
     GITHUB_SECRET,
@@ -326,3 +330,17 @@ def test_every_refusal_was_counted_and_nothing_was_accepted(receiver: Receiver) 
 def test_no_refused_delivery_is_recorded(receiver: Receiver) -> None:
     # Only a verified push to the branch is recorded: nobody can burn a delivery id.
     assert len(DeliveryLog(receiver.state_dir / "deliveries.sqlite")) == 0
+
+
+def test_a_repository_without_a_webhook_is_only_polled(tmp_path: Path) -> None:
+    """secret None: no signature can be valid for it, so its endpoint is 404 and no sync; a
+    request signed with an empty key (HMAC accepts one) is refused the same way."""
+    only_polled = [HookTarget("quiet", "github", None, "main", poll_interval=3600)]
+    with running_receiver(only_polled, tmp_path) as receiver:
+        body = github_push()
+        headers = github_headers(body)
+        headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(b"", body, hashlib.sha256).hexdigest()
+        answer = receiver.post("quiet", body, headers)
+        assert answer.status_code == 404, answer.text
+        assert "no webhook is configured" in answer.text
+        assert receiver.recorder.calls == []

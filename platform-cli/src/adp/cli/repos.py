@@ -442,7 +442,7 @@ def serve_command(
     )
     targets = []
     for repo in cfg.repositories:
-        secret = b""
+        secret: bytes | None = None
         provider = "github"
         if repo.webhook is not None:
             provider = repo.webhook.provider
@@ -456,14 +456,7 @@ def serve_command(
             except CredentialError as error:
                 raise _fail(str(error), 2) from None
         targets.append(
-            HookTarget(
-                repo.name,
-                provider,
-                secret,
-                repo.branch,  # type: ignore[arg-type]
-                poll_interval=repo.sync_interval,
-                accepts_webhooks=repo.webhook is not None,
-            )
+            HookTarget(repo.name, provider, secret, repo.branch, poll_interval=repo.sync_interval)  # type: ignore[arg-type]
         )
 
     def sync(name: str, reason: str) -> SyncResult:

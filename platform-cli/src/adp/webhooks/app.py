@@ -52,6 +52,8 @@ def _redactor(targets: Sequence[HookTarget]) -> Callable[[str], str]:
     """Replaces every configured secret (and a signing token's key part) in a text."""
     texts = set()
     for target in targets:
+        if target.secret is None:
+            continue
         texts.add(target.secret.decode("utf-8", "replace"))
         texts.add(target.secret.removeprefix(SIGNING_TOKEN_PREFIX).decode("utf-8", "replace"))
     secrets = sorted(texts - {""}, key=len, reverse=True)
@@ -128,6 +130,8 @@ def create_app(
         target = by_name.get(name)
         if target is None:
             return outcome("", "unknown", 404, "no such repository")
+        if target.secret is None:
+            return outcome(name, "unknown", 404, "no webhook is configured for this repository")
         client = request.client.host if request.client else "?"
         try:
             body = await _read_body(request, max_body)

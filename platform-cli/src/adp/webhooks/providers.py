@@ -63,6 +63,8 @@ def authenticate(
     target: HookTarget, headers: Mapping[str, str], body: bytes, now: float
 ) -> Delivery:
     """Check the request's signature for ``target``; raise BadSignature unless it is valid."""
+    if target.secret is None:  # no webhook configured (the receiver answers 404 before)
+        raise BadSignature("no webhook secret is configured for this repository")
     if target.provider == "github":
         _check_hex_hmac(headers.get("x-hub-signature-256"), target.secret, body)
         event = headers.get("x-github-event", "")

@@ -20,8 +20,9 @@ class HookTarget:
     provider: Provider
     # Already resolved by the caller (from a file or env var); never logged, never in a repr.
     # GitLab: the secret token (sent as X-Gitlab-Token), or a signing token "whsec_<base64>"
-    # (then only the signed form, webhook-signature, is accepted).
-    secret: bytes = field(repr=False)
+    # (then only the signed form, webhook-signature, is accepted). None: no webhook, the
+    # repository is only polled and its endpoint answers 404.
+    secret: bytes | None = field(repr=False)
     branch: str  # only pushes to refs/heads/<branch> act
     poll_interval: float | None = None  # seconds; the polling fallback (None: no polling)
 
@@ -36,7 +37,7 @@ class HookTarget:
                 f"hook target {self.name}: provider {self.provider!r} is not one of "
                 + ", ".join(PROVIDERS)
             )
-        if not isinstance(self.secret, bytes) or not self.secret:
+        if self.secret is not None and (not isinstance(self.secret, bytes) or not self.secret):
             raise ValueError(f"hook target {self.name}: the secret is empty (or not bytes)")
         if not self.branch or self.branch.startswith("refs/"):
             raise ValueError(
