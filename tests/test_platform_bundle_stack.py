@@ -255,7 +255,7 @@ def test_releases_reach_the_running_airflow_pinned_per_run(release_stack, tmp_pa
 
 
 # -- git repositories: adp repos, the webhook receiver, the same bundle ------------------------
-ORDERS_DAG = '''\
+ORDERS_DAG = """\
 from datetime import datetime
 
 from airflow.sdk import dag, task
@@ -281,7 +281,7 @@ def orders_daily():
 
 
 orders_daily()
-'''
+"""
 HOOK_SECRET = "hook-" + "s3cr3t" * 5
 LEAKED = "ghp_" + "Zq3" * 12  # a GitHub token's shape, made up: detect-secrets finds it
 
@@ -377,10 +377,14 @@ def test_git_repositories_reach_the_running_airflow_after_validation(
         env=receiver["env"], stdout=receiver["log"].open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        wait_until_answers(
-            lambda: httpx.get(f"{receiver['url']}/healthz", timeout=2).status_code == 200,
-            serve, "adp repos serve", receiver["log"], timeout=60,
-        )  # fmt: skip
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{receiver['url']}/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False  # not listening yet
+
+        wait_until_answers(healthy, serve, "adp repos serve", receiver["log"], timeout=60)
         second = push_orders(work, "v2")
         pushed = time.monotonic()
         bad = github_push(receiver["url"], second, "d-forged", secret="not-the-secret")
