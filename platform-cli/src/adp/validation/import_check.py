@@ -4,19 +4,27 @@ The target is an interpreter (``--python``; by default this one) or a container 
 (``--image``: ``docker run --network none``, the roots mounted read-only). Invariant: the DAG
 files are imported only there, never in the process that validates, so a DAG file can neither
 change nor crash the validation; a target that cannot import Airflow is one ADP025 finding.
+
+``keep_warm()`` (off by default) keeps one worker of a local interpreter started in advance, so a
+long-running caller (the webhook) does not pay Airflow's import on every run; see ``keep_warm``.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from adp.validation.findings import Finding
 from adp.validation.options import ImportTarget
@@ -94,6 +102,181 @@ def _clean_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith(_INJECTED)}
 
 
+def _worker_cwd() -> str:
+    return os.path.realpath(os.sep)
+
+
+@dataclass
+class _Worker:
+    """A started worker of a local interpreter waiting for its request on a stdin pipe, and what
+    it was started with (a standby is used only if a fresh start would be the same)."""
+
+    process: subprocess.Popen[bytes]
+    out: IO[bytes]
+    err: IO[bytes]
+    command: list[str]
+    env: dict[str, str]
+    started: float  # time.time()
+
+    def stop(self) -> None:
+        """End it (it removes its temporary folders on SIGTERM) and free its files."""
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.out.close()
+        self.err.close()
+
+
+def _spawn_waiting(command: list[str], env: dict[str, str]) -> _Worker:
+    """Start a worker that imports Airflow now and waits on a pipe for its request."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the _Worker
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the _Worker
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=_worker_cwd(), env=env
+        )
+    except BaseException:
+        out.close()
+        err.close()
+        raise
+    return _Worker(process, out, err, command, env, time.time())
+
+
+def _send(stdin: IO[bytes], data: bytes) -> None:
+    """Write the request and close the pipe (a worker that died just ends the write)."""
+    with contextlib.suppress(OSError):
+        stdin.write(data)
+    with contextlib.suppress(OSError):
+        stdin.close()
+
+
+@dataclass(frozen=True)
+class WarmStats:
+    """What the standby did (``warm_stats()``): for tests and benchmarks."""
+
+    enabled: bool
+    hits: int  # runs that took a standby
+    misses: int  # runs (keep_warm on, its interpreter) that found none alive and started one
+    standby_pid: int | None  # the standby waiting now
+    last_pid: int | None  # the worker the last hit took
+    last_started: float | None  # when that worker was started (time.time())
+
+
+class _Standby:
+    """The one standby worker of this process, behind one lock."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.enabled = False
+        self.python = sys.executable
+        self.worker: _Worker | None = None
+        self.hits = 0
+        self.misses = 0
+        self.last: _Worker | None = None
+        self.exit_registered = False
+
+    def stats(self) -> WarmStats:
+        with self.lock:
+            waiting = self.worker.process.pid if self.worker is not None else None
+            return WarmStats(
+                self.enabled,
+                self.hits,
+                self.misses,
+                waiting,
+                self.last.process.pid if self.last is not None else None,
+                self.last.started if self.last is not None else None,
+            )
+
+    def configure(self, enabled: bool, python: str) -> None:
+        with self.lock:
+            old = self.worker if (not enabled or python != self.python) else None
+            if old is not None:
+                self.worker = None
+            self.enabled = enabled
+            self.python = python
+            if enabled and not self.exit_registered:
+                atexit.register(self.shutdown)
+                self.exit_registered = True
+        if old is not None:
+            old.stop()
+        if enabled:
+            self.refill_later()
+
+    def shutdown(self) -> None:
+        """At exit (or keep_warm(False)): no more standbys; the waiting one is stopped."""
+        with self.lock:
+            self.enabled = False
+            old, self.worker = self.worker, None
+        if old is not None:
+            old.stop()
+
+    def refill_later(self, discard: _Worker | None = None) -> None:
+        def work() -> None:
+            if discard is not None:
+                discard.stop()
+            self.refill()
+
+        threading.Thread(target=work, name="adp-import-standby", daemon=True).start()
+
+    def refill(self) -> None:
+        """Start the next standby unless one waits (under the lock: never two at once)."""
+        with self.lock:
+            if not self.enabled or self.worker is not None:
+                return
+            command = [self.python, "-c", WORKER.read_text(encoding="utf-8")]
+            with contextlib.suppress(OSError):  # a run then starts its own and says why not
+                self.worker = _spawn_waiting(command, _clean_environment())
+
+    def take(self, command: list[str], env: dict[str, str]) -> _Worker | None:
+        """The waiting standby if it is alive and was started exactly as ``command`` in ``env``
+        would start now; None otherwise (keep_warm off, another interpreter). Either way, when
+        this interpreter is kept warm, the next standby starts in the background."""
+        with self.lock:
+            if not self.enabled or command[0] != self.python:
+                return None
+            worker, self.worker = self.worker, None
+            discard = None
+            if worker is not None and (
+                worker.process.poll() is not None or worker.command != command or worker.env != env
+            ):
+                discard, worker = worker, None  # died, or started with another environment
+            if worker is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self.last = worker
+        self.refill_later(discard)
+        return worker
+
+
+_STANDBY = _Standby()
+
+
+def keep_warm(enabled: bool = True, python: str | None = None) -> None:
+    """Keep one import worker of ``python`` (default: this interpreter) started in advance.
+
+    While on, an ``ImportRun`` whose target is that interpreter (``target.python`` None or equal
+    to it; never an image) takes the waiting worker, which has already imported Airflow, instead
+    of starting one, and the next one starts in the background at once. A standby is used only
+    if alive and started with exactly the environment a fresh start would get now; otherwise a
+    fresh worker runs, as with keep_warm off. One worker serves one run only. Off by default;
+    ``keep_warm(False)`` stops the standby, and it is stopped when the interpreter exits.
+    Thread-safe. For long-running callers (the webhook receiver), not for one-shot CLI runs."""
+    _STANDBY.configure(enabled, python or sys.executable)
+
+
+def warm_stats() -> WarmStats:
+    """Counters of ``keep_warm``'s standby (hits, misses) and its workers' pids."""
+    return _STANDBY.stats()
+
+
 class ImportRun:
     """The import check of some sources, running in the background from ``start`` (so that the
     target's Airflow warms up while the static rules run) until ``results``."""
@@ -110,11 +293,13 @@ class ImportRun:
         self.timeout = timeout
         self.jobs = jobs
         self.where = ""
+        self.warm = False  # this run took keep_warm's standby
         self._process: subprocess.Popen[bytes] | None = None
+        self._writer: threading.Thread | None = None
         self._error: TargetUnavailable | None = None
         # The worker writes to files, not pipes: it never waits for this process to read.
-        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         if not self.sources:
             return
         try:
@@ -140,8 +325,24 @@ class ImportRun:
             "timeout": self.timeout,
             "jobs": self.jobs,
         }
+        data = json.dumps(request).encode()
+        env = _clean_environment()
+        standby = None if target.image else _STANDBY.take(command, env)
+        if standby is not None:
+            self.warm = True
+            self._process = standby.process
+            self._out.close()
+            self._err.close()
+            self._out, self._err = standby.out, standby.err
+            assert standby.process.stdin is not None
+            # A thread writes: a large request must not wait for a worker still importing.
+            self._writer = threading.Thread(
+                target=_send, args=(standby.process.stdin, data), daemon=True
+            )
+            self._writer.start()
+            return
         with tempfile.TemporaryFile() as stdin:
-            stdin.write(json.dumps(request).encode())
+            stdin.write(data)
             stdin.seek(0)
             try:
                 self._process = subprocess.Popen(
@@ -149,8 +350,8 @@ class ImportRun:
                     stdin=stdin,
                     stdout=self._out,
                     stderr=self._err,
-                    cwd=os.path.realpath(os.sep),
-                    env=_clean_environment(),
+                    cwd=_worker_cwd(),
+                    env=env,
                 )
             except OSError as error:
                 raise TargetUnavailable(
@@ -170,7 +371,9 @@ class ImportRun:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+            self._join_writer()
             raise TargetUnavailable(f"{self.where}: the import check did not finish") from None
+        self._join_writer()
         self._out.seek(0)
         self._err.seek(0)
         stdout = self._out.read().decode(errors="replace")
@@ -183,8 +386,13 @@ class ImportRun:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+        self._join_writer()
         self._out.close()
         self._err.close()
+
+    def _join_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.join(timeout=5)  # the worker has read it, or died: the write ended
 
     def _parse(self, stdout: str, stderr: str, returncode: int) -> tuple[list[ImportResult], str]:
         lines = [line for line in stdout.splitlines() if line.startswith("{")]

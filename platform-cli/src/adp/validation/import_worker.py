@@ -2,15 +2,22 @@
 
 It runs inside the target environment (this interpreter, another one, or a container image),
 so it uses only the standard library and Airflow, and is started as ``python -c <this file>``:
-the target needs nothing from the platform. It reads one JSON request on stdin::
+the target needs nothing from the platform. It imports Airflow once (and warms up), THEN reads
+one JSON request on stdin, so a worker started in advance is warm when the request arrives::
 
     {"files": [{"id": 0, "path": "/dags/a.py", "root": "/dags"}], "timeout": 30, "jobs": 2}
 
-imports Airflow once, then forks a child per file (at most ``jobs`` at a time). The child blocks
+then forks a child per file (at most ``jobs`` at a time). The child blocks
 the network, loads the file with Airflow's own ``BundleDagBag`` (the bundle root on sys.path, as
 in the dag-processor) and reports the DAGs it defined or the error with the file's own line. The
 parent kills a child that outlives the timeout. Output: one JSON object per line on stdout,
-first ``{"ready": ...}`` (or ``{"fatal": ...}``), then one result per file.
+first ``{"ready": ...}`` (or ``{"fatal": ...}``), then one result per file. An empty stdin (or
+SIGTERM) ends it quietly, its temporary folders removed: a standby nobody needed.
+
+Order: what Airflow reads when it is imported (AIRFLOW_HOME, the metadata database URL, the
+DAGs folder, examples off) is set before the import; the request's timeout only afterwards, into
+``AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT``, which Airflow reads (``conf.getfloat``, environment
+first) each time it imports a file, never at import.
 """
 
 import contextlib
@@ -32,12 +39,21 @@ FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 BLOCKED = "network access is blocked while a DAG file is imported"
 
 
+DEFAULT_TIMEOUT = 30.0  # until the request says otherwise (only the warm-up imports before)
+
+
+def _set_timeout(timeout):
+    """Read by Airflow at each file's import (the default policy's get_dagbag_import_timeout)."""
+    os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = str(timeout)
+
+
 def _prepare_environment(timeout):
+    """Before Airflow is imported: its home, the database URL and the DAGs folder are read then."""
     home = tempfile.mkdtemp(prefix="adp-validate-")
     TEMPORARY.append(home)
     os.environ["AIRFLOW_HOME"] = home
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = str(timeout)
+    _set_timeout(timeout)
     os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACK_DEPTH"] = "200"
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(home, "dags")
     # No metadata database: the folder does not exist, so any attempt fails at once.
@@ -180,6 +196,7 @@ def _start(request, timeout):
     if pid == 0:  # the child: quiet, isolated, exits without cleanup handlers
         code = 0
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's clean-up is not its own
             os.close(read_fd)
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
@@ -211,15 +228,22 @@ def _finish(job, status=None):
     return json.loads(data)
 
 
+class _Stopped(BaseException):
+    """SIGTERM: a standby told to stop; the finally at the end removes its folders."""
+
+
+def _stop(signum, frame):
+    raise _Stopped
+
+
 def main():
-    request = json.loads(sys.stdin.read())
+    signal.signal(signal.SIGTERM, _stop)
     # The protocol owns the real stdout; anything else printed (Airflow's logs, a DAG file's
     # print) goes to stderr.
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    timeout = float(request.get("timeout", 30))
-    jobs = max(1, int(request.get("jobs") or os.cpu_count() or 1))
-    _prepare_environment(timeout)
+    _prepare_environment(DEFAULT_TIMEOUT)
+    fatal = None
     try:
         import logging
 
@@ -227,10 +251,23 @@ def main():
         import airflow
         import airflow.sdk
         from airflow.dag_processing.dagbag import BundleDagBag  # noqa: F401
+    except _Stopped:
+        raise
     except BaseException as error:
-        print(json.dumps({"fatal": f"cannot import Airflow: {error!r}"}), file=out, flush=True)
+        fatal = f"cannot import Airflow: {error!r}"
+    else:
+        _warm_up()
+    # Warm: wait for the request (a worker started in advance waits here).
+    text = sys.stdin.read()
+    if not text.strip():
+        return  # no request: a standby that was not needed
+    request = json.loads(text)
+    if fatal is not None:
+        print(json.dumps({"fatal": fatal}), file=out, flush=True)
         return
-    _warm_up()
+    timeout = float(request.get("timeout", DEFAULT_TIMEOUT))
+    jobs = max(1, int(request.get("jobs") or os.cpu_count() or 1))
+    _set_timeout(timeout)
     print(
         json.dumps({"ready": True, "airflow": airflow.__version__, "python": sys.version}),
         file=out,
@@ -264,6 +301,8 @@ def main():
 if __name__ == "__main__":
     try:
         main()
+    except _Stopped:
+        pass
     finally:
         for folder in TEMPORARY:
             shutil.rmtree(folder, ignore_errors=True)
