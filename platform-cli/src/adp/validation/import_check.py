@@ -234,10 +234,15 @@ class _Standby:
             with contextlib.suppress(OSError):  # a run then starts its own and says why not
                 self.worker = _spawn_waiting(command, _clean_environment())
 
+    def applies(self, command: list[str]) -> bool:
+        with self.lock:
+            return self.enabled and command[0] == self.python
+
     def take(self, command: list[str], env: dict[str, str]) -> _Worker | None:
         """The waiting standby if it is alive and was started exactly as ``command`` in ``env``
-        would start now; None otherwise (keep_warm off, another interpreter). Either way, when
-        this interpreter is kept warm, the next standby starts in the background."""
+        would start now; None otherwise (keep_warm off, another interpreter). The next standby
+        starts when the run ends (``refill_later``), so that its Airflow import does not take
+        the CPU from the run."""
         with self.lock:
             if not self.enabled or command[0] != self.python:
                 return None
@@ -252,7 +257,8 @@ class _Standby:
             else:
                 self.hits += 1
                 self.last = worker
-        self.refill_later(discard)
+        if discard is not None:
+            threading.Thread(target=discard.stop, name="adp-import-discard", daemon=True).start()
         return worker
 
 
@@ -296,6 +302,7 @@ class ImportRun:
         self.warm = False  # this run took keep_warm's standby
         self._process: subprocess.Popen[bytes] | None = None
         self._writer: threading.Thread | None = None
+        self._kept_warm = False
         self._error: TargetUnavailable | None = None
         # The worker writes to files, not pipes: it never waits for this process to read.
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
@@ -327,7 +334,8 @@ class ImportRun:
         }
         data = json.dumps(request).encode()
         env = _clean_environment()
-        standby = None if target.image else _STANDBY.take(command, env)
+        self._kept_warm = not target.image and _STANDBY.applies(command)
+        standby = _STANDBY.take(command, env) if self._kept_warm else None
         if standby is not None:
             self.warm = True
             self._process = standby.process
@@ -389,6 +397,9 @@ class ImportRun:
         self._join_writer()
         self._out.close()
         self._err.close()
+        if self._kept_warm:  # the run is over: the next one's worker warms up now
+            self._kept_warm = False
+            _STANDBY.refill_later()
 
     def _join_writer(self) -> None:
         if self._writer is not None:
