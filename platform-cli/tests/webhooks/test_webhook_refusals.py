@@ -63,67 +63,82 @@ def tampered(headers: dict[str, str], name: str) -> dict[str, str]:
 
 
 GH, GL, BB = github_push(), gitlab_push(), bitbucket_push()
-NOW = int(time.time())
-
-BAD_SIGNATURES = {
-    "github wrong secret": ("gh", GH, github_headers(GH, secret=b"not-the-secret")),
-    "github signature flipped": ("gh", GH, tampered(github_headers(GH), "X-Hub-Signature-256")),
-    "github missing signature": ("gh", GH, without(github_headers(GH), "X-Hub-Signature-256")),
-    "github sha1 only": (
-        "gh",
-        GH,
-        without(github_headers(GH), "X-Hub-Signature-256")
-        | {"X-Hub-Signature": github_headers(GH)["X-Hub-Signature-256"]},
-    ),
-    "github body changed": ("gh", GH + b" ", github_headers(GH)),
-    "github signed with another repository's secret": (
-        "gh",
-        BB,
-        github_headers(BB, secret=BITBUCKET_SECRET),
-    ),
-    "gitlab wrong token": ("gl", GL, gitlab_token_headers(token=b"gl-test-token-83a0c51f78")),
-    "gitlab missing token": ("gl", GL, without(gitlab_token_headers(), "X-Gitlab-Token")),
-    "gitlab signed: wrong signature": (
-        "gls",
-        GL,
-        tampered(gitlab_signed_headers(GL), "webhook-signature"),
-    ),
-    "gitlab signed: body changed": ("gls", GL + b"\n", gitlab_signed_headers(GL)),
-    "gitlab signed: id changed": (
-        "gls",
-        GL,
-        gitlab_signed_headers(GL) | {"webhook-id": "another-id"},
-    ),
-    "gitlab signed: 6 minutes old": ("gls", GL, gitlab_signed_headers(GL, timestamp=NOW - 360)),
-    "gitlab signed: 6 minutes ahead": ("gls", GL, gitlab_signed_headers(GL, timestamp=NOW + 360)),
-    "gitlab signed: no timestamp": (
-        "gls",
-        GL,
-        without(gitlab_signed_headers(GL), "webhook-timestamp"),
-    ),
-    "gitlab signed: wrong key": (
-        "gls",
-        GL,
-        gitlab_signed_headers(GL, token=b"whsec_" + b"A" * 44),
-    ),
-    "gitlab signed: the signing token sent as a plain token": (
-        "gls",
-        GL,
-        gitlab_token_headers(token=GITLAB_SIGNING_TOKEN),
-    ),
-    "bitbucket wrong secret": ("bb", BB, bitbucket_headers(BB, secret=GITHUB_SECRET)),
-    "bitbucket missing signature": ("bb", BB, without(bitbucket_headers(BB), "X-Hub-Signature")),
-    "bitbucket sha1 scheme": (
-        "bb",
-        BB,
-        bitbucket_headers(BB) | {"X-Hub-Signature": "sha1=" + "0" * 40},
-    ),
-}
 
 
-@pytest.mark.parametrize("case", BAD_SIGNATURES, ids=list(BAD_SIGNATURES))
+def bad_signatures() -> dict[str, tuple[str, bytes, dict[str, str]]]:
+    """Each badly signed request, built when it is sent: its timestamps are relative to that
+    moment, not to when the module was collected (a session runs for many minutes)."""
+    now = int(time.time())
+    return {
+        "github wrong secret": ("gh", GH, github_headers(GH, secret=b"not-the-secret")),
+        "github signature flipped": ("gh", GH, tampered(github_headers(GH), "X-Hub-Signature-256")),
+        "github missing signature": ("gh", GH, without(github_headers(GH), "X-Hub-Signature-256")),
+        "github sha1 only": (
+            "gh",
+            GH,
+            without(github_headers(GH), "X-Hub-Signature-256")
+            | {"X-Hub-Signature": github_headers(GH)["X-Hub-Signature-256"]},
+        ),
+        "github body changed": ("gh", GH + b" ", github_headers(GH)),
+        "github signed with another repository's secret": (
+            "gh",
+            BB,
+            github_headers(BB, secret=BITBUCKET_SECRET),
+        ),
+        "gitlab wrong token": ("gl", GL, gitlab_token_headers(token=b"gl-test-token-83a0c51f78")),
+        "gitlab missing token": ("gl", GL, without(gitlab_token_headers(), "X-Gitlab-Token")),
+        "gitlab signed: wrong signature": (
+            "gls",
+            GL,
+            tampered(gitlab_signed_headers(GL), "webhook-signature"),
+        ),
+        "gitlab signed: body changed": ("gls", GL + b"\n", gitlab_signed_headers(GL)),
+        "gitlab signed: id changed": (
+            "gls",
+            GL,
+            gitlab_signed_headers(GL) | {"webhook-id": "another-id"},
+        ),
+        "gitlab signed: 6 minutes old": ("gls", GL, gitlab_signed_headers(GL, timestamp=now - 360)),
+        "gitlab signed: 6 minutes ahead": (
+            "gls",
+            GL,
+            gitlab_signed_headers(GL, timestamp=now + 360),
+        ),
+        "gitlab signed: no timestamp": (
+            "gls",
+            GL,
+            without(gitlab_signed_headers(GL), "webhook-timestamp"),
+        ),
+        "gitlab signed: wrong key": (
+            "gls",
+            GL,
+            gitlab_signed_headers(GL, token=b"whsec_" + b"A" * 44),
+        ),
+        "gitlab signed: the signing token sent as a plain token": (
+            "gls",
+            GL,
+            gitlab_token_headers(token=GITLAB_SIGNING_TOKEN),
+        ),
+        "bitbucket wrong secret": ("bb", BB, bitbucket_headers(BB, secret=GITHUB_SECRET)),
+        "bitbucket missing signature": (
+            "bb",
+            BB,
+            without(bitbucket_headers(BB), "X-Hub-Signature"),
+        ),
+        "bitbucket sha1 scheme": (
+            "bb",
+            BB,
+            bitbucket_headers(BB) | {"X-Hub-Signature": "sha1=" + "0" * 40},
+        ),
+    }
+
+
+BAD_SIGNATURES = list(bad_signatures())
+
+
+@pytest.mark.parametrize("case", BAD_SIGNATURES, ids=BAD_SIGNATURES)
 def test_a_bad_or_missing_signature_is_refused_with_401(receiver: Receiver, case: str) -> None:
-    name, body, headers = BAD_SIGNATURES[case]
+    name, body, headers = bad_signatures()[case]
     before = receiver.metrics()
     answer = receiver.post(name, body, headers)
     assert answer.status_code == 401, answer.text
@@ -144,12 +159,14 @@ def test_the_401_answer_echoes_no_secret_and_no_signature(receiver: Receiver) ->
     right = {
         "gh": lambda body, h: github_headers(body),
         "gls": lambda body, h: gitlab_signed_headers(
-            body, delivery=h.get("webhook-id"), timestamp=int(h.get("webhook-timestamp", NOW))
+            body,
+            delivery=h.get("webhook-id"),
+            timestamp=int(h.get("webhook-timestamp", time.time())),
         ),
         "bb": lambda body, h: bitbucket_headers(body),
         "gl": lambda body, h: gitlab_token_headers(),
     }
-    for name, body, headers in BAD_SIGNATURES.values():
+    for name, body, headers in bad_signatures().values():
         text = receiver.post(name, body, headers).text
         expected = signature_values(right[name](body, headers))
         for value in signature_values(headers) | expected:
