@@ -195,3 +195,93 @@ def test_an_unreachable_repository_keeps_the_promoted_commit(setup: Setup) -> No
     shutil.move(hidden, setup.upstream.bare)
     assert promoter.sync("workflows").outcome == "unchanged"
     assert promoter.state.load("workflows").last_error is None
+
+
+def test_the_commit_a_rollback_holds_can_be_approved_and_an_older_one_cannot(
+    setup: Setup,
+) -> None:
+    up = setup.upstream
+    first = up.commit({"dags/sales_daily.py": dag_text("sales_daily", "v1")}, "one")
+    promoter = setup.promoter()
+    promoter.sync("workflows")
+    second = up.commit({"dags/sales_daily.py": dag_text("sales_daily", "v2")}, "two")
+    promoter.sync("workflows")
+    promoter.rollback("workflows", first)
+    approved = promoter.approve("workflows", second)  # the held commit, on purpose
+    assert (approved.outcome, approved.promoted) == ("approved", second)
+    assert setup.current() == second
+    with pytest.raises(PromotionError, match="not waiting for approval"):
+        promoter.approve("workflows", first)
+
+
+def test_approving_an_older_pending_commit_is_refused(setup: Setup) -> None:
+    up = setup.upstream
+    promoter = setup.promoter(auto_deploy=False)
+    older = up.commit({"dags/sales_daily.py": dag_text("sales_daily", "v1")}, "one")
+    promoter.sync("workflows")
+    newer = up.commit({"dags/sales_daily.py": dag_text("sales_daily", "v2")}, "two")
+    promoter.sync("workflows")
+    promoter.approve("workflows", newer)
+    # the older one no longer waits: approving the newer one settled it
+    assert [n.sha for n in promoter.state.load("workflows").pending] == []
+    with pytest.raises(PromotionError, match="not waiting for approval"):
+        promoter.approve("workflows", older)
+    assert setup.current() == newer
+
+
+def test_a_link_leaving_the_dag_folder_is_refused_not_crashed(setup: Setup) -> None:
+    import os
+
+    up = setup.upstream
+    (up.work / "dags").mkdir()
+    os.symlink("/etc/passwd", up.work / "dags" / "passwd.py")
+    sha = up.commit({"dags/sales_daily.py": dag_text("sales_daily")}, "a link out")
+    promoter = setup.promoter()
+    result = promoter.sync("workflows")
+    assert (result.outcome, result.commit) == ("refused", sha), result
+    assert "outside the DAG folder" in result.detail or "link" in result.detail, result.detail
+    assert setup.current() is None
+    assert promoter.sync("workflows").outcome == "refused"  # noted, not retried
+
+
+def test_a_release_named_after_the_commit_with_other_content_is_not_pointed_at(
+    setup: Setup, tmp_path: Path
+) -> None:
+    from adp.releases.publish import PublishRequest, publish
+    from adp.validation import ValidationOptions
+
+    sha = setup.upstream.commit({"dags/sales_daily.py": dag_text("sales_daily", "v1")}, "one")
+    forged = tmp_path / "forged"
+    forged.mkdir()
+    (forged / "sales_daily.py").write_text(dag_text("sales_daily", "forged"))
+    publish(setup.store, PublishRequest(ENV, NS, forged, version=sha, git_sha=sha),
+            ValidationOptions(package=NS))  # fmt: skip
+    before = setup.current()
+    result = setup.promoter().sync("workflows")
+    assert result.outcome == "refused" and "exists with other content" in result.detail, result
+    assert setup.current() == before  # the pointer was not moved by the promoter
+
+
+def test_remove_then_add_again_brings_the_namespace_back(setup: Setup) -> None:
+    sha = setup.upstream.commit({"dags/sales_daily.py": dag_text("sales_daily")}, "first")
+    promoter = setup.promoter()
+    promoter.sync("workflows")
+    assert promoter.remove("workflows") == sha
+    assert setup.current() is None
+    again = setup.promoter()
+    result = again.sync("workflows")  # the same entry added again
+    assert (result.outcome, result.promoted) == ("promoted", sha), result
+    assert setup.current() == sha
+
+
+def test_a_running_promoter_does_not_sync_a_repository_removed_from_the_file(
+    setup: Setup,
+) -> None:
+    from adp.repos.config import ReposConfigError
+
+    setup.upstream.commit({"dags/sales_daily.py": dag_text("sales_daily")}, "first")
+    promoter = setup.promoter()
+    write_config(setup.config, setup.root / "store", [], env=ENV)
+    with pytest.raises(ReposConfigError, match="no repository named 'workflows'"):
+        promoter.sync("workflows")
+    assert setup.current() is None

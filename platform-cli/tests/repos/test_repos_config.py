@@ -119,12 +119,12 @@ def replace(old: str, new: str) -> str:
                 "https://git.example.com/company/workflows.git",
                 "https://bot:s3cr3t@git.example.com/company/workflows.git",
             ),
-            "airflow-repos.yaml:7: repositories[0].url: credentials are never written",
+            "airflow-repos.yaml:7: repositories[0].url: 'https://***@git.example.com/company/"
+            "workflows.git': credentials are never written",
         ),
         (
             replace("token_env: COMPANY_GIT_TOKEN", "token_env: ghp_0123456789abcdefghij-x"),
-            "repositories[0].token_env: 'ghp_0123456789abcdefghij-x' is not an environment "
-            "variable name",
+            "repositories[0].token_env: this is not an environment variable's name",
         ),
         (
             replace("      security_scan: true\n", "      security_scan: false\n"),
@@ -169,6 +169,53 @@ def replace(old: str, new: str) -> str:
     ],
 )
 def test_bad_input_is_refused_with_file_line_and_the_field(text: str, expected: str) -> None:
+    found = problems(text)
+    assert any(expected in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("token_env: COMPANY_GIT_TOKEN", "token_env: ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+         "token_env: this is not an environment variable's name"),
+        ("https://git.example.com/company/workflows.git",
+         "https://ghp_16C7e42F292c6912E7710c838347Ae178B4a@git.example.com/company/w.git",
+         "'https://***@git.example.com/company/w.git': credentials are never written"),
+        ("git@git.example.com:me/dags.git", "ssh://git:hunter2hunter2@git.example.com/me/d.git",
+         "'ssh://git:***@git.example.com/me/d.git': credentials are never written"),
+        ("https://git.example.com/community/dags",
+         "https://hunter2hunter2@git.example.com/community/dags",
+         "'https://***@git.example.com/community/dags': credentials are never written"),
+    ],
+)  # fmt: skip
+def test_a_credential_in_the_wrong_place_is_refused_and_never_shown(
+    old: str, new: str, expected: str
+) -> None:
+    found = problems(replace(old, new))
+    assert any(expected in p for p in found), found
+    for secret in ("ghp_16C7e42F", "hunter2hunter2"):
+        assert not any(secret in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("release_store:\n  bucket: x\n  env: dev\nrepositories:\n  - ? [a]\n    : b\n",
+         "airflow-repos.yaml:5: a key must be a plain name"),
+        ("release_store:\n  bucket: x\n  env: dev\nrepositories: &a [*a]\n",
+         "airflow-repos.yaml:4: anchors and aliases (& and *) are not supported"),
+        ("release_store: &s\n  bucket: x\n  env: dev\nother: *s\n",
+         "airflow-repos.yaml:1: anchors and aliases"),
+        (GOOD.replace("      security_scan: true\n",
+                      "      security_scan: true\n      python: /bin/python3\n      image: l1\n"),
+         "repositories[0].validation: python and image both choose"),
+        (GOOD.replace("    branch: develop\n", "    branch: feature/.hidden\n"),
+         "repositories[2].branch: 'feature/.hidden' is not a branch name"),
+        (GOOD.replace("git@git.example.com:me/dags.git", "-oProxyCommand=x@h:p"),
+         "repositories[2].url: '-oProxyCommand=x@h:p': not a repository URL"),
+    ],
+)  # fmt: skip
+def test_hostile_yaml_is_a_message_never_a_crash(text: str, expected: str) -> None:
     found = problems(text)
     assert any(expected in p for p in found), found
 

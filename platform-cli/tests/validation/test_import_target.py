@@ -40,6 +40,26 @@ def test_deployment_values_are_not_passed_to_the_import(
     assert "VARIABLE_NOT_FOUND" in report.active()[0].message
 
 
+def test_credentials_in_the_callers_environment_are_not_passed_to_the_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The code being checked (a pushed commit, for the git promoter) cannot read the tokens
+    and cloud keys of the process validating it; ordinary settings still reach it."""
+    for name in ("SALES_GIT_TOKEN", "ORDERS_HOOK_SECRET", "AWS_SECRET_ACCESS_KEY",
+                 "ADP_AIRFLOW_TOKEN", "DB_PASSWORD", "SSH_AUTH_SOCK"):  # fmt: skip
+        monkeypatch.setenv(name, "leak-" + name.lower())
+    monkeypatch.setenv("CORP_REGION", "eu")
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "corp_env.py").write_text(
+        dag("corp_env", top="import os\nSEEN = sorted(v for v in os.environ.values() if "
+            "v.startswith('leak-'))\nassert not SEEN, SEEN\nassert os.environ['CORP_REGION']")
+    )  # fmt: skip
+    report = validate([str(folder)], ValidationOptions(package="corp"))
+    assert report.active() == [], report.active()
+    assert [d.dag_id for d in report.dags] == ["corp_env"]
+
+
 @pytest.mark.parametrize("kind", ["missing", "no-airflow"])
 def test_target_without_airflow_is_one_finding(tmp_path: Path, dag_folder: Path, kind: str) -> None:
     if kind == "missing":

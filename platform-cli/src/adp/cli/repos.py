@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adp.releases.names import InvalidName
-from adp.releases.pointer import ReleaseError, read_pointer, retire
+from adp.releases.pointer import ReleaseError, read_pointer
 from adp.releases.store import StoreError
 from adp.repos import edit
 from adp.repos.config import DEFAULT_FILE, ReposConfig, ReposConfigError, load_config
@@ -372,21 +372,16 @@ def remove_command(
     index = [r.name for r in cfg.repositories].index(name)
     text = config.read_text(encoding="utf-8")
     try:
-        edit.write_checked(config, edit.without_entry(text, index))
+        edited = edit.without_entry(text, index, str(config))
+        edit.check(edited, config)
     except ReposConfigError as error:
-        raise _fail(f"{error}\nnothing was written", 2) from None
+        raise _fail(f"{error}\nnothing was changed", 2) from None
     promoter = _promoter(cfg, actor, airflow_url)
     try:
-        was = retire(promoter.store, cfg.env, repo.namespace)
-    except (ReleaseError, StoreError) as error:
-        raise _fail(
-            f"removed {name} from {config}, but its namespace is still in the "
-            f"environment: {error}; run adp repos remove again",
-            1,
-        ) from None
-    promoter.state.audit(
-        "remove", name, promoter.actor, was, detail=f"{cfg.env}/{repo.namespace} retired"
-    )
+        was = promoter.remove(name)  # out of the environment first, under the repository's lock
+    except PromotionError as error:
+        raise _fail(str(error), 1) from None
+    edit.write_checked(config, edited)
     typer.echo(
         f"removed {name}: {cfg.env}/{repo.namespace} ({was or 'no release'}) is out of "
         "the environment"
@@ -413,7 +408,7 @@ def bundle_config_command(
     cfg = _config(config)
     try:
         conns = connection_env(cfg, mirror_url)
-    except ValueError as error:
+    except (ValueError, KeyError, IndexError) as error:
         raise _fail(str(error), 2) from None
     err.print(f"[yellow]note:[/] {RESTART_NOTE}", highlight=False)
     entries = git_bundle_entries(cfg)

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from adp.releases import names
 from adp.repos.yaml_lines import Loc, YamlError, line_of, load
@@ -21,8 +28,14 @@ from adp.validation import PackageImports, Severity
 
 DEFAULT_FILE = "airflow-repos.yaml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-BRANCH_RE = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
+ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+# What tokens of the common git hosts start with: written where a variable's name belongs, the
+# value itself was pasted.
+TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-",
+                  "ATBB", "ATCTT", "xoxb-", "AKIA")  # fmt: skip
+BRANCH_RE = re.compile(
+    r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)(?!\.)(?!.*/\.)(?!.*\.lock/)[A-Za-z0-9._/-]{1,200}(?<![/.])$"
+)
 SCP_RE = re.compile(r"^(?P<user>[A-Za-z0-9._-]+)@(?P<host>[A-Za-z0-9.-]+):(?P<path>[^/].*)$")
 DURATION_RE = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>s|m|h)?\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, None: 1}
@@ -72,6 +85,15 @@ class ValidationSettings(_Model):
     python: str | None = Field(default=None, description="Interpreter of the import check.")
     image: str | None = Field(default=None, description="Image of the import check.")
     import_timeout: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ValidationSettings:
+        if self.python and self.image:
+            raise ValueError(
+                "python and image both choose where the import check runs: give one (image, "
+                "the Layer-1 image, isolates the code of a commit best)"
+            )
+        return self
 
     @field_validator("enabled", "security_scan")
     @classmethod
@@ -198,37 +220,58 @@ def _is_ssh(url: str) -> bool:
     return url.startswith("ssh://") or bool(SCP_RE.match(url))
 
 
+def redact_url(url: str) -> str:
+    """``url`` with any password (and, for http(s), any user name: often a token) replaced."""
+    if SCP_RE.match(url):
+        return url
+    parts = urlsplit(url)
+    if parts.password is None and not (parts.username and parts.scheme in ("http", "https")):
+        return url
+    user = "***" if parts.scheme in ("http", "https") else f"{parts.username}:***"
+    host = parts.hostname or ""
+    netloc = f"{user}@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
 def _url_problems(repo: Repository) -> list[tuple[str, str]]:
-    """(field, message) for the URL and the credentials it needs."""
+    """(field, message) for the URL and the credentials it needs; a message shows the URL
+    with any credential in it replaced."""
     problems: list[tuple[str, str]] = []
     url, auth = repo.url, repo.auth_type
+    shown = redact_url(url)
+    if url.startswith("-") or any(c.isspace() or ord(c) < 32 for c in url):
+        return [("url", f"{shown!r}: not a repository URL (it starts with '-' or holds spaces)")]
+    parts = urlsplit(url) if not SCP_RE.match(url) else None
+    if parts is not None and (
+        parts.password is not None or (parts.username and parts.scheme in ("http", "https"))
+    ):
+        return [
+            (
+                "url",
+                f"{shown!r}: credentials are never written in airflow-repos.yaml (a user name "
+                "in an https URL is usually a token): remove them from the URL and name the "
+                "token with token_env or token_file",
+            )
+        ]
     if _is_ssh(url):
         if auth != "ssh_key":
             problems.append(
                 (
                     "url",
-                    f"{url!r} is an SSH URL, which needs auth_type: ssh_key (with "
+                    f"{shown!r} is an SSH URL, which needs auth_type: ssh_key (with "
                     "ssh_key_file and known_hosts_file); for a public repository use its https URL",
                 )
             )
         return problems
-    parts = urlsplit(url)
+    assert parts is not None
     if parts.scheme not in {"https", "http", "file"} or (
         parts.scheme != "file" and not parts.hostname
     ):
         return [
             (
                 "url",
-                f"{url!r}: use https://host/path, ssh://user@host/path, user@host:path "
+                f"{shown!r}: use https://host/path, ssh://user@host/path, user@host:path "
                 "or file:///path",
-            )
-        ]
-    if parts.password is not None or (parts.username and auth == "oauth_token"):
-        return [
-            (
-                "url",
-                "credentials are never written in airflow-repos.yaml: remove them from "
-                "the URL and name the token with token_env or token_file",
             )
         ]
     if auth == "ssh_key":
@@ -246,6 +289,10 @@ def _url_problems(repo: Repository) -> list[tuple[str, str]]:
     if auth == "oauth_token" and parts.scheme == "file":
         problems.append(("auth_type", "a file:// repository needs no token: use public"))
     return problems
+
+
+def _variable_name(name: str) -> bool:
+    return bool(ENV_VAR_RE.match(name)) and not name.startswith(TOKEN_PREFIXES)
 
 
 def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
@@ -277,12 +324,13 @@ def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
                 problems.append((f, f"auth_type ssh_key needs {f}: {why}"))
     else:
         problems += [(f, f"only auth_type ssh_key uses {f}: remove it") for f in ssh]
-    if repo.token_env is not None and not ENV_VAR_RE.match(repo.token_env):
+    if repo.token_env is not None and not _variable_name(repo.token_env):
         problems.append(
             (
                 "token_env",
-                f"{repo.token_env!r} is not an environment variable name; "
-                "name the variable that holds the token, never the token",
+                "this is not an environment variable's name (uppercase letters, digits and "
+                "'_'; the value is not shown, it may be a token): name the variable that holds "
+                "the token, never the token",
             )
         )
     hook = repo.webhook
@@ -296,12 +344,12 @@ def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
                     "secret_file holding its shared secret",
                 )
             )
-        if hook.secret_env is not None and not ENV_VAR_RE.match(hook.secret_env):
+        if hook.secret_env is not None and not _variable_name(hook.secret_env):
             problems.append(
                 (
                     "webhook.secret_env",
-                    f"{hook.secret_env!r} is not an environment "
-                    "variable name; name the variable, never the secret",
+                    "this is not an environment variable's name (uppercase letters, digits "
+                    "and '_'; the value is not shown): name the variable, never the secret",
                 )
             )
     return problems

@@ -5,6 +5,7 @@ replaces the file (atomically); a change that would make the file invalid writes
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 import yaml
 
 from adp.repos.config import ReposConfigError, parse
-from adp.repos.yaml_lines import load, node_span
+from adp.repos.yaml_lines import YamlError, is_block_sequence, load, node_span
+
+REPOSITORIES_LINE = re.compile(r"^repositories:\s*(\[\s*\])?\s*(#.*)?$")
 
 HEADER = """\
 # airflow-repos.yaml: the git repositories this environment takes DAGs from.
@@ -34,9 +37,33 @@ def _entry_lines(entry: dict[str, Any], indent: int) -> list[str]:
     return [" " * indent + line for line in block.splitlines()]
 
 
+def _load(text: str, source: str) -> Any:
+    try:
+        return load(text, source)[0]
+    except YamlError as error:
+        raise ReposConfigError([str(error)]) from None
+
+
+def _names(text: str, source: str) -> list[str]:
+    data = _load(text, source)
+    repos = data.get("repositories") if isinstance(data, dict) else None
+    return [r.get("name") for r in repos or [] if isinstance(r, dict)]
+
+
+def _editable(text: str, source: str) -> None:
+    data = _load(text, source)
+    repos = data.get("repositories") if isinstance(data, dict) else None
+    if repos and not is_block_sequence(text, ("repositories",)):
+        raise ReposConfigError(
+            [f"{source}: repositories is written as a [...] list on one line; write one "
+             "'- name: ...' entry per line to let adp repos edit it, or edit it by hand"]
+        )  # fmt: skip
+
+
 def with_entry(text: str, entry: dict[str, Any], source: str) -> str:
     """``text`` with ``entry`` appended to ``repositories``."""
-    data, _ = load(text, source)
+    _editable(text, source)
+    data = _load(text, source)
     lines = text.splitlines()
     repos = data.get("repositories") if isinstance(data, dict) else None
     key_span = node_span(text, ("repositories",))
@@ -45,29 +72,49 @@ def with_entry(text: str, entry: dict[str, Any], source: str) -> str:
         dash = lines[first].index("-") if "-" in lines[first] else 2
         return "\n".join([*lines[:end], *_entry_lines(entry, dash), *lines[end:]]) + "\n"
     # absent, null or an empty list: the key is written again with the one entry
-    kept = [line for line in lines if not line.startswith("repositories:")]
+    kept = [line for line in lines if not REPOSITORIES_LINE.match(line)]
     while kept and not kept[-1].strip():
         kept.pop()
     return "\n".join([*kept, "repositories:", *_entry_lines(entry, 2)]) + "\n"
 
 
-def without_entry(text: str, index: int) -> str:
-    """``text`` without the ``index``-th entry of ``repositories``."""
+def without_entry(text: str, index: int, source: str = "airflow-repos.yaml") -> str:
+    """``text`` without the ``index``-th entry of ``repositories``; refused (nothing changed)
+    unless exactly that entry is gone afterwards."""
+    _editable(text, source)
+    before = _names(text, source)
     span = node_span(text, ("repositories", index))
     if span is None:
         raise ReposConfigError([f"repositories[{index}] is not in the file"])
     lines = text.splitlines()
     first, end = span
     remaining = [*lines[:first], *lines[end:]]
-    data, _ = load("\n".join(remaining) + "\n", "the edited file")
+    data = _load("\n".join(remaining) + "\n", source)
     if isinstance(data, dict) and data.get("repositories") is None:
-        remaining = [line if line != "repositories:" else "repositories: []" for line in remaining]
-    return "\n".join(remaining) + "\n"
+        remaining = [
+            REPOSITORIES_LINE.sub(
+                lambda m: "repositories: []" + (f"  {m[2]}" if m[2] else ""), line
+            )
+            for line in remaining
+        ]
+    result = "\n".join(remaining) + "\n"
+    after = _names(result, source)
+    if after != before[:index] + before[index + 1 :]:
+        raise ReposConfigError(
+            [f"{source}: removing {before[index]!r} would change other entries; edit the file "
+             "by hand"]
+        )  # fmt: skip
+    return result
+
+
+def check(text: str, path: Path) -> None:
+    """``text`` is a valid airflow-repos.yaml (``ReposConfigError`` otherwise)."""
+    parse(text, str(path))
 
 
 def write_checked(path: Path, text: str) -> None:
     """Validate ``text`` as the file at ``path``, then replace the file atomically."""
-    parse(text, str(path))
+    check(text, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

@@ -87,6 +87,10 @@ def credentials(config: ReposConfig, repo: Repository) -> Iterator[Credentials]:
             "core.askPass=",
             "-c",
             "protocol.ext.allow=never",
+            "-c",
+            "http.followRedirects=false",  # a token is never sent on to another host
+            "-c",
+            "transfer.fsckObjects=true",
         ],
     )
     where = f"repository {repo.name}"
@@ -170,7 +174,11 @@ def run(
     if git_dir is not None:
         command += ["--git-dir", str(git_dir)]
     command += list(args)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "SSH_")) and k not in ("DISPLAY", "SSH_ASKPASS")
+    }
     env.update(creds.env)
     try:
         done = subprocess.run(

@@ -47,6 +47,12 @@ def connection_env(config: ReposConfig, mirror_url: str) -> dict[str, str]:
     (e.g. ``file:///srv/adp-mirrors/{name}.git``)."""
     if "{name}" not in mirror_url:
         raise ValueError(f"--mirror-url {mirror_url!r}: include {{name}} for the repository")
+    try:
+        mirror_url.format(name="x")
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(
+            f"--mirror-url {mirror_url!r}: only {{name}} may be written in braces"
+        ) from None
     return {
         f"AIRFLOW_CONN_{conn_id(r.name).upper()}": json.dumps(
             {"conn_type": "git", "host": mirror_url.format(name=r.name)}, separators=(",", ":")

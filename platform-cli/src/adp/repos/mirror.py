@@ -18,6 +18,12 @@ from adp.repos.git import Credentials, GitError
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 ZERO = "0" * 40
+MAX_EXPORT_BYTES = 256 * 1024 * 1024  # a DAG folder; the release pack's own limit
+
+
+class ExportRefused(GitError):
+    """The commit's content cannot become a release (too large, links leaving the folder):
+    a property of the commit, so it is refused, not retried."""
 
 
 class Mirror:
@@ -42,8 +48,18 @@ class Mirror:
         """The upstream branch's commit, fetched (with its history) into the mirror."""
         self.ensure()
         refspec = f"+refs/heads/{self.branch}:{self.upstream_ref}"
+        if url.startswith("-"):
+            raise GitError(f"{url!r} is not a repository URL")
         git.run(
-            ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, refspec],
+            [
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--end-of-options",
+                url,
+                refspec,
+            ],
             self.git_dir,
             creds,
         )
@@ -77,6 +93,10 @@ class Mirror:
         """Point the promoted branch at ``sha``, only if it still is ``expected``."""
         git.run(["update-ref", self.promoted_ref, sha, expected or ZERO], self.git_dir)
 
+    def unpromote(self) -> None:
+        """Delete the promoted branch (the repository is removed from the environment)."""
+        git.run(["update-ref", "-d", self.promoted_ref], self.git_dir)
+
     def subject(self, sha: str) -> str:
         out = git.run(["log", "-1", "--format=%an <%ae>%x00%s", sha], self.git_dir)
         return out.decode("utf-8", "replace").strip().replace("\x00", ": ", 1)[:300]
@@ -84,6 +104,20 @@ class Mirror:
     def export(self, sha: str, folder: str, dest: Path) -> Path:
         """Write commit ``sha``'s ``folder`` (or whole tree) under ``dest``; its path there."""
         spec = [f"{sha}:{folder}"] if folder else [sha]
+        try:
+            listing = git.run(["ls-tree", "-r", "-l", "-z", *spec], self.git_dir)
+        except GitError:
+            listing = b""
+        size = 0
+        for entry in listing.split(b"\0"):
+            fields = entry.split(None, 4)
+            if len(fields) >= 4 and fields[3].isdigit():
+                size += int(fields[3])
+        if size > MAX_EXPORT_BYTES:
+            raise ExportRefused(
+                f"commit {sha[:12]}: {folder or 'the tree'} holds {size // 2**20} MiB, over "
+                f"{MAX_EXPORT_BYTES // 2**20} MiB; keep data out of the DAG folder"
+            )
         try:
             data = git.run(["archive", "--format=tar", *spec], self.git_dir)
         except GitError as error:
@@ -93,6 +127,12 @@ class Mirror:
                 ) from None
             raise error
         dest.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            archive.extractall(dest, filter="data")  # refuses links and paths leaving dest
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+                archive.extractall(dest, filter="data")  # refuses links and paths leaving dest
+        except tarfile.TarError as error:
+            raise ExportRefused(
+                f"commit {sha[:12]}: {error} (a link pointing outside the DAG folder, or an "
+                "absolute one); a release holds only files of its folder"
+            ) from None
         return dest

@@ -13,6 +13,7 @@ person moves the promoted commit; every move, refusal and approval is written to
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -23,20 +24,39 @@ from adp.bundles.config import default_bundle_name
 from adp.bundles.reparse import request_reparse
 from adp.dev.api import AirflowClient
 from adp.releases.locate import open_store
-from adp.releases.pointer import PointerConflict, ReleaseError, read_manifest, rollback
+from adp.releases.manifest import ManifestFile, content_sha256
+from adp.releases.pointer import (
+    PointerConflict,
+    ReleaseError,
+    read_manifest,
+    read_pointer,
+    retire,
+    rollback,
+)
 from adp.releases.publish import (
     PublishRequest,
     ValidationFailed,
     VersionExists,
+    collect_files,
     default_publisher,
     publish,
 )
 from adp.releases.store import Store, StoreError
-from adp.repos.config import ReposConfig, Repository
+from adp.repos.config import ReposConfig, Repository, load_config
 from adp.repos.git import CredentialError, GitError, credentials
-from adp.repos.mirror import SHA_RE, Mirror
+from adp.repos.mirror import SHA_RE, ExportRefused, Mirror
 from adp.repos.state import CommitNote, FindingNote, Outcome, RepoState, StateDir, now
 from adp.validation import ConfigError, ImportTarget, ValidationOptions
+
+
+def folder_sha256(folder: Path) -> str:
+    """The content hash a release of ``folder`` would have (``manifest.content_sha256``)."""
+    files = collect_files(folder)
+    listed = [
+        ManifestFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        for path, data in files.items()
+    ]
+    return content_sha256(listed)
 
 
 class PromotionError(RuntimeError):
@@ -85,6 +105,10 @@ class Promoter:
         settings = config.model.release_store
         self.store = store or open_store(settings.bucket, settings.endpoint_url)
         self.state = StateDir(config.state_dir)
+        try:
+            self._mtime: int | None = config.path.stat().st_mtime_ns
+        except OSError:
+            self._mtime = None
         self.airflow_url = (
             airflow_url or config.model.airflow.url or os.environ.get("ADP_AIRFLOW_URL")
         )
@@ -124,9 +148,16 @@ class Promoter:
             try:
                 plan = publish(self.store, request, validation_options(repo), dry_run=dry_run)
             except VersionExists:
-                # published before (a rollback, or a run stopped after its publish): it passed
-                # then; point at it again
-                read_manifest(self.store, env, repo.namespace, sha)
+                # published before (a rollback, or a run stopped after its publish); this very
+                # content passed validation just now: point at it again, once it is certain the
+                # release named after the commit holds exactly the commit's files
+                manifest, _ = read_manifest(self.store, env, repo.namespace, sha)
+                if manifest.git_sha != sha or manifest.content_sha256 != folder_sha256(folder):
+                    raise ReleaseError(
+                        f"release {sha} of {env}/{repo.namespace} exists with other content "
+                        f"(published by {manifest.publisher}, git sha {manifest.git_sha}); it is "
+                        "not this commit, so it is not pointed at: push the change as a new commit"
+                    ) from None
                 if not dry_run:
                     rollback(self.store, env, repo.namespace, sha, self.actor)
                 return []
@@ -142,10 +173,21 @@ class Promoter:
         self.state.save(state)
         return result
 
+    def _repository(self, name: str) -> Repository:
+        """``name``'s entry in the file as it is now (a long-running receiver sees edits: a
+        repository removed since it started is never synced again)."""
+        try:
+            mtime = self.config.path.stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        if mtime != self._mtime:
+            self.config, self._mtime = load_config(self.config.path), mtime
+        return self.config.repository(name)
+
     # -- sync --------------------------------------------------------------------------
     def sync(self, name: str, reason: str = "manual") -> SyncResult:
         """Fetch, validate and promote ``name``'s new commit (see the module's contract)."""
-        repo = self.config.repository(name)
+        repo = self._repository(name)
         with self.state.locked(name):
             state = self.state.load(name)
             state.last_sync_at = now()
@@ -207,7 +249,15 @@ class Promoter:
             self.state.audit("refuse", name, self.actor, tip, findings, f"{reason}: {why}")
             kept = f"; {promoted[:12]} stays promoted" if promoted else ""
             return SyncResult(name, "refused", tip, promoted, f"{why}{kept}", findings)
-        except (ReleaseError, StoreError, ConfigError, GitError) as error:
+        except (PointerConflict, StoreError, ConfigError) as error:  # transient or the setup's
+            return SyncResult(name, "failed", tip, promoted, f"{tip[:12]}: {error}")
+        except (ReleaseError, ExportRefused) as error:  # the commit's content: refused
+            why = f"cannot be published: {error}"
+            state.note("refused", CommitNote(sha=tip, subject=subject, reason=why))
+            self.state.audit("refuse", name, self.actor, tip, detail=f"{reason}: {why}")
+            kept = f"; {promoted[:12]} stays promoted" if promoted else ""
+            return SyncResult(name, "refused", tip, promoted, f"{why}{kept}")
+        except GitError as error:
             return SyncResult(name, "failed", tip, promoted, f"{tip[:12]}: {error}")
         if dry_run:
             why = f"passed validation; auto_deploy is off: adp repos approve {name} {tip}"
@@ -230,30 +280,39 @@ class Promoter:
         """The release store points at ``sha``: record it on the promoted branch, the state
         and the audit, then ask Airflow to re-parse."""
         before = state.promoted
-        mirror.promote(sha, before)
         state.promoted, state.promoted_at = sha, now()
         state.history = [s for s in state.history if s != sha] + [sha]
         state.forget(sha)
+        if action != "rollback":  # commits older than the one promoted wait no more
+            state.pending = [n for n in state.pending if not mirror.is_ancestor(n.sha, sha)]
         state.held_upstream = state.upstream if action == "rollback" else None
         self.state.audit(action, repo.name, self.actor, sha, notes, reason)
         was = before[:12] if before else "none"
         result = SyncResult(repo.name, outcome, sha, sha, f"{was} -> {sha[:12]}", notes)
         self.state.save(state)
+        try:
+            mirror.promote(sha, mirror.promoted())
+        except GitError as error:
+            # the store already points at sha (what Airflow runs); the next sync records it on
+            # the promoted branch again (the release exists: it is only pointed at)
+            result.detail += f" (promoted/{repo.branch} not moved yet: {error})"
         result.reparse = self._reparse()
         return result
 
     # -- a person's decisions -------------------------------------------------------------
     def approve(self, name: str, sha: str) -> SyncResult:
-        """Promote a commit waiting for approval (or one whose history was rewritten), after
-        validating it again; a commit that failed validation cannot be approved."""
-        repo = self.config.repository(name)
+        """Promote a commit waiting for approval (or one whose history was rewritten, or the
+        one a rollback holds back), after validating it again; a commit that failed validation
+        cannot be approved, and neither can one older than the promoted commit."""
+        repo = self._repository(name)
         with self.state.locked(name):
             state = self.state.load(name)
             mirror = self.mirror(repo)
             state.promoted = mirror.promoted()
             pending = next((n for n in state.pending if n.sha == sha), None)
             refused = next((n for n in state.refused if n.sha == sha), None)
-            if pending is None and refused is None:
+            held = sha == state.held_upstream
+            if pending is None and refused is None and not held:
                 raise PromotionError(
                     f"{name}: {sha} is not waiting for approval (adp repos status {name} lists "
                     "the pending commits); nothing was changed"
@@ -262,6 +321,18 @@ class Promoter:
                 raise PromotionError(
                     f"{name}: {sha[:12]} failed validation ({len(refused.findings)} finding(s)) "
                     "and cannot be approved: fix it and push; nothing was changed"
+                )
+            if refused is not None and not refused.reason.startswith("history rewritten"):
+                raise PromotionError(
+                    f"{name}: {sha[:12]} was refused ({refused.reason}) and cannot be approved: "
+                    "fix it and push; nothing was changed"
+                )
+            rewrites = refused is not None  # accepting a rewritten history is the point
+            if state.promoted and not rewrites and not mirror.is_ancestor(state.promoted, sha):
+                raise PromotionError(
+                    f"{name}: {sha[:12]} is older than the promoted {state.promoted[:12]} (or "
+                    f"beside it): use adp repos rollback {name} <sha> to go back; nothing was "
+                    "changed"
                 )
             try:
                 notes = self._publish(repo, mirror, sha, dry_run=False)
@@ -277,7 +348,7 @@ class Promoter:
     def rollback(self, name: str, sha: str) -> SyncResult:
         """Point the namespace back at an earlier promoted commit; the upstream commit seen now
         is not promoted again until a newer one arrives or it is approved."""
-        repo = self.config.repository(name)
+        repo = self._repository(name)
         if not SHA_RE.match(sha):
             raise PromotionError(f"{sha!r}: give the full commit id (adp repos status {name})")
         with self.state.locked(name):
@@ -290,7 +361,8 @@ class Promoter:
                     f"{name}: {sha[:12]} was never promoted (promoted before: {known}); "
                     "nothing was changed"
                 )
-            if sha == state.promoted:
+            running = read_pointer(self.store, self.config.env, repo.namespace).version
+            if sha == state.promoted and running == sha:
                 return SyncResult(name, "unchanged", sha, sha, f"{sha[:12]} is promoted already")
             try:
                 rollback(self.store, self.config.env, repo.namespace, sha, self.actor)
@@ -300,3 +372,23 @@ class Promoter:
                 state,
                 self._moved(repo, mirror, state, sha, "rolled-back", "rollback", "rollback", []),
             )
+
+    def remove(self, name: str) -> str | None:
+        """Take ``name`` out of the environment, under its lock (so no sync of it runs now):
+        its namespace's pointer is removed (its releases stay), the mirror's promoted branch
+        is deleted and its state set aside, so the same name added again starts afresh.
+        Returns the release it pointed at. The caller removes the entry from the file."""
+        repo = self._repository(name)
+        with self.state.locked(name):
+            try:
+                was = retire(self.store, self.config.env, repo.namespace)
+            except (ReleaseError, StoreError) as error:
+                raise PromotionError(f"{name}: {error}; nothing was changed") from None
+            mirror = self.mirror(repo)
+            with contextlib.suppress(GitError):
+                if mirror.promoted() is not None:
+                    mirror.unpromote()
+            self.state.set_aside(name)
+            self.state.audit("remove", name, self.actor, was,
+                             detail=f"{self.config.env}/{repo.namespace} retired")  # fmt: skip
+        return was

@@ -137,6 +137,12 @@ class StateDir:
                 os.unlink(temp)
             raise
 
+    def set_aside(self, name: str) -> None:
+        """Keep a removed repository's state for the record, out of the way of a new one."""
+        path = self._state_file(name)
+        if path.is_file():
+            os.replace(path, path.with_name(f"{name}.removed-{now():%Y%m%dT%H%M%S%fZ}.json"))
+
     def exists(self, name: str) -> bool:
         return self._state_file(name).is_file()
 
@@ -183,5 +189,12 @@ class StateDir:
             lines = self.audit_file.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
-        entries = [json.loads(line) for line in lines if line.strip()]
-        return [e for e in entries if repo is None or e["repository"] == repo]
+        entries = []
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash: the others are whole
+            if isinstance(entry, dict) and (repo is None or entry.get("repository") == repo):
+                entries.append(entry)
+        return entries

@@ -27,6 +27,11 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
     loader.flatten_mapping(node)
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain name, not a list or a mapping",
+                key_node.start_mark,
+            )  # fmt: skip
         key = loader.construct_object(key_node, deep=deep)
         if key in result:
             raise yaml.constructor.ConstructorError(
@@ -55,9 +60,22 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _walk(item, (*loc, index), lines)
 
 
+class _Alias(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
+
+
+def _refuse_aliases(text: str) -> None:
+    for token in yaml.scan(text, Loader=_UniqueKeyLoader):
+        if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+            raise _Alias(token.start_mark)
+
+
 def load(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    """The data of ``text`` and the line of each value; ``YamlError`` naming ``source``."""
+    """The data of ``text`` and the line of each value; ``YamlError`` naming ``source``.
+    Anchors and aliases are refused: each entry is written out, as a reviewer reads it."""
     try:
+        _refuse_aliases(text)
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as error:
@@ -67,6 +85,11 @@ def load(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
         raise YamlError(f"{source}{where}: {problem}; fix the YAML") from None
     except yaml.YAMLError as error:
         raise YamlError(f"{source}: not valid YAML ({error}); fix the YAML") from None
+    except _Alias as alias:
+        raise YamlError(
+            f"{source}:{alias.mark.line + 1}: anchors and aliases (& and *) are not supported: "
+            "write each value out"
+        ) from None
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)
@@ -104,4 +127,24 @@ def node_span(text: str, loc: Loc) -> tuple[int, int] | None:
     mark = node.end_mark
     lines = text.splitlines()
     before = lines[mark.line][: mark.column] if mark.line < len(lines) else ""
-    return node.start_mark.line, mark.line + (1 if before.strip() else 0)
+    end = mark.line + (1 if before.strip() else 0)
+    # The node ends where the next token starts: comments and blank lines before that belong
+    # to what follows, not to this value.
+    while end > node.start_mark.line + 1 and (
+        not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")
+    ):
+        end -= 1
+    return node.start_mark.line, end
+
+
+def is_block_sequence(text: str, loc: Loc) -> bool:
+    """Whether the value at ``loc`` is a list written one item per line (``- ...``)."""
+    node = yaml.compose(text, Loader=_UniqueKeyLoader)
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            return False
+        found = [v for k, v in node.value if getattr(k, "value", None) == part]
+        if not found:
+            return False
+        node = found[0]
+    return isinstance(node, yaml.SequenceNode) and not node.flow_style

@@ -15,6 +15,7 @@ import atexit
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,10 +97,21 @@ def _docker_command(image: str, roots: Sequence[Path]) -> tuple[list[str], Calla
 # Values a deployment injects that the DAG files must not depend on at parse time: removed so
 # that an interpreter target gives the verdict an image or CI gives.
 _INJECTED = ("AIRFLOW_VAR_", "AIRFLOW_CONN_", "AIRFLOW__SECRETS__")
+# Variables that hold credentials by name: a DAG file being checked never sees them (the code
+# of a pushed commit runs here; it must not read the promoter's tokens or cloud keys).
+_CREDENTIALS = re.compile(
+    r"TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH|COOKIE|SESSION|"
+    r"^AWS_|^AZURE_|^GOOGLE_|^GCP_|^GH_|^GITHUB_|^GITLAB_|^BITBUCKET_|^ADP_|^SSH_",
+    re.IGNORECASE,
+)
 
 
 def _clean_environment() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith(_INJECTED)}
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_INJECTED) and not _CREDENTIALS.search(key)
+    }
 
 
 def _worker_cwd() -> str:
