@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import yaml
 from adp.dev import stack as stack_lib
 from adp.dev.api import AirflowClient
 from adp.dev.project import find_datakit
 from adp.dev.settings import DevSettings
+from adp_test_servers.airflow_stack import release_store_override
 from adp_test_servers.ports import free_port
 from copier import run_copy
 
@@ -39,6 +41,16 @@ def {dag_id}():
 
 {dag_id}()
 """
+
+
+def release_store(tmp: Path) -> list[Path]:
+    """The compose override serving tmp/store (a local release store) as the platform's
+    bundle, refresh_interval 30 s: what is measured is the re-parse request, not the interval.
+    A `prepare` for `running_bench_stack`."""
+    tmp.chmod(0o755)
+    override = tmp / "release-store.override.yml"
+    override.write_text(yaml.safe_dump(release_store_override(tmp / "store", refresh_interval=30)))
+    return [override]
 
 
 def dag_file(dag_id: str, n: int) -> str:

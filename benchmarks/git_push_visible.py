@@ -34,9 +34,8 @@ import httpx
 import yaml
 from adp.dev.api import AirflowClient
 from adp.repos.state import StateDir
-from adp_test_servers.airflow_stack import release_store_override
 from adp_test_servers.ports import free_port
-from bench_stack import dag_file, running_bench_stack, wait_for_description
+from bench_stack import dag_file, release_store, running_bench_stack, wait_for_description
 
 GOALS = "goals (issue): push -> promoted <= 2 s, push -> visible <= 5 s (median); seed: < 30 s"
 SECRET = os.urandom(16).hex()
@@ -81,13 +80,6 @@ def wait_promoted(state: StateDir, sha: str, timeout: float = 120) -> None:
             raise SystemExit(f"{sha[:12]} was refused: {current.last_error}")
         time.sleep(0.05)
     raise SystemExit(f"{sha[:12]} not promoted within {timeout} s")
-
-
-def release_store(tmp: Path) -> list[Path]:
-    tmp.chmod(0o755)
-    override = tmp / "release-store.override.yml"
-    override.write_text(yaml.safe_dump(release_store_override(tmp / "store", refresh_interval=30)))
-    return [override]
 
 
 def main() -> None:

@@ -22,10 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
 from adp.dev.api import AirflowClient
-from adp_test_servers.airflow_stack import release_store_override
-from bench_stack import dag_file, running_bench_stack, wait_for_description
+from bench_stack import dag_file, release_store, running_bench_stack, wait_for_description
 
 GOAL = "goal (issue): median <= 5 s; the seed's aws s3 sync sidecar: 30-60 s"
 
@@ -39,14 +37,6 @@ def publish(store: Path, package: str, folder: Path, n: int, url: str) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"publish failed:\n{result.stdout}{result.stderr}")
-
-
-def release_store(tmp: Path) -> list[Path]:
-    """The compose override serving tmp/store as the platform's bundle."""
-    tmp.chmod(0o755)
-    override = tmp / "release-store.override.yml"
-    override.write_text(yaml.safe_dump(release_store_override(tmp / "store", refresh_interval=30)))
-    return [override]
 
 
 def main() -> None:
