@@ -58,8 +58,9 @@ def test_a_token_over_http_fetches_and_reaches_no_file_and_no_message(
     assert written == [], written  # not the mirror's config, the state, the audit, the store
 
 
+@pytest.mark.parametrize("key_from", ["file", "env"])
 def test_an_ssh_key_with_a_pinned_host_key_fetches_and_another_host_key_is_refused(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key_from: str
 ) -> None:
     served = tmp_path / "served"
     served.mkdir()
@@ -68,12 +69,13 @@ def test_an_ssh_key_with_a_pinned_host_key_fetches_and_another_host_key_is_refus
     key, public = make_client_key(tmp_path / "keys")
     known_hosts = tmp_path / "keys" / "known_hosts"
     with running_git_ssh(served, public) as ssh:
-        entry = {
-            "url": ssh.url("team"),
-            "auth_type": "ssh_key",
-            "ssh_key_file": str(key),
-            "known_hosts_file": str(known_hosts),
-        }
+        entry = {"url": ssh.url("team"), "auth_type": "ssh_key",
+                 "known_hosts_file": str(known_hosts)}  # fmt: skip
+        if key_from == "file":
+            entry["ssh_key_file"] = str(key)
+        else:  # the key's text in a variable, as CI systems hand secrets over
+            monkeypatch.setenv("TEAM_SSH_KEY", key.read_text())
+            entry["ssh_key_env"] = "TEAM_SSH_KEY"
         _, other = make_client_key(tmp_path / "other")  # any key but the server's
         known_hosts.write_text(f"[127.0.0.1]:{ssh.port} {other.split()[0]} {other.split()[1]}\n")
         wrong = promoter(tmp_path, entry).sync("team")

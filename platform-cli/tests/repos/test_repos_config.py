@@ -144,6 +144,13 @@ def replace(old: str, new: str) -> str:
         ),
         (
             replace(
+                "    ssh_key_file: keys/personal\n",
+                "    ssh_key_env: PERSONAL_KEY\n    ssh_key_file: k\n",
+            ),
+            "repositories[2].ssh_key_file: auth_type ssh_key needs exactly one of ssh_key_file",
+        ),
+        (
+            replace(
                 "https://git.example.com/company/workflows.git",
                 "http://git.example.com/company/workflows.git",
             ),

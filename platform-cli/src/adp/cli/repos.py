@@ -286,6 +286,7 @@ def add_command(
     token_env: Annotated[str | None, typer.Option("--token-env")] = None,
     token_file: Annotated[str | None, typer.Option("--token-file")] = None,
     ssh_key_file: Annotated[str | None, typer.Option("--ssh-key-file")] = None,
+    ssh_key_env: Annotated[str | None, typer.Option("--ssh-key-env")] = None,
     known_hosts_file: Annotated[str | None, typer.Option("--known-hosts-file")] = None,
     no_auto_deploy: Annotated[
         bool, typer.Option("--no-auto-deploy", help="Keep passing commits for approval.")
@@ -319,6 +320,7 @@ def add_command(
         "token_env": token_env,
         "token_file": token_file,
         "ssh_key_file": ssh_key_file,
+        "ssh_key_env": ssh_key_env,
         "known_hosts_file": known_hosts_file,
     }
     entry.update({k: v for k, v in optional.items() if v})

@@ -3,7 +3,8 @@
 Every problem is reported as ``file:line: field: message and fix``, all of them at once, and
 nothing is used from a file that has one. Credentials are never written in the file: it names
 the environment variable or the file that holds each one (``token_env``/``token_file``,
-``ssh_key_file``, ``webhook.secret_env``/``secret_file``), and a value written inline is refused.
+``ssh_key_file``/``ssh_key_env``, ``webhook.secret_env``/``secret_file``), and a value
+written inline is refused.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ class Repository(_Model):
     token_file: Path | None = None
     token_username: str = "x-access-token"
     ssh_key_file: Path | None = None
+    ssh_key_env: str | None = None
     known_hosts_file: Path | None = None
     webhook: Webhook | None = None
 
@@ -299,7 +301,11 @@ def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     auth = repo.auth_type
     token = [f for f in ("token_env", "token_file") if getattr(repo, f) is not None]
-    ssh = [f for f in ("ssh_key_file", "known_hosts_file") if getattr(repo, f) is not None]
+    ssh = [
+        f
+        for f in ("ssh_key_file", "ssh_key_env", "known_hosts_file")
+        if getattr(repo, f) is not None
+    ]
     if auth == "oauth_token" and len(token) != 1:
         problems.append(
             (
@@ -311,19 +317,34 @@ def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
     if auth != "oauth_token":
         problems += [(f, f"only auth_type oauth_token uses {f}: remove it") for f in token]
     if auth == "ssh_key":
-        for f in ("ssh_key_file", "known_hosts_file"):
-            if getattr(repo, f) is None:
-                why = (
-                    "the private key"
-                    if f == "ssh_key_file"
-                    else (
-                        "the server's pinned host key (ssh-keyscan, checked out of band): "
-                        "host keys are checked strictly, never accepted on first use"
-                    )
+        keys = [f for f in ("ssh_key_file", "ssh_key_env") if getattr(repo, f) is not None]
+        if len(keys) != 1:
+            problems.append(
+                (
+                    "ssh_key_file",
+                    "auth_type ssh_key needs exactly one of ssh_key_file (a file) or "
+                    "ssh_key_env (an environment variable) holding the private key",
                 )
-                problems.append((f, f"auth_type ssh_key needs {f}: {why}"))
+            )
+        if repo.known_hosts_file is None:
+            problems.append(
+                (
+                    "known_hosts_file",
+                    "auth_type ssh_key needs known_hosts_file: the server's pinned host key "
+                    "(ssh-keyscan, checked out of band): host keys are checked strictly, never "
+                    "accepted on first use",
+                )
+            )
     else:
         problems += [(f, f"only auth_type ssh_key uses {f}: remove it") for f in ssh]
+    if repo.ssh_key_env is not None and not _variable_name(repo.ssh_key_env):
+        problems.append(
+            (
+                "ssh_key_env",
+                "this is not an environment variable's name (uppercase letters, digits and "
+                "'_'; the value is not shown): name the variable that holds the key",
+            )
+        )
     if repo.token_env is not None and not _variable_name(repo.token_env):
         problems.append(
             (

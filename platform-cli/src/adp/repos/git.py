@@ -106,17 +106,25 @@ def credentials(config: ReposConfig, repo: Repository) -> Iterator[Credentials]:
         creds.env["GIT_SSH_COMMAND"] = "false"
         yield creds
         return
-    assert repo.ssh_key_file is not None and repo.known_hosts_file is not None
-    key_path = config.resolve(repo.ssh_key_file)
+    assert repo.known_hosts_file is not None
     known_hosts = config.resolve(repo.known_hosts_file)
     if not known_hosts.is_file():
         raise CredentialError(f"{where}: known_hosts_file {known_hosts} does not exist")
-    try:
-        key = key_path.read_bytes()
-    except OSError as error:
-        raise CredentialError(
-            f"{where}: cannot read ssh_key_file {key_path} ({error.strerror})"
-        ) from None
+    if repo.ssh_key_env is not None:
+        text = os.environ.get(repo.ssh_key_env, "").strip()
+        if not text:
+            raise CredentialError(f"{where}: environment variable {repo.ssh_key_env} is not set")
+        key = (text + "\n").encode()
+        creds.secrets.append(text)
+    else:
+        assert repo.ssh_key_file is not None
+        key_path = config.resolve(repo.ssh_key_file)
+        try:
+            key = key_path.read_bytes()
+        except OSError as error:
+            raise CredentialError(
+                f"{where}: cannot read ssh_key_file {key_path} ({error.strerror})"
+            ) from None
     with tempfile.TemporaryDirectory(prefix="adp-ssh-") as folder:
         private = Path(folder) / "key"
         fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
