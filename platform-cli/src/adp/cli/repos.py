@@ -120,6 +120,20 @@ def sync_command(
     raise typer.Exit(worst)
 
 
+def _decide(
+    config: Path, actor: str | None, airflow_url: str | None, action: str, name: str, sha: str
+) -> None:
+    """A person's decision on one commit: ``approve`` or ``rollback`` of the promoter."""
+    cfg = _config(config)
+    promoter = _promoter(cfg, actor, airflow_url)
+    try:
+        _say(getattr(promoter, action)(name, sha))
+    except ReposConfigError as error:
+        raise _fail(str(error), 2) from None
+    except PromotionError as error:
+        raise _fail(str(error), 1) from None
+
+
 @app.command("approve")
 def approve_command(
     name: Annotated[str, typer.Argument(help="The repository.")],
@@ -129,13 +143,7 @@ def approve_command(
     airflow_url: AirflowUrl = None,
 ) -> None:
     """Promote a commit waiting for approval (validated again first)."""
-    cfg = _config(config)
-    try:
-        _say(_promoter(cfg, actor, airflow_url).approve(name, sha))
-    except ReposConfigError as error:
-        raise _fail(str(error), 2) from None
-    except PromotionError as error:
-        raise _fail(str(error), 1) from None
+    _decide(config, actor, airflow_url, "approve", name, sha)
 
 
 @app.command("rollback")
@@ -147,13 +155,7 @@ def rollback_command(
     airflow_url: AirflowUrl = None,
 ) -> None:
     """Point the repository's namespace back at a commit promoted before."""
-    cfg = _config(config)
-    try:
-        _say(_promoter(cfg, actor, airflow_url).rollback(name, sha))
-    except ReposConfigError as error:
-        raise _fail(str(error), 2) from None
-    except PromotionError as error:
-        raise _fail(str(error), 1) from None
+    _decide(config, actor, airflow_url, "rollback", name, sha)
 
 
 def _status_data(cfg: ReposConfig, promoter: Promoter | None) -> list[dict[str, Any]]:
@@ -388,7 +390,7 @@ def remove_command(
         f"removed {name}: {cfg.env}/{repo.namespace} ({was or 'no release'}) is out of "
         "the environment"
     )
-    reparse = promoter._reparse()
+    reparse = promoter.reparse()
     if reparse:
         typer.echo(reparse)
 

@@ -117,7 +117,9 @@ class Promoter:
     def mirror(self, repo: Repository) -> Mirror:
         return Mirror(self.state.mirrors, repo.name, repo.branch)
 
-    def _reparse(self) -> str | None:
+    def reparse(self) -> str | None:
+        """Ask the configured Airflow to re-parse the environment's bundle now; what it said
+        (None without an Airflow URL). Never raises: the bundle's refresh is the fallback."""
         if not self.airflow_url:
             return None
         bundle = self.config.model.airflow.bundle or default_bundle_name(self.config.env)
@@ -296,7 +298,7 @@ class Promoter:
             # the store already points at sha (what Airflow runs); the next sync records it on
             # the promoted branch again (the release exists: it is only pointed at)
             result.detail += f" (promoted/{repo.branch} not moved yet: {error})"
-        result.reparse = self._reparse()
+        result.reparse = self.reparse()
         return result
 
     # -- a person's decisions -------------------------------------------------------------
