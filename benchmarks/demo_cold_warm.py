@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from adp import facts
+from adp.dev.postgres import OFFLINE_IMAGE
 
 REPO = Path(__file__).resolve().parent.parent
 GOAL_COLD_S = 300
@@ -33,7 +34,7 @@ IMAGES = (
     f"layer1-airflow:{FACTS.PLATFORM_VERSION}",
     f"adp-airflow-runtime:{FACTS.AIRFLOW_VERSION}-python-{FACTS.PYTHON_VERSION}",
     FACTS.IMAGE_PYTHON,
-    f"adp-postgres:{FACTS.POSTGRES_MAJOR}",
+    OFFLINE_IMAGE,
 )
 STEP = re.compile(r"==> \[\s*(\d+)s\] (.*?)\x1b|==> \[\s*(\d+)s\] (.*)$")
 

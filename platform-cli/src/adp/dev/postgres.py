@@ -1,13 +1,16 @@
 """The PostgreSQL image of the stack's metadata database.
 
 IMAGE_POSTGRES (your registry's mirror) wins, pulled when missing. Unset: a local
-`postgres:<major>` or `adp-postgres:<major>`, else a pull of `postgres:<major>`, else, when
-no registry answers, `adp-postgres:<major>` built here from Debian's packages on the
-platform's debootstrap base (IMAGE_PYTHON), trusting the corporate CA (CA_BUNDLE).
+`postgres:<major>` or `adp-postgres:<major>-<inputs>`, else a pull of `postgres:<major>`, else,
+when no registry answers, `adp-postgres:<major>-<inputs>` built here from Debian's packages on
+the platform's debootstrap base (IMAGE_PYTHON), trusting the corporate CA (CA_BUNDLE).
+`<inputs>` is a digest of the image's Dockerfile and entrypoint: an image built from older
+files is never taken for the current one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -23,7 +26,18 @@ from adp.dev.errors import DevError
 
 PG_MAJOR = facts.load().POSTGRES_MAJOR
 OFFICIAL_IMAGE = f"postgres:{PG_MAJOR}"
-OFFLINE_IMAGE = f"adp-postgres:{PG_MAJOR}"
+#: The files the offline image is built from (adp/dev/postgres/).
+BUILD_FILES = ("Dockerfile", "docker-entrypoint.sh")
+
+
+def _inputs_digest() -> str:
+    digest = hashlib.sha256()
+    for name in BUILD_FILES:
+        digest.update((files("adp.dev") / "postgres" / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+OFFLINE_IMAGE = f"adp-postgres:{PG_MAJOR}-{_inputs_digest()}"
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PULL_TIMEOUT = 60
 
@@ -64,7 +78,7 @@ def build_offline(client: docker.DockerClient, base_image: str, ca_bundle: Path 
         as_file(files("adp.dev") / "postgres") as source,
     ):
         context = Path(tmp)
-        for name in ("Dockerfile", "docker-entrypoint.sh"):
+        for name in BUILD_FILES:
             shutil.copy2(Path(source) / name, context / name)
         (context / "docker-entrypoint.sh").chmod(0o755)
         target = context / "ca-certificates.crt"

@@ -1,19 +1,32 @@
 #!/bin/bash
 # First start: create the cluster in $PGDATA (superuser $POSTGRES_USER with
-# $POSTGRES_PASSWORD, password logins over TCP), run /docker-entrypoint-initdb.d/*.
+# $POSTGRES_PASSWORD, password logins over TCP; POSTGRES_HOST_AUTH_METHOD=trust, as in the
+# official image, lets TCP clients in without a password and makes the password optional),
+# run /docker-entrypoint-initdb.d/*.
 # Every start: exec postgres with the given -c options. Any other command runs as is.
 set -euo pipefail
 [[ "${1:-}" == postgres ]] || exec "$@"
 shift
 if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
-  : "${POSTGRES_PASSWORD:?is empty: set POSTGRES_PASSWORD, the superuser password of the new cluster}"
+  auth="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
+  case "$auth" in
+    trust | scram-sha-256 | md5) ;;
+    *) echo "POSTGRES_HOST_AUTH_METHOD=$auth: use scram-sha-256 (the default), md5 or trust" >&2; exit 1 ;;
+  esac
+  if [[ "$auth" != trust ]]; then
+    : "${POSTGRES_PASSWORD:?is empty: set POSTGRES_PASSWORD, the superuser password of the new cluster}"
+  fi
   user="${POSTGRES_USER:-postgres}"
   db="${POSTGRES_DB:-$user}"
   # shellcheck disable=SC2086  # POSTGRES_INITDB_ARGS is a list of options, as in the official image
-  initdb --username="$user" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
-    --auth-local=trust --auth-host=scram-sha-256 ${POSTGRES_INITDB_ARGS:-} >/dev/null
+  initdb_args=(--username="$user" --auth-local=trust --auth-host="$auth" ${POSTGRES_INITDB_ARGS:-})
+  if [[ -n "${POSTGRES_PASSWORD:-}" ]]; then
+    initdb "${initdb_args[@]}" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") >/dev/null
+  else
+    initdb "${initdb_args[@]}" >/dev/null
+  fi
   echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
-  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
   # Init scripts talk over the Unix socket only: no client can connect before they finish.
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [[ "$db" != postgres ]]; then
