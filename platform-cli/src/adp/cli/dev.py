@@ -44,9 +44,9 @@ ProjectDir = Annotated[
 ]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 1) -> None:
     err.print(f"[red]adp dev:[/red] {escape(message)}")
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def _lib() -> Any:
@@ -206,20 +206,57 @@ def pytest_command(ctx: typer.Context, project_dir: ProjectDir = None) -> None:
     raise typer.Exit(code)
 
 
+CONF_EXAMPLE = """--conf '{"day": "2024-01-31"}'"""
+
+
+def parse_conf(text: str | None) -> dict[str, Any] | None:
+    """The run's conf from --conf: a JSON object. Anything else exits 2 naming --conf and
+    what is wrong, before the stack or Docker is looked at."""
+    if text is None:
+        return None
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(
+            f"--conf is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f"pass a JSON object, e.g. {CONF_EXAMPLE}",
+            code=2,
+        )
+        raise
+    if not isinstance(conf, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(conf), "a number"
+        )
+        _fail(
+            f"--conf must be a JSON object (the DAG run's conf), not {kind}; e.g. {CONF_EXAMPLE}",
+            code=2,
+        )
+    return conf
+
+
 @app.command("trigger")
 def trigger_command(
     dag_id: Annotated[str, typer.Argument(help="The DAG to run.")],
     project_dir: ProjectDir = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the run.")] = 300,
+    conf: Annotated[
+        str | None,
+        typer.Option(
+            "--conf",
+            help="The run's conf, a JSON object (what `airflow dags trigger --conf` takes), "
+            """e.g. '{"day": "2024-01-31"}'.""",
+        ),
+    ] = None,
 ) -> None:
-    """Unpause DAG_ID, trigger a run through the REST API and wait for it; exit 0 only
-    when the run succeeded. Prints each task's state."""
+    """Unpause DAG_ID, trigger a run through the REST API (with --conf as its conf) and
+    wait for it; exit 0 only when the run succeeded. Prints each task's state."""
+    run_conf = parse_conf(conf)
     stack = _stack(project_dir)
     stack_lib = _lib()
     client = _docker()
     try:
         url = stack.api_url(client)
-        run, tasks = stack_lib.run_dag(url, dag_id, timeout)
+        run, tasks = stack_lib.run_dag(url, dag_id, timeout, conf=run_conf)
     except (DevError, AirflowApiError) as exc:
         _fail(str(exc))
         return

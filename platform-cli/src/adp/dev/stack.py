@@ -323,11 +323,13 @@ def run_pytest(stack: Stack, client: docker.DockerClient, args: list[str]) -> tu
         container.remove(force=True)
 
 
-def run_dag(url: str, dag_id: str, timeout: float) -> tuple[DagRun, list[dict[str, Any]]]:
-    """Unpause and trigger `dag_id` through the REST API, wait for the run to finish;
-    returns the run and its task instances."""
+def run_dag(
+    url: str, dag_id: str, timeout: float, conf: dict[str, Any] | None = None
+) -> tuple[DagRun, list[dict[str, Any]]]:
+    """Unpause and trigger `dag_id` through the REST API (`conf`: the run's conf), wait for
+    the run to finish; returns the run and its task instances."""
     with AirflowClient(url) as api:
         api.wait_for_dag(dag_id, timeout=min(timeout, 120))
         api.unpause(dag_id)
-        run = api.wait_for_run(api.trigger(dag_id), timeout=timeout)
+        run = api.wait_for_run(api.trigger(dag_id, conf=conf), timeout=timeout)
         return run, api.task_instances(run)
