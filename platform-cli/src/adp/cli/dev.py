@@ -183,12 +183,11 @@ def logs_command(
     args = ["logs", "--tail", str(tail), *(["--follow"] if follow else []), *(services or [])]
     try:
         argv = stack.compose_argv(*args)
+        env = stack.compose_env()
     except DevError as exc:
         _fail(str(exc))
         return
-    if not stack.compose_file.is_file():
-        _fail(f"no stack has been started for {stack.datakit.root}; run: adp dev start")
-    raise typer.Exit(subprocess.call(argv, stdout=sys.stdout, stderr=sys.stderr))
+    raise typer.Exit(subprocess.call(argv, stdout=sys.stdout, stderr=sys.stderr, env=env))
 
 
 @app.command("pytest", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
