@@ -205,6 +205,52 @@ def pytest_command(ctx: typer.Context, project_dir: ProjectDir = None) -> None:
     raise typer.Exit(code)
 
 
+@app.command("exec", context_settings={"allow_interspersed_args": False})
+def exec_command(
+    service: Annotated[
+        str,
+        typer.Argument(
+            metavar="SERVICE",
+            help="A service of the stack: scheduler, api-server, postgres, ... or one the "
+            "datakit's docker-compose.override.yml adds (a warehouse database, say).",
+        ),
+    ],
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="COMMAND",
+            help="The command and its arguments, passed verbatim (options after SERVICE are "
+            "the command's). Default: sh, reading its commands from standard input.",
+            show_default=False,
+        ),
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Run COMMAND in the running stack's SERVICE container (compose exec -T: no TTY, so it
+    works in scripts and CI); its output is streamed and its exit code is adp's.
+
+    adp's own options (-p DIR) go before SERVICE: adp dev exec warehouse psql -U pagila -c
+    "SELECT 1". Exit 1 when SERVICE is not in the stack (the message lists its services)
+    or not running.
+    """
+    argv = list(command or ["sh"])
+    if argv[:1] == ["--"]:  # adp dev exec SERVICE -- COMMAND ...
+        argv = argv[1:] or ["sh"]
+    stack = _stack(project_dir)
+    stack_lib = _lib()
+    try:
+        stack_lib.require_service(stack, service)
+    except DevError as exc:
+        _fail(str(exc))
+    client = _docker()
+    try:
+        code = stack_lib.exec_in(stack, client, service, argv)
+    except DevError as exc:
+        _fail(str(exc))
+        return
+    raise typer.Exit(code)
+
+
 CONF_EXAMPLE = """--conf '{"day": "2024-01-31"}'"""
 
 

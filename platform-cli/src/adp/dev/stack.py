@@ -151,6 +151,11 @@ class Stack:
         )
         return compose.write(spec, self.compose_file)
 
+    def services(self) -> list[str]:
+        """The stack's services, the datakit override's own included (`compose config
+        --services`; no Docker engine needed)."""
+        return sorted(self.compose("config", "--services").stdout.split())
+
     # -- containers ---------------------------------------------------------------
     def containers(self, client: docker.DockerClient) -> dict[str, Any]:
         """Service name -> container (running or not) of this stack."""
@@ -360,6 +365,35 @@ def run_pytest(stack: Stack, client: docker.DockerClient, args: list[str]) -> tu
         return code, container.logs().decode(errors="replace")
     finally:
         container.remove(force=True)
+
+
+def require_service(stack: Stack, service: str) -> None:
+    """Refuse a service the stack does not define (naming the ones it does); a stack never
+    started is refused by Stack.compose ("run: adp dev start")."""
+    services = stack.services()
+    if service not in services:
+        raise DevError(
+            f"stack {stack.project} has no service {service!r}; its services: "
+            f"{', '.join(services)} (a service of your own goes into the datakit's "
+            "docker-compose.override.yml)"
+        )
+
+
+def exec_in(stack: Stack, client: docker.DockerClient, service: str, command: list[str]) -> int:
+    """Run `command` in the running container of `service` with `compose exec -T` (no TTY,
+    so it works in scripts and CI; standard input is passed on), its output straight to
+    ours; returns the command's exit code."""
+    container = stack.containers(client).get(service)
+    state = "no container" if container is None else container.status
+    if state != "running":
+        raise DevError(
+            f"service {service} of stack {stack.project} is not running ({state}); "
+            "start the stack: adp dev start (adp dev status shows each service)"
+        )
+    code = subprocess.call(
+        stack.compose_argv("exec", "-T", service, *command), env=stack.compose_env()
+    )
+    return code if code >= 0 else 128 - code  # killed by a signal: as a shell reports it
 
 
 def run_dag(
