@@ -129,12 +129,20 @@ def test_secrets_are_generated_once_per_stack(tmp_path: Path) -> None:
     assert first["POSTGRES_PASSWORD"] in first["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
 
 
+# The example of docs/local-airflow.md ("A service of your own").
 WAREHOUSE_OVERRIDE = """\
 services:
   warehouse:
     image: ${IMAGE_POSTGRES:-postgres:16}
     environment:
       POSTGRES_USER: pagila
+      POSTGRES_PASSWORD: pagila
+    networks:
+      - airflow
+    volumes:
+      - warehouse_data:/var/lib/postgresql/data
+volumes:
+  warehouse_data:
 """
 
 
@@ -168,6 +176,7 @@ def test_the_overrides_postgres_runs_the_metadata_databases_image(
     services = yaml.safe_load(later.compose("config").stdout)["services"]
     assert services["postgres"]["image"] == "adp-postgres:15"
     assert services["warehouse"]["image"] == "adp-postgres:15"
+    assert list(services["warehouse"]["networks"]) == list(services["scheduler"]["networks"])
 
     astro_env = {k: v for k, v in os.environ.items() if k != "IMAGE_POSTGRES"}
     as_astro = subprocess.run(
