@@ -1,7 +1,8 @@
 """The library behind `adp dev` against the running Astro-shaped stack (session fixture):
 airflow_settings.yaml lands in Airflow through the REST API and a second import changes
-nothing; status reports every service and Airflow's health; secrets stay out of the
-containers' view of the project."""
+nothing; a run triggered with a conf (`adp dev trigger --conf`) carries it; status reports
+every service and Airflow's health; secrets stay out of the containers' view of the
+project."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from adp.dev import airflow_settings, postgres, secrets
 from adp.dev import stack as stack_lib
 from adp.dev.errors import DevError
 from adp_test_servers.airflow_stack import AirflowStack
+
+from conftest import TEMPLATE_DATAKIT
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -110,3 +113,13 @@ def test_image_postgres_wins_and_an_unusable_one_is_named(airflow_stack: Airflow
     with pytest.raises(DevError) as no_base:
         postgres.build_offline(client, "adp-no-such-base:0", None)
     assert "make base" in str(no_base.value) and "IMAGE_POSTGRES" in str(no_base.value)
+
+
+def test_a_triggered_run_carries_its_conf(airflow_stack: AirflowStack) -> None:
+    """What `adp dev trigger DAG_ID --conf JSON` runs: the object is the run's conf."""
+    dag_id = f"{TEMPLATE_DATAKIT.replace('-', '_')}_example"
+    conf = {"day": "2024-01-31", "tables": ["orders", "customers"], "full": True}
+    run, tasks = stack_lib.run_dag(airflow_stack.url, dag_id, 240, conf=conf)
+    assert run.state == "success", f"{tasks}\n{airflow_stack.all_logs()}"
+    stored = airflow_stack.api.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run.run_id}")
+    assert stored.json()["conf"] == conf

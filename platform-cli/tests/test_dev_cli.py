@@ -138,3 +138,28 @@ def test_commands_on_a_stack_never_started_say_so(kit: Path, state: Path, comman
 def test_status_of_a_stack_never_started(kit: Path, state: Path) -> None:
     code, out = adp("dev", "status", "--project-dir", str(kit))
     assert code == 1 and "not started (adp dev start)" in out
+
+
+@pytest.mark.parametrize(
+    ("conf", "message"),
+    [
+        ("{day: 1}", "--conf is not JSON (Expecting property name enclosed in double quotes"),
+        ("", "--conf is not JSON (Expecting value at line 1 column 1)"),
+        ('["a"]', "--conf must be a JSON object (the DAG run's conf), not an array"),
+        ('"2024-01-31"', "--conf must be a JSON object (the DAG run's conf), not a string"),
+        ("7", "--conf must be a JSON object (the DAG run's conf), not a number"),
+        ("null", "--conf must be a JSON object (the DAG run's conf), not null"),
+    ],
+)
+def test_a_bad_conf_is_refused_before_anything_is_triggered(
+    kit: Path, state: Path, monkeypatch: pytest.MonkeyPatch, conf: str, message: str
+) -> None:
+    """Exit 2 naming --conf, before the stack or Docker is looked at: with no engine to
+    answer, a good conf gets as far as asking Docker (exit 1), a bad one never does."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    code, out = adp("dev", "trigger", "some_dag", "--project-dir", str(kit), "--conf", conf)
+    assert code == 2, out
+    assert message in out and """e.g. --conf '{"day": "2024-01-31"}'""" in out, out
+    assert "Docker" not in out
+    code, out = adp("dev", "trigger", "some_dag", "-p", str(kit), "--conf", '{"day": 1}')
+    assert code == 1 and "no Docker engine answers" in out, out

@@ -1,5 +1,7 @@
 """The local stack's compose file: a reviewed artifact (golden copies), valid for Compose,
-in the Astro CLI's two shapes, with no secret in it."""
+in the Astro CLI's two shapes, with no secret in it; every compose command on a stack sees
+IMAGE_POSTGRES as the metadata database's image, so the datakit's override can run a
+PostgreSQL of its own from it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ import pytest
 import yaml
 from adp.dev import secrets
 from adp.dev.compose import SHAPES, StackSpec, compose_args, compose_command, render, write
+from adp.dev.project import find_datakit
+from adp.dev.settings import DevSettings
+from adp.dev.stack import Stack
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -122,3 +127,60 @@ def test_secrets_are_generated_once_per_stack(tmp_path: Path) -> None:
     assert first == again  # the database volume keeps the first password
     assert first["AIRFLOW__API_AUTH__JWT_SECRET"] != other["AIRFLOW__API_AUTH__JWT_SECRET"]
     assert first["POSTGRES_PASSWORD"] in first["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+# The example of docs/local-airflow.md ("A service of your own").
+WAREHOUSE_OVERRIDE = """\
+services:
+  warehouse:
+    image: ${IMAGE_POSTGRES:-postgres:16}
+    environment:
+      POSTGRES_USER: pagila
+      POSTGRES_PASSWORD: pagila
+    networks:
+      - airflow
+    volumes:
+      - warehouse_data:/var/lib/postgresql/data
+volumes:
+  warehouse_data:
+"""
+
+
+def datakit_with_warehouse(root: Path) -> Path:
+    """A datakit whose docker-compose.override.yml adds a PostgreSQL of its own."""
+    for folder in ("dags", "plugins", "include", "tests"):
+        (root / folder).mkdir(parents=True)
+    (root / "Dockerfile").write_text("FROM layer1-airflow:latest\n")
+    (root / "docker-compose.override.yml").write_text(WAREHOUSE_OVERRIDE)
+    return root
+
+
+@pytest.mark.parametrize("callers_image_postgres", [None, "registry.example/postgres:17"])
+def test_the_overrides_postgres_runs_the_metadata_databases_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, callers_image_postgres: str | None
+) -> None:
+    """`${IMAGE_POSTGRES:-postgres:16}` in the override is the image rendered for the
+    metadata database (the offline-built one here), read back from the rendered file by a
+    later command (a new Stack, as `adp dev stop` or `exec` makes), whatever the caller's
+    environment holds; under `astro dev start`, with no IMAGE_POSTGRES, the default."""
+    kit = datakit_with_warehouse(tmp_path / "customer-360")
+    if callers_image_postgres is None:
+        monkeypatch.delenv("IMAGE_POSTGRES", raising=False)
+    else:
+        monkeypatch.setenv("IMAGE_POSTGRES", callers_image_postgres)
+    settings = DevSettings(state_dir=tmp_path / "state")
+    Stack(find_datakit(kit), settings).render("adp-postgres:15")
+
+    later = Stack(find_datakit(kit), settings)
+    assert later.interpolation() == {"IMAGE_POSTGRES": "adp-postgres:15"}
+    services = yaml.safe_load(later.compose("config").stdout)["services"]
+    assert services["postgres"]["image"] == "adp-postgres:15"
+    assert services["warehouse"]["image"] == "adp-postgres:15"
+    assert list(services["warehouse"]["networks"]) == list(services["scheduler"]["networks"])
+
+    astro_env = {k: v for k, v in os.environ.items() if k != "IMAGE_POSTGRES"}
+    as_astro = subprocess.run(
+        later.compose_argv("config"), capture_output=True, text=True, env=astro_env, timeout=60
+    )
+    assert as_astro.returncode == 0, as_astro.stderr
+    assert yaml.safe_load(as_astro.stdout)["services"]["warehouse"]["image"] == "postgres:16"

@@ -5,7 +5,8 @@ The compose file is the one users run: rendered by `adp.dev` (both shapes: "astr
 newer Astro CLI, and "astro-v1", with astro-cli v1's `airflow_logs` volume). Ports are
 picked by Docker on 127.0.0.1, the project name and state folder are the test's own, so
 a stack never touches a developer's. pytest-docker runs `up -d` and `down -v` with the
-compose command `adp.dev.compose.compose_command()` finds (Debian's docker-compose here).
+compose command `adp.dev.compose.compose_command()` finds (Debian's docker-compose here),
+IMAGE_POSTGRES set to the metadata database's image as under `adp dev`.
 """
 
 from __future__ import annotations
@@ -87,12 +88,13 @@ def running_airflow_stack(
         client, None, settings.image_python, settings.ca_bundle, say=lambda _: None
     )
     stack.render(postgres)
-    command = shlex.join([*compose_command(), "--project-directory", str(datakit.root)])
     files = [str(f) for f in stack.files()]
     with contextlib.ExitStack() as cleanup:
         try:
             services = cleanup.enter_context(
-                get_docker_services(command, files, stack.project, ["up -d"], ["down -v"])
+                get_docker_services(
+                    pytest_docker_command(stack), files, stack.project, ["up -d"], ["down -v"]
+                )
             )
         except Exception:
             _remove(stack)  # pytest-docker cleans up after the tests, not when `up` fails
@@ -139,8 +141,21 @@ def release_store_override(
     }
 
 
+def pytest_docker_command(stack: Stack) -> str:
+    """The compose command pytest-docker runs (through a shell) for `stack`: compose with
+    the stack's project folder and, as every compose command adp dev runs, IMAGE_POSTGRES
+    set to the metadata database's image (`Stack.interpolation`)."""
+    assignments = [f"{name}={value}" for name, value in stack.interpolation().items()]
+    return shlex.join(
+        ["env", *assignments, *compose_command(), "--project-directory", str(stack.datakit.root)]
+    )
+
+
 def _remove(stack: Stack) -> None:
     """`down -v` without checking: the stack may be half created, or gone already."""
     subprocess.run(
-        stack.compose_argv("down", "-v", "--remove-orphans"), capture_output=True, check=False
+        stack.compose_argv("down", "-v", "--remove-orphans"),
+        capture_output=True,
+        env=stack.compose_env(),
+        check=False,
     )

@@ -44,9 +44,9 @@ ProjectDir = Annotated[
 ]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 1) -> None:
     err.print(f"[red]adp dev:[/red] {escape(message)}")
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def _lib() -> Any:
@@ -183,12 +183,11 @@ def logs_command(
     args = ["logs", "--tail", str(tail), *(["--follow"] if follow else []), *(services or [])]
     try:
         argv = stack.compose_argv(*args)
+        env = stack.compose_env()
     except DevError as exc:
         _fail(str(exc))
         return
-    if not stack.compose_file.is_file():
-        _fail(f"no stack has been started for {stack.datakit.root}; run: adp dev start")
-    raise typer.Exit(subprocess.call(argv, stdout=sys.stdout, stderr=sys.stderr))
+    raise typer.Exit(subprocess.call(argv, stdout=sys.stdout, stderr=sys.stderr, env=env))
 
 
 @app.command("pytest", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -206,20 +205,103 @@ def pytest_command(ctx: typer.Context, project_dir: ProjectDir = None) -> None:
     raise typer.Exit(code)
 
 
+@app.command("exec", context_settings={"allow_interspersed_args": False})
+def exec_command(
+    service: Annotated[
+        str,
+        typer.Argument(
+            metavar="SERVICE",
+            help="A service of the stack: scheduler, api-server, postgres, ... or one the "
+            "datakit's docker-compose.override.yml adds (a warehouse database, say).",
+        ),
+    ],
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="COMMAND",
+            help="The command and its arguments, passed verbatim (options after SERVICE are "
+            "the command's). Default: sh, reading its commands from standard input.",
+            show_default=False,
+        ),
+    ] = None,
+    project_dir: ProjectDir = None,
+) -> None:
+    """Run COMMAND in the running stack's SERVICE container (compose exec -T: no TTY, so it
+    works in scripts and CI); its output is streamed and its exit code is adp's.
+
+    adp's own options (-p DIR) go before SERVICE: adp dev exec warehouse psql -U pagila -c
+    "SELECT 1". Exit 1 when SERVICE is not in the stack (the message lists its services)
+    or not running.
+    """
+    argv = list(command or ["sh"])
+    if argv[:1] == ["--"]:  # adp dev exec SERVICE -- COMMAND ...
+        argv = argv[1:] or ["sh"]
+    stack = _stack(project_dir)
+    stack_lib = _lib()
+    try:
+        stack_lib.require_service(stack, service)
+    except DevError as exc:
+        _fail(str(exc))
+    client = _docker()
+    try:
+        code = stack_lib.exec_in(stack, client, service, argv)
+    except DevError as exc:
+        _fail(str(exc))
+        return
+    raise typer.Exit(code)
+
+
+CONF_EXAMPLE = """--conf '{"day": "2024-01-31"}'"""
+
+
+def parse_conf(text: str | None) -> dict[str, Any] | None:
+    """The run's conf from --conf: a JSON object. Anything else exits 2 naming --conf and
+    what is wrong, before the stack or Docker is looked at."""
+    if text is None:
+        return None
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(
+            f"--conf is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f"pass a JSON object, e.g. {CONF_EXAMPLE}",
+            code=2,
+        )
+        raise
+    if not isinstance(conf, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(conf), "a number"
+        )
+        _fail(
+            f"--conf must be a JSON object (the DAG run's conf), not {kind}; e.g. {CONF_EXAMPLE}",
+            code=2,
+        )
+    return conf
+
+
 @app.command("trigger")
 def trigger_command(
     dag_id: Annotated[str, typer.Argument(help="The DAG to run.")],
     project_dir: ProjectDir = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the run.")] = 300,
+    conf: Annotated[
+        str | None,
+        typer.Option(
+            "--conf",
+            help="The run's conf, a JSON object (what `airflow dags trigger --conf` takes), "
+            """e.g. '{"day": "2024-01-31"}'.""",
+        ),
+    ] = None,
 ) -> None:
-    """Unpause DAG_ID, trigger a run through the REST API and wait for it; exit 0 only
-    when the run succeeded. Prints each task's state."""
+    """Unpause DAG_ID, trigger a run through the REST API (with --conf as its conf) and
+    wait for it; exit 0 only when the run succeeded. Prints each task's state."""
+    run_conf = parse_conf(conf)
     stack = _stack(project_dir)
     stack_lib = _lib()
     client = _docker()
     try:
         url = stack.api_url(client)
-        run, tasks = stack_lib.run_dag(url, dag_id, timeout)
+        run, tasks = stack_lib.run_dag(url, dag_id, timeout, conf=run_conf)
     except (DevError, AirflowApiError) as exc:
         _fail(str(exc))
         return

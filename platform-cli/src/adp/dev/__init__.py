@@ -14,5 +14,10 @@ Modules: `project` (which datakit, its names), `settings` (ADP_DEV_* and IMAGE_P
 `postgres` (the metadata database image, built offline when no registry answers),
 `ports`, `api` (Airflow's REST API),
 `airflow_settings` (airflow_settings.yaml into the running Airflow), `stack` (start,
-stop, status, logs).
+stop, status, logs, exec in a service, trigger a DAG with its conf).
+
+Commands: `adp dev start | stop | status | logs | exec SERVICE [COMMAND...] | pytest |
+trigger DAG_ID [--conf JSON]`. Every compose command on a stack sees IMAGE_POSTGRES set to
+the metadata database's image, so the override can run a PostgreSQL of its own as
+`image: ${IMAGE_POSTGRES:-postgres:16}` (under `astro dev start`, the default applies).
 """

@@ -2,7 +2,10 @@
 
 Containers are found through compose's own labels (`com.docker.compose.project`), with the
 Docker SDK; builds go through a BuildKit-capable docker client; everything else through the
-compose command, on the rendered file plus the datakit's override.
+compose command, on the rendered file plus the datakit's override, with IMAGE_POSTGRES set to
+the metadata database's image (`Stack.compose_env`): an override's own PostgreSQL service,
+`image: ${IMAGE_POSTGRES:-postgres:16}`, runs the image the stack runs (under `astro dev
+start`, its default or the user's IMAGE_POSTGRES).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import docker
 import docker.errors
 import httpx
+import yaml
 
 from adp.dev import airflow_settings, compose, secrets
 from adp.dev.api import AirflowApiError, AirflowClient, DagRun, unhealthy
@@ -74,11 +78,39 @@ class Stack:
         return [self.compose_file, *([override] if override else []), *self.extra_files]
 
     def compose_argv(self, *args: str) -> list[str]:
+        """One compose command on this stack's files; run it with env=compose_env()."""
         return [
             *compose.compose_command(),
             *compose.compose_args(self.project, self.datakit.root, self.files()),
             *args,
         ]
+
+    def postgres_image(self) -> str:
+        """The metadata database's image, read back from the rendered compose file."""
+        try:
+            data = yaml.safe_load(self.compose_file.read_text())
+            image = data["services"]["postgres"]["image"]
+        except FileNotFoundError:
+            raise DevError(
+                f"no stack has been started for {self.datakit.root} (no {self.compose_file}); "
+                "run: adp dev start"
+            ) from None
+        except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+            raise DevError(
+                f"{self.compose_file} names no postgres image ({exc!r}): it is written by "
+                "adp dev, not by hand; run adp dev start to write it again"
+            ) from None
+        return str(image)
+
+    def interpolation(self) -> dict[str, str]:
+        """The variables compose must see besides the caller's environment: IMAGE_POSTGRES,
+        the metadata database's image, so that the override can say
+        `image: ${IMAGE_POSTGRES:-postgres:16}` for a PostgreSQL of its own."""
+        return {"IMAGE_POSTGRES": self.postgres_image()}
+
+    def compose_env(self) -> dict[str, str]:
+        """The environment of every compose command on this (rendered) stack."""
+        return {**os.environ, **self.interpolation()}
 
     def compose(
         self, *args: str, capture: bool = True, timeout: float | None = None
@@ -90,7 +122,14 @@ class Stack:
                 "run: adp dev start"
             )
         argv = self.compose_argv(*args)
-        done = subprocess.run(argv, capture_output=capture, text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            argv,
+            capture_output=capture,
+            text=True,
+            timeout=timeout,
+            env=self.compose_env(),
+            check=False,
+        )
         if done.returncode != 0:
             output = ((done.stdout or "") + (done.stderr or ""))[-3000:]
             raise DevError(f"`{' '.join(args)}` failed for stack {self.project}:\n{output}")
@@ -111,6 +150,11 @@ class Stack:
             shape=self.shape,
         )
         return compose.write(spec, self.compose_file)
+
+    def services(self) -> list[str]:
+        """The stack's services, the datakit override's own included (`compose config
+        --services`; no Docker engine needed)."""
+        return sorted(self.compose("config", "--services").stdout.split())
 
     # -- containers ---------------------------------------------------------------
     def containers(self, client: docker.DockerClient) -> dict[str, Any]:
@@ -323,11 +367,42 @@ def run_pytest(stack: Stack, client: docker.DockerClient, args: list[str]) -> tu
         container.remove(force=True)
 
 
-def run_dag(url: str, dag_id: str, timeout: float) -> tuple[DagRun, list[dict[str, Any]]]:
-    """Unpause and trigger `dag_id` through the REST API, wait for the run to finish;
-    returns the run and its task instances."""
+def require_service(stack: Stack, service: str) -> None:
+    """Refuse a service the stack does not define (naming the ones it does); a stack never
+    started is refused by Stack.compose ("run: adp dev start")."""
+    services = stack.services()
+    if service not in services:
+        raise DevError(
+            f"stack {stack.project} has no service {service!r}; its services: "
+            f"{', '.join(services)} (a service of your own goes into the datakit's "
+            "docker-compose.override.yml)"
+        )
+
+
+def exec_in(stack: Stack, client: docker.DockerClient, service: str, command: list[str]) -> int:
+    """Run `command` in the running container of `service` with `compose exec -T` (no TTY,
+    so it works in scripts and CI; standard input is passed on), its output straight to
+    ours; returns the command's exit code."""
+    container = stack.containers(client).get(service)
+    state = "no container" if container is None else container.status
+    if state != "running":
+        raise DevError(
+            f"service {service} of stack {stack.project} is not running ({state}); "
+            "start the stack: adp dev start (adp dev status shows each service)"
+        )
+    code = subprocess.call(
+        stack.compose_argv("exec", "-T", service, *command), env=stack.compose_env()
+    )
+    return code if code >= 0 else 128 - code  # killed by a signal: as a shell reports it
+
+
+def run_dag(
+    url: str, dag_id: str, timeout: float, conf: dict[str, Any] | None = None
+) -> tuple[DagRun, list[dict[str, Any]]]:
+    """Unpause and trigger `dag_id` through the REST API (`conf`: the run's conf), wait for
+    the run to finish; returns the run and its task instances."""
     with AirflowClient(url) as api:
         api.wait_for_dag(dag_id, timeout=min(timeout, 120))
         api.unpause(dag_id)
-        run = api.wait_for_run(api.trigger(dag_id), timeout=timeout)
+        run = api.wait_for_run(api.trigger(dag_id, conf=conf), timeout=timeout)
         return run, api.task_instances(run)
