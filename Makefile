@@ -4,7 +4,8 @@ SHELL := /bin/bash
 include scripts/help.mk
 
 .PHONY: build demo demo-stop test system-deps lint format dev-env base \
-        platform-start platform-stop platform-status images images-push new-runtime clean
+        platform-start platform-stop platform-status images images-push new-runtime \
+        update-examples clean
 
 build: ## Build layer1-airflow:<version> and :latest (settings: layer1-base-image/.env)
 	$(MAKE) -C layer1-base-image build
@@ -52,6 +53,9 @@ images-push: ## Push the runtime images to the configured registry
 
 new-runtime: ## Scaffold runtime-environments/<NAME> (make new-runtime NAME=x)
 	$(MAKE) -C runtime-environments new-runtime NAME=$(NAME)
+
+update-examples: ## copier update every examples/<name> datakit to the template at HEAD
+	scripts/update-examples
 
 clean: ## Remove build contexts and the demo datakit
 	$(MAKE) -C layer1-base-image clean
