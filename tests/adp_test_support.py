@@ -188,6 +188,16 @@ def copy_template_files(dst: Path, source_root: Path = REPO) -> Path:
     return dst
 
 
+def copy_example(name: str, parent: Path, layer1_image: str = LAYER1_TAG) -> Path:
+    """examples/<name> copied into `parent` (its caches and any .env left behind), built
+    FROM `layer1_image`. Returns the copy."""
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".env")
+    copy = Path(shutil.copytree(REPO / "examples" / name, parent / name, ignore=ignored))
+    dockerfile = copy / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("layer1-airflow:latest", layer1_image))
+    return copy
+
+
 def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)

@@ -2,8 +2,9 @@
 
 A Kerberized PostgreSQL stands in for SQL Server's Windows authentication: both accept a
 GSSAPI login from the ticket in KRB5CCNAME. Two views of the datakit side:
-- the daily loop: a datakit generated with kerberos=true and warehouse=postgres runs in the
-  Astro-shaped stack with its docker-compose.override.yml; the shared ticket is in all four
+- the daily loop: examples/kerberos-postgres (generated with kerberos=true and
+  warehouse=postgres) runs in the Astro-shaped stack with its docker-compose.override.yml,
+  as its README's tutorial runs it; the shared ticket is in all four
   Airflow services, and the example DAG, triggered through the REST API, loads the
   Kerberized warehouse (a PostgreSQL container on the stack's network) as the user;
 - the failure modes: a container from the Layer-1 image on the host network, with the
@@ -40,7 +41,7 @@ from adp_test_servers.postgres import PostgresCluster, gssapi_hba_line, running_
 from adp_test_servers.sharer import SharerProcess
 from adp_test_servers.system import traversable_tmpdir
 from adp_test_servers.tools import project_tool
-from adp_test_support import build_datakit
+from adp_test_support import build_datakit, copy_example
 
 REPO = Path(__file__).resolve().parents[1]
 BOOTSTRAP = REPO / "platform-bootstrap"
@@ -302,7 +303,7 @@ def _export_and_share(realm: Realm, tmp_path: Path, adp: str, cache: str) -> Non
 
 
 # -- the daily loop: the datakit's Airflow stack with the Kerberos override ---------------
-KIT = "kerberos-kit"
+KIT = "kerberos-postgres"  # examples/kerberos-postgres
 KIT_PACKAGE = KIT.replace("-", "_")
 WAREHOUSE = "warehouse"  # the Kerberized PostgreSQL's service name on the stack's network
 
@@ -389,22 +390,15 @@ def shared_platform(realm: Realm) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def kerberos_stack(
     tmp_path_factory: pytest.TempPathFactory,
-    template_repo: Path,
-    render: Callable[..., Path],
     layer1_image: str,
     docker_cli: str,
     docker_client: docker.DockerClient,
     realm: Realm,
     shared_platform: dict[str, str],
 ) -> Iterator[AirflowStack]:
-    kit = render(
-        template_repo,
-        tmp_path_factory.mktemp("kerberos-kit") / KIT,
-        datakit_name=KIT,
-        kerberos=True,
-        warehouse="postgres",
-        layer1_image=layer1_image,
-    )
+    kit = copy_example(KIT, tmp_path_factory.mktemp("kerberos-kit"), layer1_image)
+    # The tutorial's `.env` step: the connection names the warehouse and the principal's
+    # role, no password.
     conn = {
         "conn_type": "postgres",
         "host": WAREHOUSE,

@@ -133,7 +133,7 @@ def films(day: int) -> list[dict[str, Any]]:
 def film_actors() -> list[dict[str, Any]]:
     """Two actors per film (fixed)."""
     pairs = {(f, f % len(ACTORS) + 1) for f in range(1, len(FILMS) + 1)}
-    pairs |= {(f, (f * 5) % len(ACTORS) + 1) for f in range(1, len(FILMS) + 1)}
+    pairs |= {(f, (f * 5 + 3) % len(ACTORS) + 1) for f in range(1, len(FILMS) + 1)}
     return [{"film_id": f, "actor_id": a} for f, a in sorted(pairs)]
 
 

@@ -66,7 +66,7 @@ def test_days_load_rows_and_history_for_what_changed(pagila: SimpleNamespace, en
         "payments": 6,
         "returns": 0,
     }
-    # Day 2: films 2, 9, 16 cost more; customers 2, 8, 14 move; rentals 103, 106 return.
+    # Day 2: films 2, 9, 16 cost more; customers 2, 8, 14 move; rentals 102, 105 return.
     assert load_day(pagila, engine, 2) == {
         "actors": 0,
         "films": 3,
@@ -122,3 +122,11 @@ def test_the_report_compares_with_the_tables_as_they_were(pagila: SimpleNamespac
     lines = pagila.report.summary(result)
     assert "  AFFAIR PREJUDICE: rental rate 2.99 -> 3.99" in lines
     assert "  customer 15 left" in lines
+
+
+def test_every_film_has_two_actors(pagila: SimpleNamespace) -> None:
+    cast: dict[int, set[int]] = {}
+    for pair in pagila.sample.film_actors():
+        cast.setdefault(pair["film_id"], set()).add(pair["actor_id"])
+    assert sorted(cast) == list(range(1, 21))
+    assert {len(actors) for actors in cast.values()} == {2}
