@@ -40,17 +40,16 @@ def _upsert(session: Session, model: type[ReferenceTable], rows: list[dict[str, 
         values = {k: v for k, v in row.items() if k != "active"}
         current = session.get(model, tuple(values[k] for k in keys))
         if current is None:
-            session.add(model(**values))
-            changed += 1
-            continue
-        if any(getattr(current, k) != v for k, v in values.items()):
+            current = model(**values)
+        elif all(getattr(current, k) == v for k, v in values.items()):
+            if row.get("active") is not False or not current.is_active:
+                continue  # unchanged: no UPDATE, so no history
+        else:
             current.sqlmodel_update(values)
-            session.add(current)
-            changed += 1
         if row.get("active") is False and current.is_active:
             current.inactivate()
-            session.add(current)
-            changed += 1
+        session.add(current)
+        changed += 1
     return changed
 
 

@@ -130,3 +130,17 @@ def test_every_film_has_two_actors(pagila: SimpleNamespace) -> None:
         cast.setdefault(pair["film_id"], set()).add(pair["actor_id"])
     assert sorted(cast) == list(range(1, 21))
     assert {len(actors) for actors in cast.values()} == {2}
+
+
+def test_a_later_day_loaded_first_inactivates_who_has_left(pagila: SimpleNamespace, engine) -> None:
+    from sqlmodel import Session
+
+    from pagila.models import Customer
+
+    pagila.load.deploy_tables(engine)
+    assert pagila.load.load_dimensions(engine, 5)["customers"] == 15
+    with Session(engine) as session:
+        left = session.get(Customer, 15)
+        assert left is not None and not left.is_active
+        assert all(session.get(Customer, i).is_active for i in range(1, 15))
+    assert pagila.load.load_dimensions(engine, 5)["customers"] == 0
