@@ -38,6 +38,7 @@ class NewRepository(BaseModel):
     sync_interval: str | None = None
     token_env: str | None = None
     token_file: str | None = None
+    token_username: str | None = None
     ssh_key_file: str | None = None
     ssh_key_env: str | None = None
     known_hosts_file: str | None = None
@@ -60,6 +61,7 @@ class NewRepository(BaseModel):
             "sync_interval": self.sync_interval,
             "token_env": self.token_env,
             "token_file": self.token_file,
+            "token_username": self.token_username,
             "ssh_key_file": self.ssh_key_file,
             "ssh_key_env": self.ssh_key_env,
             "known_hosts_file": self.known_hosts_file,
