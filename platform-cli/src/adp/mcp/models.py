@@ -11,6 +11,21 @@ from pydantic import BaseModel, Field
 from adp.repos.promote import SyncResult
 from adp.sources import PackageSource, RepositorySource, SourceFinding
 
+# The library's messages name the CLI's commands; in a chat they are this server's tools.
+CLI_TO_TOOLS = (
+    ("adp repos status ", "source_status "),
+    ("adp repos approve ", "approve "),
+    ("adp repos rollback ", "rollback "),
+    ("adp repos sync ", "sync "),
+)
+
+
+def for_chat(text: str) -> str:
+    """``text`` with the ``adp repos`` commands it names as the tools that do the same."""
+    for command, tool in CLI_TO_TOOLS:
+        text = text.replace(command, tool)
+    return text
+
 
 class SourceStatus(BaseModel):
     """One DAG source in detail (``kind`` git: a repository; package: a published package)."""
@@ -43,7 +58,7 @@ class SyncReport(BaseModel):
             ok=result.outcome not in ("refused", "rewritten", "unreachable", "failed"),
             commit=result.commit,
             promoted=result.promoted,
-            detail=result.detail,
+            detail=for_chat(result.detail),
             dag_ids=list(result.dags),
             findings=[SourceFinding.of_note(f) for f in result.findings],
             reparse=result.reparse,

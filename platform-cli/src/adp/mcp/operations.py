@@ -20,6 +20,7 @@ from adp.mcp.models import (
     SyncReport,
     ValidationReport,
     WebhookSetup,
+    for_chat,
 )
 from adp.releases.locate import open_store
 from adp.releases.names import InvalidName, check_env
@@ -324,7 +325,7 @@ class Operations:
         try:
             note = promoter.check_approve(name, sha)
         except PromotionError as error:
-            raise ToolInputError("sha", str(error)) from None
+            raise ToolInputError("sha", for_chat(str(error))) from None
         state = promoter.state.load(name)
         was = state.promoted[:12] if state.promoted else "nothing"
         subject = f" ({note.subject})" if note.subject else ""
@@ -342,7 +343,7 @@ class Operations:
         try:
             result = SyncReport.of(promoter.approve(name, sha))
         except PromotionError as error:
-            raise ToolInputError("sha", str(error)) from None
+            raise ToolInputError("sha", for_chat(str(error))) from None
         report.changed, report.result = True, result
         return report
 
@@ -354,7 +355,7 @@ class Operations:
         try:
             moves = promoter.check_rollback(name, sha)
         except PromotionError as error:
-            raise ToolInputError("sha", str(error)) from None
+            raise ToolInputError("sha", for_chat(str(error))) from None
         except (ReleaseError, StoreError) as error:
             raise ToolInputError("release_store", str(error)) from None
         report = DecisionReport(
@@ -374,7 +375,7 @@ class Operations:
         try:
             result = SyncReport.of(promoter.rollback(name, sha))
         except PromotionError as error:
-            raise ToolInputError("sha", str(error)) from None
+            raise ToolInputError("sha", for_chat(str(error))) from None
         report.changed, report.result = result.outcome == "rolled-back", result
         return report
 
