@@ -208,7 +208,11 @@ class Operations:
             except ImportError:
                 message = "an s3:// store needs the s3 extra: pip install 'platform-cli[s3]'"
                 raise ToolInputError("bucket", message) from None
-        index = len(self._config().repositories) if path.exists() else 0
+        index = 0
+        if path.exists():  # a file or a store that cannot be used is refused before writing
+            config = self._config()
+            self._promoter(config)
+            index = len(config.repositories)
         try:
             config = add_repository(path, new, self.settings.actor, bucket, env)
         except MissingConfig:
