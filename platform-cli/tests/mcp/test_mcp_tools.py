@@ -238,7 +238,10 @@ def test_approve_and_rollback_change_nothing_without_confirm(world: World) -> No
 def test_remove_repository_changes_nothing_without_confirm(world: World) -> None:
     client = world.client
     upstream, sha = world.upstream("leaving", **{"leaving_daily.py": dag_text("leaving_daily")})
-    client.ok("add_repository", name="leaving", url=upstream.url)
+    later = client.ok("add_repository", name="leaving", url=upstream.url, sync=False)
+    assert later["sync"] is None and "call sync" in later["next_steps"][0]
+    assert world.pointer("leaving") is None
+    assert client.ok("sync", name="leaving")["promoted"] == sha
     before = world.files()
     plan = client.ok("remove_repository", name="leaving")
     assert (plan["confirmed"], plan["changed"]) == (False, False)

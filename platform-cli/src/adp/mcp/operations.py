@@ -225,10 +225,10 @@ class Operations:
             raise self._config_problems(error, index) from None
         repo = config.repository(new.name)
         result: SyncReport | None = None
+        promoter = self._promoter(config)
         if sync:
-            promoter = self._promoter(config)
             result = SyncReport.of(promoter.sync(new.name, reason="adp mcp add_repository"))
-        status = source_status(new.name, config, self._promoter(config).store)
+        status = source_status(new.name, config, promoter.store)
         assert isinstance(status, RepositorySource)
         steps = []
         if result is not None and not result.ok:
@@ -242,11 +242,15 @@ class Operations:
                 f"auto_deploy is off: the commit waits for approval; call approve with name "
                 f"{new.name!r} and sha {result.commit} once it is reviewed."
             )
+        elif result is not None and result.reparse:
+            steps.append(f"Airflow was asked to re-parse the {config.env} bundle: {result.reparse}")
         elif result is not None:
             steps.append(
-                f"Its DAGs reach Airflow at the next refresh of the {config.env} bundle (no "
-                "restart); with an Airflow URL configured it was asked to re-parse now."
+                f"Its DAGs reach Airflow at the next refresh of the {config.env} bundle, with no "
+                "restart (adp mcp --airflow-url, or airflow.url in the file, asks for it at once)."
             )
+        else:
+            steps.append(f"Not synced yet: call sync with name {new.name!r}.")
         return AddReport(
             repository=new.name,
             namespace=repo.namespace,
