@@ -3,7 +3,7 @@
 import typer
 
 from adp import __version__
-from adp.cli import dags, dev, doctor, images, kerberos, repos, sync
+from adp.cli import dags, dev, doctor, images, kerberos, mcp, repos, sync
 
 app = typer.Typer(
     name="adp",
@@ -17,6 +17,7 @@ app.add_typer(images.app, name="images")
 app.add_typer(dags.app, name="dags")
 app.add_typer(repos.app, name="repos")
 app.command("doctor")(doctor.doctor_command)
+app.command("mcp")(mcp.mcp_command)
 app.command("sync", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     sync.sync_command
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,14 +17,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from adp.releases.names import InvalidName
-from adp.releases.pointer import ReleaseError, read_pointer
-from adp.releases.store import StoreError
-from adp.repos import edit
 from adp.repos.config import DEFAULT_FILE, ReposConfig, ReposConfigError, load_config
 from adp.repos.git import CredentialError, read_secret
 from adp.repos.git_bundles import RESTART_NOTE, connection_env, git_bundle_entries
+from adp.repos.manage import MissingConfig, NewRepository, add_repository, remove_repository
 from adp.repos.promote import Promoter, PromotionError, SyncResult
-from adp.repos.state import RepoState, StateDir
+from adp.repos.state import StateDir
+from adp.sources import repository_sources
 
 app = typer.Typer(
     help="Git repositories as DAG sources: validated, scanned, then promoted and published.",
@@ -81,16 +79,6 @@ def _say(result: SyncResult) -> None:
         typer.echo(f"  {note.location}: {note.rule} [{note.severity}] {note.message}")
     if result.reparse:
         typer.echo(f"  {result.reparse}")
-
-
-def _age(then: datetime | None) -> str:
-    if then is None:
-        return "never"
-    seconds = int((datetime.now(UTC) - then).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
 
 
 @app.command("sync")
@@ -159,37 +147,9 @@ def rollback_command(
 
 
 def _status_data(cfg: ReposConfig, promoter: Promoter | None) -> list[dict[str, Any]]:
-    state_dir = StateDir(cfg.state_dir)
-    rows = []
-    for repo in cfg.repositories:
-        state: RepoState = state_dir.load(repo.name)
-        current = None
-        if promoter is not None:
-            try:
-                current = read_pointer(promoter.store, cfg.env, repo.namespace).version
-            except (ReleaseError, StoreError) as error:
-                current = f"unreadable: {error}"
-        rows.append(
-            {
-                "name": repo.name,
-                "namespace": repo.namespace,
-                "url": repo.url,
-                "branch": repo.branch,
-                "auth_type": repo.auth_type,
-                "auto_deploy": repo.auto_deploy,
-                "promoted": state.promoted,
-                "promoted_at": state.promoted_at.isoformat() if state.promoted_at else None,
-                "release_current": current,
-                "upstream": state.upstream,
-                "last_sync_at": state.last_sync_at.isoformat() if state.last_sync_at else None,
-                "last_sync_age": _age(state.last_sync_at),
-                "last_outcome": state.last_outcome,
-                "last_error": state.last_error,
-                "pending": [n.model_dump(mode="json") for n in state.pending],
-                "refused": [n.model_dump(mode="json") for n in state.refused],
-            }
-        )
-    return rows
+    """Each repository as adp.sources reads it (the store only with a promoter's)."""
+    store = promoter.store if promoter is not None else None
+    return [r.model_dump(mode="json", exclude={"audit"}) for r in repository_sources(cfg, store)]
 
 
 @app.command("list")
@@ -239,6 +199,10 @@ def status_command(
         typer.echo(f"{r['name']} ({r['url']} {r['branch']} -> {cfg.env}/{r['namespace']})")
         typer.echo(f"  promoted:  {r['promoted'] or 'none'}")
         typer.echo(f"  running:   {r['release_current'] or 'none'} (release store pointer)")
+        if r["problem"]:
+            typer.echo(f"  problem:   {r['problem']}")
+        if r["dag_ids"]:
+            typer.echo(f"  DAGs:      {', '.join(r['dag_ids'])}")
         typer.echo(f"  upstream:  {r['upstream'] or 'not fetched yet'}")
         typer.echo(f"  last sync: {r['last_outcome'] or '-'} ({r['last_sync_age']})")
         if r["last_error"]:
@@ -309,49 +273,30 @@ def add_command(
 ) -> None:
     """Add a repository to airflow-repos.yaml (the rest of the file stays as written), then
     sync it: its DAGs reach the running Airflow with no restart."""
-    entry: dict[str, Any] = {
-        "name": name,
-        "url": url,
-        "branch": branch,
-        "auth_type": auth_type,
-        "namespace": namespace,
-    }
-    optional = {
-        "path": path,
-        "sync_interval": sync_interval,
-        "token_env": token_env,
-        "token_file": token_file,
-        "ssh_key_file": ssh_key_file,
-        "ssh_key_env": ssh_key_env,
-        "known_hosts_file": known_hosts_file,
-    }
-    entry.update({k: v for k, v in optional.items() if v})
-    if no_auto_deploy:
-        entry["auto_deploy"] = False
-    if webhook_provider:
-        hook = {
-            "provider": webhook_provider,
-            "secret_env": webhook_secret_env,
-            "secret_file": webhook_secret_file,
-        }
-        entry["webhook"] = {k: v for k, v in hook.items() if v}
-    if config.exists():
-        text = config.read_text(encoding="utf-8")
-    elif bucket and env:
-        text = edit.new_file(bucket, env)
-    else:
-        raise _fail(f"{config} does not exist: pass --bucket and --env to create it", 2)
+    new = NewRepository(
+        name=name,
+        url=url,
+        namespace=namespace,
+        branch=branch,
+        auth_type=auth_type,
+        path=path,
+        sync_interval=sync_interval,
+        token_env=token_env,
+        token_file=token_file,
+        ssh_key_file=ssh_key_file,
+        ssh_key_env=ssh_key_env,
+        known_hosts_file=known_hosts_file,
+        auto_deploy=not no_auto_deploy,
+        webhook_provider=webhook_provider,
+        webhook_secret_env=webhook_secret_env,
+        webhook_secret_file=webhook_secret_file,
+    )
     try:
-        edit.write_checked(config, edit.with_entry(text, entry, str(config)))
+        cfg = add_repository(config, new, actor, bucket, env)
+    except MissingConfig:
+        raise _fail(f"{config} does not exist: pass --bucket and --env to create it", 2) from None
     except ReposConfigError as error:
         raise _fail(f"{error}\nnothing was written", 2) from None
-    cfg = _config(config)
-    StateDir(cfg.state_dir).audit(
-        "add",
-        name,
-        actor or _promoter(cfg, actor, None).actor,
-        detail=f"{url} {branch} -> {cfg.env}/{namespace}",
-    )
     typer.echo(f"added {name} to {config}")
     if not no_sync:
         result = _promoter(cfg, actor, airflow_url).sync(name, reason="adp repos add")
@@ -369,30 +314,19 @@ def remove_command(
     """Remove a repository: out of the file, and its namespace out of the environment (its
     pointer is removed; its releases stay for the record). No Airflow restart."""
     cfg = _config(config)
-    try:
-        repo = cfg.repository(name)
-    except ReposConfigError as error:
-        raise _fail(str(error), 2) from None
-    index = [r.name for r in cfg.repositories].index(name)
-    text = config.read_text(encoding="utf-8")
-    try:
-        edited = edit.without_entry(text, index, str(config))
-        edit.check(edited, config)
-    except ReposConfigError as error:
-        raise _fail(f"{error}\nnothing was changed", 2) from None
     promoter = _promoter(cfg, actor, airflow_url)
     try:
-        was = promoter.remove(name)  # out of the environment first, under the repository's lock
+        removal = remove_repository(promoter, name)
+    except ReposConfigError as error:
+        raise _fail(f"{error}\nnothing was changed", 2) from None
     except PromotionError as error:
         raise _fail(str(error), 1) from None
-    edit.write_checked(config, edited)
     typer.echo(
-        f"removed {name}: {cfg.env}/{repo.namespace} ({was or 'no release'}) is out of "
-        "the environment"
+        f"removed {name}: {removal.env}/{removal.namespace} ({removal.release or 'no release'}) "
+        "is out of the environment"
     )
-    reparse = promoter.reparse()
-    if reparse:
-        typer.echo(reparse)
+    if removal.reparse:
+        typer.echo(removal.reparse)
 
 
 @app.command("bundle-config")

@@ -72,6 +72,7 @@ class SyncResult:
     detail: str
     findings: list[FindingNote] = field(default_factory=list)
     reparse: str | None = None
+    dags: list[str] = field(default_factory=list)  # the DAG ids of ``commit``, when validated
 
     @property
     def moved(self) -> bool:
@@ -139,9 +140,10 @@ class Promoter:
 
     def _publish(
         self, repo: Repository, mirror: Mirror, sha: str, dry_run: bool
-    ) -> list[FindingNote]:
+    ) -> tuple[list[FindingNote], list[str]]:
         """Validate commit ``sha`` and (unless ``dry_run``) make it the namespace's current
-        release; the findings below the failing level. ValidationFailed when it fails."""
+        release; the findings below the failing level and the DAG ids the commit defines.
+        ValidationFailed when it fails."""
         env = self.config.env
         with self._exported(repo, mirror, sha) as folder:
             request = PublishRequest(
@@ -162,8 +164,9 @@ class Promoter:
                     ) from None
                 if not dry_run:
                     rollback(self.store, env, repo.namespace, sha, self.actor)
-                return []
-            return [FindingNote.of(f, str(folder)) for f in plan.report.active()]
+                return [], [d.dag_id for d in manifest.dags]
+            notes = [FindingNote.of(f, str(folder)) for f in plan.report.active()]
+            return notes, [d.dag_id for d in plan.report.dags]
 
     def _record(self, state: RepoState, result: SyncResult) -> SyncResult:
         state.last_outcome = result.outcome
@@ -227,7 +230,9 @@ class Promoter:
             known = next((n for n in getattr(state, kind) if n.sha == tip), None)
             if known is not None:
                 outcome: Outcome = "pending" if kind == "pending" else "refused"
-                return SyncResult(name, outcome, tip, promoted, known.reason, known.findings)
+                return SyncResult(
+                    name, outcome, tip, promoted, known.reason, known.findings, dags=known.dags
+                )
         subject = mirror.subject(tip)
         if promoted and not mirror.is_ancestor(promoted, tip):
             why = (
@@ -240,7 +245,7 @@ class Promoter:
             return SyncResult(name, "rewritten", tip, promoted, why)
         dry_run = not repo.auto_deploy
         try:
-            notes = self._publish(repo, mirror, tip, dry_run=dry_run)
+            notes, dags = self._publish(repo, mirror, tip, dry_run=dry_run)
         except ValidationFailed as error:
             root = error.report.roots[0] if error.report.roots else ""
             findings = [FindingNote.of(f, root) for f in error.findings]
@@ -263,10 +268,13 @@ class Promoter:
             return SyncResult(name, "failed", tip, promoted, f"{tip[:12]}: {error}")
         if dry_run:
             why = f"passed validation; auto_deploy is off: adp repos approve {name} {tip}"
-            state.note("pending", CommitNote(sha=tip, subject=subject, reason=why, findings=notes))
+            note = CommitNote(sha=tip, subject=subject, reason=why, findings=notes, dags=dags)
+            state.note("pending", note)
             self.state.audit("pending", name, self.actor, tip, notes, reason)
-            return SyncResult(name, "pending", tip, promoted, why, notes)
-        return self._moved(repo, mirror, state, tip, "promoted", "promote", reason, notes)
+            return SyncResult(name, "pending", tip, promoted, why, notes, dags=dags)
+        moved = self._moved(repo, mirror, state, tip, "promoted", "promote", reason, notes)
+        moved.dags = dags
+        return moved
 
     def _moved(
         self,
@@ -302,6 +310,45 @@ class Promoter:
         return result
 
     # -- a person's decisions -------------------------------------------------------------
+    def _approvable(self, name: str, state: RepoState, mirror: Mirror, sha: str) -> CommitNote:
+        """The note of ``sha`` if it may be approved now (PromotionError otherwise)."""
+        pending = next((n for n in state.pending if n.sha == sha), None)
+        refused = next((n for n in state.refused if n.sha == sha), None)
+        held = sha == state.held_upstream
+        if pending is None and refused is None and not held:
+            raise PromotionError(
+                f"{name}: {sha} is not waiting for approval (adp repos status {name} lists "
+                "the pending commits); nothing was changed"
+            )
+        if refused is not None and refused.findings:
+            raise PromotionError(
+                f"{name}: {sha[:12]} failed validation ({len(refused.findings)} finding(s)) "
+                "and cannot be approved: fix it and push; nothing was changed"
+            )
+        if refused is not None and not refused.reason.startswith("history rewritten"):
+            raise PromotionError(
+                f"{name}: {sha[:12]} was refused ({refused.reason}) and cannot be approved: "
+                "fix it and push; nothing was changed"
+            )
+        rewrites = refused is not None  # accepting a rewritten history is the point
+        if state.promoted and not rewrites and not mirror.is_ancestor(state.promoted, sha):
+            raise PromotionError(
+                f"{name}: {sha[:12]} is older than the promoted {state.promoted[:12]} (or "
+                f"beside it): use adp repos rollback {name} <sha> to go back; nothing was "
+                "changed"
+            )
+        reason = "held back by a rollback" if held else "waiting for approval"
+        return pending or refused or CommitNote(sha=sha, reason=reason)
+
+    def check_approve(self, name: str, sha: str) -> CommitNote:
+        """What ``approve(name, sha)`` would promote (PromotionError when it would refuse);
+        reads only, changes nothing. ``approve`` checks again, under the lock."""
+        repo = self._repository(name)
+        state = self.state.load(name)
+        mirror = self.mirror(repo)
+        state.promoted = mirror.promoted()
+        return self._approvable(name, state, mirror, sha)
+
     def approve(self, name: str, sha: str) -> SyncResult:
         """Promote a commit waiting for approval (or one whose history was rewritten, or the
         one a rollback holds back), after validating it again; a commit that failed validation
@@ -311,41 +358,36 @@ class Promoter:
             state = self.state.load(name)
             mirror = self.mirror(repo)
             state.promoted = mirror.promoted()
-            pending = next((n for n in state.pending if n.sha == sha), None)
-            refused = next((n for n in state.refused if n.sha == sha), None)
-            held = sha == state.held_upstream
-            if pending is None and refused is None and not held:
-                raise PromotionError(
-                    f"{name}: {sha} is not waiting for approval (adp repos status {name} lists "
-                    "the pending commits); nothing was changed"
-                )
-            if refused is not None and refused.findings:
-                raise PromotionError(
-                    f"{name}: {sha[:12]} failed validation ({len(refused.findings)} finding(s)) "
-                    "and cannot be approved: fix it and push; nothing was changed"
-                )
-            if refused is not None and not refused.reason.startswith("history rewritten"):
-                raise PromotionError(
-                    f"{name}: {sha[:12]} was refused ({refused.reason}) and cannot be approved: "
-                    "fix it and push; nothing was changed"
-                )
-            rewrites = refused is not None  # accepting a rewritten history is the point
-            if state.promoted and not rewrites and not mirror.is_ancestor(state.promoted, sha):
-                raise PromotionError(
-                    f"{name}: {sha[:12]} is older than the promoted {state.promoted[:12]} (or "
-                    f"beside it): use adp repos rollback {name} <sha> to go back; nothing was "
-                    "changed"
-                )
+            self._approvable(name, state, mirror, sha)
             try:
-                notes = self._publish(repo, mirror, sha, dry_run=False)
+                notes, dags = self._publish(repo, mirror, sha, dry_run=False)
             except ValidationFailed as error:
                 raise PromotionError(f"{name}: {sha[:12]} fails validation now: {error}") from None
             except (ReleaseError, StoreError, ConfigError, GitError) as error:
                 raise PromotionError(f"{name}: {sha[:12]}: {error}") from None
-            return self._record(
-                state,
-                self._moved(repo, mirror, state, sha, "approved", "approve", "approved", notes),
+            moved = self._moved(repo, mirror, state, sha, "approved", "approve", "approved", notes)
+            moved.dags = dags
+            return self._record(state, moved)
+
+    def _rollback_target(self, name: str, state: RepoState, sha: str) -> None:
+        if not SHA_RE.match(sha):
+            raise PromotionError(f"{sha!r}: give the full commit id (adp repos status {name})")
+        if sha not in state.history:
+            known = ", ".join(s[:12] for s in state.history) or "none"
+            raise PromotionError(
+                f"{name}: {sha[:12]} was never promoted (promoted before: {known}); "
+                "nothing was changed"
             )
+
+    def check_rollback(self, name: str, sha: str) -> bool:
+        """Whether ``rollback(name, sha)`` would move anything (False: ``sha`` is promoted and
+        running already); PromotionError when it would refuse. Reads only, changes nothing."""
+        repo = self._repository(name)
+        state = self.state.load(name)
+        state.promoted = self.mirror(repo).promoted()
+        self._rollback_target(name, state, sha)
+        running = read_pointer(self.store, self.config.env, repo.namespace).version
+        return not (sha == state.promoted and running == sha)
 
     def rollback(self, name: str, sha: str) -> SyncResult:
         """Point the namespace back at an earlier promoted commit; the upstream commit seen now
@@ -357,12 +399,7 @@ class Promoter:
             state = self.state.load(name)
             mirror = self.mirror(repo)
             state.promoted = mirror.promoted()
-            if sha not in state.history:
-                known = ", ".join(s[:12] for s in state.history) or "none"
-                raise PromotionError(
-                    f"{name}: {sha[:12]} was never promoted (promoted before: {known}); "
-                    "nothing was changed"
-                )
+            self._rollback_target(name, state, sha)
             running = read_pointer(self.store, self.config.env, repo.namespace).version
             if sha == state.promoted and running == sha:
                 return SyncResult(name, "unchanged", sha, sha, f"{sha[:12]} is promoted already")

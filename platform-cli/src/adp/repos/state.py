@@ -68,6 +68,7 @@ class CommitNote(BaseModel):
     seen_at: datetime = Field(default_factory=now)
     reason: str
     findings: list[FindingNote] = Field(default_factory=list)
+    dags: list[str] = Field(default_factory=list)  # the DAG ids it defines (when it passed)
 
 
 class RepoState(BaseModel):

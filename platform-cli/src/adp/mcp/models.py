@@ -1,0 +1,135 @@
+"""What the MCP server's tools return: pydantic models, sent as structured content (and as
+JSON text for clients that read only text). Names, commits, times and messages only: never a
+credential's value."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from adp.repos.promote import SyncResult
+from adp.sources import PackageSource, RepositorySource, SourceFinding
+
+# The library's messages name the CLI's commands; in a chat they are this server's tools.
+CLI_TO_TOOLS = (
+    ("adp repos status ", "source_status "),
+    ("adp repos approve ", "approve "),
+    ("adp repos rollback ", "rollback "),
+    ("adp repos sync ", "sync "),
+)
+
+
+def for_chat(text: str) -> str:
+    """``text`` with the ``adp repos`` commands it names as the tools that do the same."""
+    for command, tool in CLI_TO_TOOLS:
+        text = text.replace(command, tool)
+    return text
+
+
+class SourceStatus(BaseModel):
+    """One DAG source in detail (``kind`` git: a repository; package: a published package)."""
+
+    source: Annotated[RepositorySource | PackageSource, Field(discriminator="kind")]
+
+
+class SyncReport(BaseModel):
+    """What one sync (or approval, or rollback) of a repository did."""
+
+    repository: str
+    outcome: str = Field(
+        description="promoted, unchanged, pending (passed, awaiting approval), refused "
+        "(findings), rewritten (force-push: awaiting approval), unreachable, failed, "
+        "approved or rolled-back."
+    )
+    ok: bool = Field(description="False for refused, rewritten, unreachable and failed.")
+    commit: str | None = Field(default=None, description="The commit judged.")
+    promoted: str | None = Field(default=None, description="The promoted commit now.")
+    detail: str
+    dag_ids: list[str] = Field(default_factory=list, description="DAG ids of the commit.")
+    findings: list[SourceFinding] = Field(default_factory=list)
+    reparse: str | None = Field(default=None, description="What the running Airflow answered.")
+
+    @classmethod
+    def of(cls, result: SyncResult) -> SyncReport:
+        return cls(
+            repository=result.repository,
+            outcome=result.outcome,
+            ok=result.outcome not in ("refused", "rewritten", "unreachable", "failed"),
+            commit=result.commit,
+            promoted=result.promoted,
+            detail=for_chat(result.detail),
+            dag_ids=list(result.dags),
+            findings=[SourceFinding.of_note(f) for f in result.findings],
+            reparse=result.reparse,
+        )
+
+
+class WebhookSetup(BaseModel):
+    """How to make pushes reach the platform at once (polling is the fallback)."""
+
+    configured: bool = Field(description="The entry has a webhook (provider and secret).")
+    provider: str | None = None
+    receiver_path: str = Field(description="The receiver's endpoint: POST /hooks/<name>.")
+    receiver_url: str = Field(description="The URL to give the provider.")
+    secret_from: str | None = Field(
+        default=None, description="Where the receiver reads the shared secret (name only)."
+    )
+    steps: list[str]
+
+
+class AddReport(BaseModel):
+    """A repository added to airflow-repos.yaml, and its first sync."""
+
+    repository: str
+    namespace: str
+    env: str
+    config: str = Field(description="The airflow-repos.yaml written.")
+    entry: dict[str, Any] = Field(description="The entry written (names of credentials only).")
+    sync: SyncReport | None = Field(default=None, description="The initial sync (None: skipped).")
+    dag_ids: list[str] = Field(default_factory=list, description="The DAGs found.")
+    findings: list[SourceFinding] = Field(default_factory=list)
+    webhook: WebhookSetup
+    next_steps: list[str] = Field(default_factory=list)
+
+
+class Confirmation(BaseModel):
+    """Fields every destructive tool returns: unconfirmed, it changes nothing and says what it
+    would do and how to confirm."""
+
+    confirmed: bool = Field(description="The change was confirmed (confirm=true, or the user).")
+    changed: bool = Field(description="Something was changed.")
+    summary: str = Field(description="What it does, or would do.")
+    how_to_confirm: str | None = Field(
+        default=None, description="When nothing was changed: how to go ahead."
+    )
+
+
+class RemovalReport(Confirmation):
+    repository: str
+    namespace: str
+    env: str
+    previous_release: str | None = Field(
+        default=None, description="The release the namespace pointed at (it stays stored)."
+    )
+    reparse: str | None = None
+
+
+class DecisionReport(Confirmation):
+    action: Literal["approve", "rollback"]
+    repository: str
+    commit: str
+    result: SyncReport | None = None
+
+
+class ValidationReport(BaseModel):
+    """The findings of one DAG file, as ``adp dags validate`` reports them."""
+
+    file: str
+    package: str | None = None
+    passed: bool = Field(description="Nothing at or above fail_on.")
+    fail_on: str
+    counts: dict[str, int] = Field(description="error, warning and suppressed findings.")
+    dag_ids: list[str] = Field(default_factory=list, description="The DAGs the file defines.")
+    findings: list[SourceFinding] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)

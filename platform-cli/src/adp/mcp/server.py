@@ -1,0 +1,469 @@
+"""The MCP server: the tools of ``adp.mcp.operations`` registered on the SDK's ``MCPServer``
+(FastMCP in mcp 1.x), with typed, documented parameters and annotations, served over stdio.
+
+No ``from __future__ import annotations`` here: the SDK reads the tools' annotations (the
+parameters' ``Field`` descriptions and the ``Context`` parameter) at registration.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from adp import __version__
+from adp.mcp.models import (
+    AddReport,
+    DecisionReport,
+    RemovalReport,
+    SourceStatus,
+    SyncReport,
+    ValidationReport,
+)
+from adp.mcp.operations import Operations, Settings, ToolInputError
+from adp.repos.config import INLINE_SECRETS
+from adp.repos.manage import NewRepository
+from adp.sources import SourcesReport
+
+T = TypeVar("T")
+
+INSTRUCTIONS = """\
+The Airflow Data Platform's DAG sources: git repositories (airflow-repos.yaml) whose commits \
+are validated and scanned, then promoted and published to the release store, and packages \
+published to that store. Airflow runs what the store points at; no restart is needed to add \
+or remove a source.
+
+To add a user's repository: add_repository (name, url, and how it authenticates: public, or \
+oauth_token with token_env/token_file naming where the token is, or ssh_key). It writes \
+airflow-repos.yaml, runs the first sync (fetch, validate, scan, promote, publish) and reports \
+the outcome, the promoted commit, the DAG ids found, any findings, and how to set up the \
+webhook. Credentials never pass through the chat: ask the user for the NAME of an \
+environment variable or file, never for a token or secret.
+
+remove_repository, approve and rollback change nothing unless called with confirm=true: \
+first call them without it, show the user what they would do, and call again with \
+confirm=true only once the user agreed. list_sources and source_status read only; \
+validate_dag_file checks one DAG file (a path or its text) as adp dags validate does."""
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+SECRETISH = ("token", "secret", "password", "passwd", "key", "credential")
+
+
+class Confirm(BaseModel):
+    """What the user answers when the client asks for confirmation (elicitation)."""
+
+    confirm: bool = Field(description="true: go ahead; false: change nothing.")
+
+
+def _argument_problems(tool: str, error: ValidationError) -> str:
+    """The SDK's argument validation error, without the values given (a value in the wrong
+    place may be a credential): each argument, what is wrong and the fix."""
+    problems = []
+    for item in error.errors():
+        argument = ".".join(str(part) for part in item["loc"]) or "arguments"
+        message = "required: give it" if item["type"] == "missing" else item["msg"]
+        problems.append(f"{argument}: {message}")
+    return f"Error executing tool {tool}: " + "; ".join(problems) + " (nothing was changed)"
+
+
+class AdpServer(MCPServer):
+    """``MCPServer`` whose argument errors never echo a value and that refuses arguments a
+    tool does not take (a ``token`` would otherwise be silently dropped)."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        tool = next((t for t in await self.list_tools() if t.name == name), None)
+        if tool is not None:
+            known = set((tool.input_schema or {}).get("properties", {}))
+            for argument in sorted(set(arguments) - known):
+                hint = ""
+                if argument.lower() in INLINE_SECRETS or any(
+                    word in argument.lower() for word in SECRETISH
+                ):
+                    hint = (
+                        ": credentials never pass through a chat; put the value in an "
+                        "environment variable or a file where adp mcp runs and give its name "
+                        "(token_env, token_file, ssh_key_env, ssh_key_file, webhook_secret_env, "
+                        "webhook_secret_file)"
+                    )
+                raise ToolError(
+                    f"Error executing tool {name}: {argument}: not a parameter of {name} "
+                    f"(its parameters: {', '.join(sorted(known)) or 'none'}){hint}; nothing "
+                    "was changed"
+                )
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            cause = error.__cause__
+            if isinstance(cause, ValidationError) and not isinstance(error, UnexpectedToolError):
+                raise ToolError(_argument_problems(name, cause)) from None
+            raise
+
+
+async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn`` on a worker thread (git, validation and the store block); a ToolInputError as
+    the tool's error."""
+    try:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+    except ToolInputError as error:
+        raise ToolError(str(error)) from None
+
+
+async def _confirmed_by_user(ctx: Context, summary: str) -> bool:
+    """Ask the user through the client, when it offers (form) elicitation; False otherwise,
+    or when the user declines, cancels or the client cannot answer."""
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return False
+    try:
+        answer = await ctx.elicit(f"{summary}. Go ahead?", Confirm)
+    except Exception:  # a client that cannot answer: the confirm=true route stays
+        return False
+    return answer.action == "accept" and answer.data.confirm
+
+
+def create_server(settings: Settings) -> AdpServer:
+    """The server with every tool of ``Operations(settings)``."""
+    ops = Operations(settings)
+    server = AdpServer(
+        "adp",
+        title="Airflow Data Platform",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+    )
+
+    Name = Annotated[
+        str,
+        Field(
+            description="The repository's name, as list_sources shows it (1-63 lowercase "
+            "letters, digits, '-' and '_')."
+        ),
+    ]
+    Sha = Annotated[
+        str,
+        Field(description="The full commit id (40 hex digits), as source_status shows it."),
+    ]
+    ConfirmArg = Annotated[
+        bool,
+        Field(
+            description="true to go ahead. Without it nothing is changed: the answer says what "
+            "would be done. Set it only once the user agreed."
+        ),
+    ]
+
+    @server.tool(title="List DAG sources", annotations=READ_ONLY)
+    async def list_sources(
+        env: Annotated[
+            str | None,
+            Field(
+                description="Another environment of the same release store (its packages "
+                "only). Default: the environment of airflow-repos.yaml."
+            ),
+        ] = None,
+    ) -> SourcesReport:
+        """Every DAG source of the environment: the git repositories of airflow-repos.yaml
+        (URL, branch, promoted commit, the release Airflow runs, commits awaiting approval,
+        last sync and its outcome, findings) and the packages published to the release store
+        (current version, published at and by, git sha, DAG ids, release count)."""
+        return await _run(ops.list_sources, env)
+
+    @server.tool(title="Status of one DAG source", annotations=READ_ONLY)
+    async def source_status(
+        name: Annotated[
+            str,
+            Field(
+                description="A repository's name (or namespace) or a package's name, as "
+                "list_sources shows them."
+            ),
+        ],
+    ) -> SourceStatus:
+        """One DAG source in detail: for a repository everything list_sources shows plus its
+        pending and refused commits with their findings (rule id, file:line, message) and its
+        latest audit entries; for a package every release."""
+        return await _run(ops.source_status, name)
+
+    @server.tool(
+        title="Add a git repository",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+            open_world_hint=True,
+        ),
+    )  # fmt: skip
+    async def add_repository(
+        name: Annotated[
+            str,
+            Field(
+                description="Its name in airflow-repos.yaml: 1-63 lowercase letters, digits, "
+                "'-' and '_' (it is part of its webhook URL, /hooks/<name>)."
+            ),
+        ],
+        url: Annotated[
+            str,
+            Field(
+                description="https://host/path.git, ssh://user@host/path, user@host:path or "
+                "file:///path. Never with a user name or token in it."
+            ),
+        ],
+        namespace: Annotated[
+            str | None,
+            Field(
+                description="The package its DAGs are published as: every DAG id must start "
+                "with <namespace>_ (lowercase letters, digits and '_', starting with a letter). "
+                "Default: the name, '-' written as '_'."
+            ),
+        ] = None,
+        branch: Annotated[str, Field(description="The branch to track.")] = "main",
+        auth_type: Annotated[
+            Literal["public", "oauth_token", "ssh_key"],
+            Field(
+                description="public (no credential), oauth_token (token_env or token_file) or "
+                "ssh_key (ssh_key_file or ssh_key_env, and known_hosts_file)."
+            ),
+        ] = "public",
+        path: Annotated[
+            str, Field(description="The repository's folder of DAGs ('' = the whole tree).")
+        ] = "",
+        sync_interval: Annotated[
+            str | None,
+            Field(
+                description="How often it is polled, the fallback to webhooks: 60s, 5m, 1h "
+                "(10s to 24h). Default 60s."
+            ),
+        ] = None,
+        token_env: Annotated[
+            str | None,
+            Field(
+                description="oauth_token: the NAME of the environment variable holding the "
+                "token where adp mcp runs (for example SALES_GIT_TOKEN). Never the token."
+            ),
+        ] = None,
+        token_file: Annotated[
+            str | None,
+            Field(
+                description="oauth_token: a file holding the token (relative to "
+                "airflow-repos.yaml). Never the token."
+            ),
+        ] = None,
+        token_username: Annotated[
+            str | None,
+            Field(
+                description="The user name sent with the token: x-access-token (GitHub, the "
+                "default), oauth2 (GitLab), x-token-auth (Bitbucket)."
+            ),
+        ] = None,
+        ssh_key_file: Annotated[
+            str | None, Field(description="ssh_key: a file holding the private key.")
+        ] = None,
+        ssh_key_env: Annotated[
+            str | None,
+            Field(description="ssh_key: the NAME of the environment variable holding the key."),
+        ] = None,
+        known_hosts_file: Annotated[
+            str | None,
+            Field(description="ssh_key: the file with the server's pinned host key."),
+        ] = None,
+        auto_deploy: Annotated[
+            bool,
+            Field(
+                description="Promote a commit that passes at once (false: it waits for approve)."
+            ),
+        ] = True,
+        webhook_provider: Annotated[
+            Literal["github", "gitlab", "bitbucket"] | None,
+            Field(
+                description="Announce pushes through the webhook receiver (with "
+                "webhook_secret_env or webhook_secret_file). Default: polled only."
+            ),
+        ] = None,
+        webhook_secret_env: Annotated[
+            str | None,
+            Field(
+                description="The NAME of the environment variable holding the webhook's shared "
+                "secret where the receiver runs. Never the secret."
+            ),
+        ] = None,
+        webhook_secret_file: Annotated[
+            str | None, Field(description="A file holding the webhook's shared secret.")
+        ] = None,
+        bucket: Annotated[
+            str | None,
+            Field(
+                description="Only when airflow-repos.yaml does not exist yet: the release store "
+                "(s3://bucket, file:///folder or a folder)."
+            ),
+        ] = None,
+        env: Annotated[
+            str | None,
+            Field(
+                description="Only when airflow-repos.yaml does not exist yet: the environment "
+                "(for example dev)."
+            ),
+        ] = None,
+        sync: Annotated[
+            bool,
+            Field(description="Run the first sync now: fetch, validate, scan, promote, publish."),
+        ] = True,
+    ) -> AddReport:
+        """Add a git repository as a DAG source: write its entry into airflow-repos.yaml (the
+        rest of the file as written; nothing written when anything is wrong), then run its
+        first sync: fetch the branch, validate and scan the commit, and promote and publish it
+        if it passes. Reports the outcome, the promoted commit, the DAG ids found, findings
+        (rule id, file:line, message) and how to set up the push webhook. Credentials are
+        given by the name of their variable or file only."""
+        new = NewRepository(
+            name=name,
+            url=url,
+            namespace=namespace if namespace is not None else name.replace("-", "_"),
+            branch=branch,
+            auth_type=auth_type,
+            path=path,
+            sync_interval=sync_interval,
+            token_env=token_env,
+            token_file=token_file,
+            token_username=token_username,
+            ssh_key_file=ssh_key_file,
+            ssh_key_env=ssh_key_env,
+            known_hosts_file=known_hosts_file,
+            auto_deploy=auto_deploy,
+            webhook_provider=webhook_provider,
+            webhook_secret_env=webhook_secret_env,
+            webhook_secret_file=webhook_secret_file,
+        )
+        return await _run(ops.add_repository, new, sync, bucket, env)
+
+    @server.tool(
+        title="Remove a git repository",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=False,
+            open_world_hint=False,
+        ),
+    )  # fmt: skip
+    async def remove_repository(
+        name: Name, ctx: Context, confirm: ConfirmArg = False
+    ) -> RemovalReport:
+        """Remove a repository: its namespace leaves the environment (its DAGs leave Airflow
+        at the next refresh; its releases and audit stay), its promoted branch is deleted and
+        its entry taken out of airflow-repos.yaml. Destructive: without confirm=true nothing
+        is changed and the answer says what would be done."""
+        plan = await _run(ops.remove_repository, name, False)
+        if not confirm and not await _confirmed_by_user(ctx, plan.summary):
+            return plan
+        return await _run(ops.remove_repository, name, True)
+
+    @server.tool(
+        title="Sync a git repository",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    )  # fmt: skip
+    async def sync(name: Name) -> SyncReport:
+        """Fetch the repository's branch now; validate and scan a new commit; promote and
+        publish it if it passes and auto_deploy is on, else keep it for approval. The promoted
+        commit, and what Airflow runs, stay on any failure."""
+        return await _run(ops.sync, name)
+
+    @server.tool(
+        title="Approve a commit",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=False,
+            open_world_hint=False,
+        ),
+    )  # fmt: skip
+    async def approve(
+        name: Name, sha: Sha, ctx: Context, confirm: ConfirmArg = False
+    ) -> DecisionReport:
+        """Promote a commit waiting for approval (auto_deploy off, a rewritten history, or the
+        commit a rollback holds back), after validating it again: Airflow then runs it.
+        Destructive: without confirm=true nothing is changed and the answer says what would be
+        done."""
+        plan = await _run(ops.approve, name, sha, False)
+        if not confirm and not await _confirmed_by_user(ctx, plan.summary):
+            return plan
+        return await _run(ops.approve, name, sha, True)
+
+    @server.tool(
+        title="Roll a repository back",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=True,
+            open_world_hint=False,
+        ),
+    )  # fmt: skip
+    async def rollback(
+        name: Name, sha: Sha, ctx: Context, confirm: ConfirmArg = False
+    ) -> DecisionReport:
+        """Point the repository's namespace back at a commit promoted before: Airflow runs it
+        again, and the newest upstream commit is held back until a newer one arrives or it is
+        approved. Destructive: without confirm=true nothing is changed and the answer says what
+        would be done."""
+        plan = await _run(ops.rollback, name, sha, False)
+        if plan.how_to_confirm is None or (
+            not confirm and not await _confirmed_by_user(ctx, plan.summary)
+        ):
+            return plan
+        return await _run(ops.rollback, name, sha, True)
+
+    @server.tool(
+        title="Validate a DAG file",
+        annotations=ToolAnnotations(
+            read_only_hint=True, idempotent_hint=True, open_world_hint=False
+        ),
+    )
+    async def validate_dag_file(
+        path: Annotated[
+            str | None,
+            Field(
+                description="A .py file under the folders this server validates (relative "
+                "paths: under the first of them). Give path or text."
+            ),
+        ] = None,
+        text: Annotated[
+            str | None, Field(description="The file's content, instead of a path.")
+        ] = None,
+        filename: Annotated[
+            str, Field(description="With text: the file's name, for example sales_daily.py.")
+        ] = "dag.py",
+        package: Annotated[
+            str | None,
+            Field(
+                description="The package the DAGs belong to: every DAG id must start with "
+                "<package>_. Default: no prefix rule."
+            ),
+        ] = None,
+        import_check: Annotated[
+            bool,
+            Field(
+                description="Import the file (network blocked, credential-like environment "
+                "removed, a timeout): needed for the DAG rules. It runs the file's code."
+            ),
+        ] = True,
+        fail_on: Annotated[
+            Literal["error", "warning"],
+            Field(description="The severity that fails the file."),
+        ] = "error",
+    ) -> ValidationReport:
+        """Validate and scan one DAG file as adp dags validate does (syntax, import in
+        isolation, naming, top-level work, hardcoded secrets, dangerous calls, Airflow 3
+        removals): the findings with rule id, file:line, message and fix, and the DAG ids
+        the file defines."""
+        return await _run(
+            ops.validate_dag_file, path, text, filename, package, import_check, fail_on
+        )
+
+    return server
+
+
+def serve(settings: Settings) -> None:
+    """Run the server over stdio until the client closes it. A long-running server keeps one
+    import-check worker warm, as the webhook receiver does."""
+    from adp.validation import keep_warm
+
+    keep_warm(True)
+    create_server(settings).run("stdio")
