@@ -3,8 +3,10 @@
 A Kerberized PostgreSQL stands in for SQL Server's Windows authentication: both accept a
 GSSAPI login from the ticket in KRB5CCNAME. Two views of the datakit side:
 - the daily loop: examples/kerberos-postgres (generated with kerberos=true and
-  warehouse=postgres) runs in the Astro-shaped stack with its docker-compose.override.yml,
-  as its README's tutorial runs it; the shared ticket is in all four
+  warehouse=postgres) runs in the Astro-shaped stack with its docker-compose.override.yml
+  and a `.env` connection holding only host, database and role, as its README's tutorial
+  sets it up (the stack is started by test-support, the sharer by `make platform-start`
+  with the test realm's settings); the shared ticket is in all four
   Airflow services, and the example DAG, triggered through the REST API, loads the
   Kerberized warehouse (a PostgreSQL container on the stack's network) as the user;
 - the failure modes: a container from the Layer-1 image on the host network, with the

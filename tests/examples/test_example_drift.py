@@ -44,14 +44,20 @@ def test_there_are_examples() -> None:
 
 
 def files(root: Path) -> dict[str, bytes]:
-    """Every file under `root` by relative path (caches and git metadata left out)."""
-    found = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and not LOCAL_ONLY.intersection(path.relative_to(root).parts):
-            if path.name == ".env":
-                continue  # a user's secrets, never committed (the template ignores it)
-            found[str(path.relative_to(root))] = path.read_bytes()
-    return found
+    """Every file under `root` by relative path. Inside a git work tree: the tracked and the
+    untracked files, not the ignored ones (an example the tutorial ran in holds logs/, a
+    .env, caches); elsewhere (a fresh copy) every file but caches."""
+    inside = run(["git", "rev-parse", "--is-inside-work-tree"], cwd=root, check=False)
+    if inside.returncode == 0 and inside.stdout.strip() == "true":
+        listed = run(["git", "ls-files", "-co", "--exclude-standard", "-z", "."], cwd=root)
+        names = sorted(n for n in listed.stdout.split("\0") if n and (root / n).is_file())
+    else:
+        names = sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if p.is_file() and not LOCAL_ONLY.intersection(p.relative_to(root).parts)
+        )
+    return {name: (root / name).read_bytes() for name in names}
 
 
 def comparable(name: str, content: bytes) -> bytes:

@@ -25,13 +25,15 @@ from pathlib import Path
 
 import docker
 import pytest
-from adp.dev.api import AirflowClient
+from adp.dev.api import AirflowClient, DagRun
 from adp.dev.project import Datakit
 from adp_test_servers.ports import free_port
 from adp_test_servers.tools import project_tool
 from adp_test_support import copy_example, strip_ansi
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# The tutorial (image build, stack start, two runs, the suite in the image) runs in the
+# module fixture's setup: give it more than the session's default per-test timeout.
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 NAME = "pagila-sqlmodel-basic"
 DAG_ID = "pagila_load"
@@ -53,7 +55,9 @@ class Tutorial:
     env: dict[str, str]
     api_url: str
 
-    def shell(self, script: str, cwd: Path | None = None, timeout: float = 600) -> str:
+    def shell(
+        self, script: str, cwd: Path | None = None, timeout: float = 600, stdout_only: bool = False
+    ) -> str:
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             cwd=cwd or self.project,
@@ -65,12 +69,12 @@ class Tutorial:
         )
         output = strip_ansi(done.stdout + done.stderr)
         assert done.returncode == 0, f"{script}\nexited {done.returncode}:\n{output[-6000:]}"
-        return output
+        return strip_ansi(done.stdout) if stdout_only else output
 
     def sql(self, query: str) -> list[str]:
         adp = project_tool("adp")
         psql = f"psql -U pagila -d pagila -Atc {shlex.quote(query)}"
-        out = self.shell(f"{adp} dev exec warehouse {psql}")
+        out = self.shell(f"{adp} dev exec warehouse {psql}", stdout_only=True)
         return out.split()
 
 
@@ -98,17 +102,23 @@ def tutorial(
         running.output = running.shell(block, cwd=root, timeout=1500)
         yield running
     finally:
-        subprocess.run(
+        stopped = subprocess.run(
             ["bash", "-c", f"source ../../.venv/bin/activate && {stop}"],
             cwd=project,
             env=env,
             capture_output=True,
+            text=True,
             check=False,
             timeout=300,
         )
-        image = Datakit(project, NAME).image
+        datakit = Datakit(project, NAME)
         with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client.images.remove(image, force=True)
+            docker_client.images.remove(datakit.image, force=True)
+    # The README's stop block removed every container and volume of the stack.
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    label = f"com.docker.compose.project={datakit.compose_project}"
+    assert docker_client.containers.list(all=True, filters={"label": label}) == []
+    assert docker_client.volumes.list(filters={"label": label}) == []
 
 
 def test_the_tutorial_runs_verbatim(tutorial: Tutorial) -> None:
@@ -119,7 +129,7 @@ def test_the_tutorial_runs_verbatim(tutorial: Tutorial) -> None:
     # The psql query of the tutorial: the three film versions day 2 replaced.
     history = re.findall(r"^\s+(\d+) \|\s+(\d+\.\d\d) \|", out, re.MULTILINE)
     assert history == [("2", "4.99"), ("9", "0.99"), ("16", "2.99")], out[-3000:]
-    assert re.search(r"\d+ passed", out.split("adp dev pytest")[-1]), out[-3000:]
+    assert re.search(r"\d+ passed", out), out[-3000:]
 
 
 def test_the_warehouse_holds_the_rows_and_their_history(tutorial: Tutorial) -> None:
@@ -173,8 +183,15 @@ def test_the_report_read_the_tables_as_they_were_before_the_load(tutorial: Tutor
             "/xcomEntries/return_value",
             params={"deserialize": True},
         ).json()
+        log = api.task_log(DagRun(DAG_ID, day2["dag_run_id"], day2["state"]), "report")
     value = answer["value"]
     report = json.loads(value) if isinstance(value, str) else value
+    # The README shows the report's log lines: the task logged exactly those.
+    readme = (tutorial.project / "README.md").read_text()
+    shown = re.search(r"   ```\n   (Day 2: .*?)\n   ```", readme, re.DOTALL)
+    assert shown, "README: the report's log excerpt of day 2 is missing"
+    for line in shown.group(1).splitlines()[1:]:
+        assert line.strip() in log, f"README shows {line.strip()!r}; the log:\n{log[-3000:]}"
     assert [(c["film_id"], c["before"], c["now"]) for c in report["price_changes"]] == [
         (2, "4.99", "5.99"),
         (9, "0.99", "1.99"),

@@ -14,7 +14,7 @@ customers' store, rents six films and brings earlier rentals back.
 - report: reads the films and customers as they were at `clock` with
   `as_of()`, and lists what this load changed.
 
-Loading a day again changes nothing. At module level this file imports only
+Loading the same day twice changes nothing the second time. At module level this file imports only
 Airflow: the `pagila` package is imported inside the tasks.
 """
 

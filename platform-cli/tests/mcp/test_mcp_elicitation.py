@@ -55,6 +55,11 @@ def test_the_user_is_asked_and_only_their_yes_changes_anything(setup) -> None:
         assert (kept["confirmed"], kept["changed"]) == (False, False), kept
         assert snapshot(config) == before and read_pointer(store, "dev", "hooked").version == sha
     assert len(user.asked) == 2 and "remove hooked" in user.asked[0], user.asked
+    # confirm=true from the model does not stand for the user's yes where the user can be asked.
+    user.answer = "decline"
+    kept = client.ok("remove_repository", name="hooked", confirm=True)
+    assert (kept["confirmed"], kept["changed"]) == (False, False), kept
+    assert snapshot(config) == before and len(user.asked) == 3
     user.answer = "accept"
     done = client.ok("remove_repository", name="hooked")
     assert (done["confirmed"], done["changed"], done["previous_release"]) == (True, True, sha)

@@ -102,8 +102,11 @@ def test_every_tool_is_typed_documented_and_annotated(world: World) -> None:
             assert schema.get("description"), f"{name}.{argument} has no description"
         hints = tool.annotations
         assert hints is not None and hints.idempotent_hint is not None, name
-    for name in ("list_sources", "source_status", "validate_dag_file"):
+    for name in ("list_sources", "source_status"):
         assert tools[name].annotations.read_only_hint is True, name
+    # The import check runs the file's code: no client may take it for a read-only tool.
+    validate = tools["validate_dag_file"].annotations
+    assert (validate.read_only_hint, validate.open_world_hint) == (False, True)
     for name in ("remove_repository", "approve", "rollback"):
         hints = tools[name].annotations
         assert (hints.read_only_hint, hints.destructive_hint) == (False, True), name

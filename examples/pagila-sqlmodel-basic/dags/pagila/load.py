@@ -1,7 +1,8 @@
 """Loading one day of the sample into the warehouse.
 
-Every function here is idempotent: loading a day again changes nothing, and
-writes no history. Dimensions are upserted through the ORM, which writes only
+Every function here is idempotent: loading the same day twice in a row changes
+nothing the second time, and writes no history. Loading an earlier day after a
+later one makes the warehouse that day's state again (and the history records it). Dimensions are upserted through the ORM, which writes only
 the columns whose value changed; the database's triggers then keep the
 previous version of each changed row. Facts are inserted once; a rental that
 has come back by the loaded day gets its return date.
@@ -32,22 +33,28 @@ def database_now(engine: Engine) -> datetime:
         return connection.execute(select(utc_now())).scalar_one()
 
 
-def _upsert(session: Session, model: type[ReferenceTable], rows: list[dict[str, Any]]) -> int:
-    """Insert missing rows, update changed ones; returns how many rows changed."""
+def _upsert(
+    session: Session, model: type[ReferenceTable], rows: list[dict[str, Any]], now: datetime
+) -> int:
+    """Insert missing rows, update changed ones, inactivate (at `now`) the rows the source
+    marks `active: False` and reactivate the others; returns how many rows changed."""
     changed = 0
     keys = [c.name for c in model.__table__.primary_key]
     for row in rows:
         values = {k: v for k, v in row.items() if k != "active"}
+        active = row.get("active", True)
         current = session.get(model, tuple(values[k] for k in keys))
         if current is None:
             current = model(**values)
         elif all(getattr(current, k) == v for k, v in values.items()):
-            if row.get("active") is not False or not current.is_active:
+            if current.is_active == active:
                 continue  # unchanged: no UPDATE, so no history
         else:
             current.sqlmodel_update(values)
-        if row.get("active") is False and current.is_active:
-            current.inactivate()
+        if not active and current.is_active:
+            current.inactivate(now)
+        elif active and not current.is_active:
+            current.inactivated_at = None
         session.add(current)
         changed += 1
     return changed
@@ -57,11 +64,13 @@ def load_dimensions(engine: Engine, day: int) -> dict[str, int]:
     """Actors, films, who plays where, and customers as the source has them on `day`."""
     source = sample.source(day)
     with Session(engine) as session:
+        # The warehouse's clock, as for the history: a worker's clock may differ.
+        now = session.execute(select(utc_now())).scalar_one()
         counts = {
-            "actors": _upsert(session, Actor, source.actors),
-            "films": _upsert(session, Film, source.films),
-            "film_actors": _upsert(session, FilmActor, source.film_actors),
-            "customers": _upsert(session, Customer, source.customers),
+            "actors": _upsert(session, Actor, source.actors, now),
+            "films": _upsert(session, Film, source.films, now),
+            "film_actors": _upsert(session, FilmActor, source.film_actors, now),
+            "customers": _upsert(session, Customer, source.customers, now),
         }
         session.commit()
     return counts

@@ -144,3 +144,17 @@ def test_a_later_day_loaded_first_inactivates_who_has_left(pagila: SimpleNamespa
         assert left is not None and not left.is_active
         assert all(session.get(Customer, i).is_active for i in range(1, 15))
     assert pagila.load.load_dimensions(engine, 5)["customers"] == 0
+
+
+def test_an_earlier_day_loaded_again_restores_that_day(pagila: SimpleNamespace, engine) -> None:
+    from sqlmodel import Session
+
+    from pagila.models import Customer, Film
+
+    pagila.load.deploy_tables(engine)
+    pagila.load.load_dimensions(engine, 5)
+    assert pagila.load.load_dimensions(engine, 3)["customers"] > 0
+    with Session(engine) as session:
+        assert session.get(Customer, 15).is_active  # day 3: customer 15 has not left yet
+        rates = {f["film_id"]: f["rental_rate"] for f in pagila.sample.films(3)}
+        assert all(session.get(Film, i).rental_rate == rate for i, rate in rates.items())

@@ -217,7 +217,7 @@ class Operations:
             config = add_repository(path, new, self.settings.actor, bucket, env)
         except MissingConfig:
             raise ToolInputError(
-                "bucket",
+                "env" if bucket else "bucket",
                 f"{path} does not exist yet: give bucket (the release store: s3://bucket, "
                 "file:///folder or a folder) and env (the environment, e.g. dev) to create it",
             ) from None

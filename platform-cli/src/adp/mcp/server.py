@@ -114,16 +114,24 @@ async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise ToolError(str(error)) from None
 
 
-async def _confirmed_by_user(ctx: Context, summary: str) -> bool:
-    """Ask the user through the client, when it offers (form) elicitation; False otherwise,
-    or when the user declines, cancels or the client cannot answer."""
+def _can_ask_the_user(ctx: Context) -> bool:
+    """Whether the client offers (form) elicitation: a question to the user, not the model."""
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
-        return False
+    return elicitation is not None and not (
+        elicitation.form is None and elicitation.url is not None
+    )
+
+
+async def _confirmed(ctx: Context, summary: str, confirm: bool) -> bool:
+    """Whether a destructive tool may go ahead. A client that can ask the user is always
+    made to ask, whatever `confirm` says (the model cannot confirm for the user); only
+    without elicitation does confirm=true stand for the user's yes."""
+    if not _can_ask_the_user(ctx):
+        return confirm
     try:
         answer = await ctx.elicit(f"{summary}. Go ahead?", Confirm)
-    except Exception:  # a client that cannot answer: the confirm=true route stays
+    except Exception:  # the client offered elicitation but cannot answer: nothing changes
         return False
     return answer.action == "accept" and answer.data.confirm
 
@@ -353,7 +361,7 @@ def create_server(settings: Settings) -> AdpServer:
         its entry taken out of airflow-repos.yaml. Destructive: without confirm=true nothing
         is changed and the answer says what would be done."""
         plan = await _run(ops.remove_repository, name, False)
-        if not confirm and not await _confirmed_by_user(ctx, plan.summary):
+        if not await _confirmed(ctx, plan.summary, confirm):
             return plan
         return await _run(ops.remove_repository, name, True)
 
@@ -385,7 +393,7 @@ def create_server(settings: Settings) -> AdpServer:
         Destructive: without confirm=true nothing is changed and the answer says what would be
         done."""
         plan = await _run(ops.approve, name, sha, False)
-        if not confirm and not await _confirmed_by_user(ctx, plan.summary):
+        if not await _confirmed(ctx, plan.summary, confirm):
             return plan
         return await _run(ops.approve, name, sha, True)
 
@@ -404,18 +412,19 @@ def create_server(settings: Settings) -> AdpServer:
         approved. Destructive: without confirm=true nothing is changed and the answer says what
         would be done."""
         plan = await _run(ops.rollback, name, sha, False)
-        if plan.how_to_confirm is None or (
-            not confirm and not await _confirmed_by_user(ctx, plan.summary)
-        ):
+        if plan.how_to_confirm is None or not await _confirmed(ctx, plan.summary, confirm):
             return plan
         return await _run(ops.rollback, name, sha, True)
 
     @server.tool(
         title="Validate a DAG file",
+        # Not read-only: the import check runs the file's code (network blocked, credential-
+        # like environment removed), so clients must not approve it unasked.
         annotations=ToolAnnotations(
-            read_only_hint=True, idempotent_hint=True, open_world_hint=False
+            read_only_hint=False, destructive_hint=False, idempotent_hint=True,
+            open_world_hint=True,
         ),
-    )
+    )  # fmt: skip
     async def validate_dag_file(
         path: Annotated[
             str | None,

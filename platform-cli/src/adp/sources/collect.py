@@ -122,7 +122,7 @@ def _read_releases(store: Store, env: str) -> tuple[dict[str, PackageReleases], 
     try:
         return {p.package: p for p in list_releases(store, env)}, None
     except (ReleaseError, StoreError, InvalidName, OSError) as error:
-        return {}, f"release store {store.url}: {error}"
+        return {}, f"release store {redact_url(store.url)}: {error}"
 
 
 def repository_source(
