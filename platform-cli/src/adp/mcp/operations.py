@@ -44,6 +44,7 @@ from adp.repos.manage import (
 from adp.repos.mirror import SHA_RE
 from adp.repos.promote import Promoter, PromotionError
 from adp.sources import SourceFinding, SourcesReport, UnknownSource, list_sources, source_status
+from adp.sources.collect import receiver_path, webhook_info
 from adp.sources.models import RepositorySource
 from adp.validation import ConfigError, Severity, ValidationOptions, validate
 
@@ -265,12 +266,12 @@ class Operations:
         )
 
     def webhook_setup(self, config: ReposConfig, repo: Repository) -> WebhookSetup:
-        path = f"/hooks/{repo.name}"
+        path = receiver_path(repo.name)
         base = (self.settings.webhook_base_url or "https://<your receiver's host>").rstrip("/")
         url = f"{base}{path}"
         serve = f"adp repos serve --config {config.path}"
-        hook = repo.webhook
-        if hook is None:
+        hook, info = repo.webhook, webhook_info(repo)
+        if hook is None or info is None:
             return WebhookSetup(
                 configured=False,
                 receiver_path=path,
@@ -286,11 +287,7 @@ class Operations:
                     "Never paste the secret into this chat: the tools neither take nor show one.",
                 ],
             )
-        secret = (
-            f"environment variable {hook.secret_env}"
-            if hook.secret_env
-            else f"file {hook.secret_file}"
-        )
+        secret = info.secret_from
         form = {
             "github": f"On GitHub: the repository's Settings > Webhooks > Add webhook. Payload "
             f"URL {url}; content type application/json; Secret: the shared secret; events: "

@@ -64,7 +64,13 @@ def _credential_from(repo: Repository) -> str | None:
     return None
 
 
-def _webhook(repo: Repository) -> WebhookInfo | None:
+def receiver_path(name: str) -> str:
+    """The receiver's endpoint of repository `name` (adp.webhooks.app: POST /hooks/<name>)."""
+    return f"/hooks/{name}"
+
+
+def webhook_info(repo: Repository) -> WebhookInfo | None:
+    """The repository's webhook: provider, receiver path, where the secret is read from."""
     hook = repo.webhook
     if hook is None:
         return None
@@ -72,7 +78,7 @@ def _webhook(repo: Repository) -> WebhookInfo | None:
         f"environment variable {hook.secret_env}" if hook.secret_env else f"file {hook.secret_file}"
     )
     return WebhookInfo(
-        provider=hook.provider, receiver_path=f"/hooks/{repo.name}", secret_from=secret
+        provider=hook.provider, receiver_path=receiver_path(repo.name), secret_from=secret
     )
 
 
@@ -179,7 +185,7 @@ def repository_source(
         findings=[SourceFinding.of_note(f) for f in latest.findings] if latest else [],
         dag_ids=package.dag_ids if package else [],
         release_count=package.release_count if package else None,
-        webhook=_webhook(repo),
+        webhook=webhook_info(repo),
         problem=problem or (package.problem if package else None),
         audit=audit,
     )
