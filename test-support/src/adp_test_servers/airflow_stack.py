@@ -68,10 +68,12 @@ def running_airflow_stack(
     shape: Shape = "astro",
     extra_files: Sequence[Path] = (),
     timeout: float = 300,
+    login: tuple[str, str] | None = None,
 ) -> Iterator[AirflowStack]:
     """Start the stack of `image` (built from the datakit at `datakit_dir`), wait until
     Airflow's health endpoint reports every component healthy, yield it, remove it (and
-    its volumes) afterwards."""
+    its volumes) afterwards. `login`: the user whose token `stack.api` uses, for a stack
+    whose auth manager has users (default: the local stack's everyone-is-admin token)."""
     datakit = Datakit(datakit_dir.resolve(), f"{datakit_dir.name}-{uuid.uuid4().hex[:6]}")
     settings = DevSettings(state_dir=state_dir)
     # api_port/postgres_port 0: Docker picks free ports on 127.0.0.1.
@@ -100,7 +102,7 @@ def running_airflow_stack(
             _remove(stack)  # pytest-docker cleans up after the tests, not when `up` fails
             raise
         url = f"http://127.0.0.1:{services.port_for('api-server', 8080)}"
-        api = cleanup.enter_context(AirflowClient(url))
+        api = cleanup.enter_context(AirflowClient(url, login=login))
         running = AirflowStack(stack, services, url, api, client)
 
         def healthy() -> bool:

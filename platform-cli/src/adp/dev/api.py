@@ -38,12 +38,20 @@ def unhealthy(health: dict[str, Any]) -> list[str]:
 class AirflowClient:
     """A small client of one Airflow's REST API (httpx underneath)."""
 
-    def __init__(self, base_url: str, timeout: float = 30.0, token: str | None = None) -> None:
-        """``token``: a bearer token; without one, ``GET /auth/token`` (the simple auth
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 30.0,
+        token: str | None = None,
+        login: tuple[str, str] | None = None,
+    ) -> None:
+        """``token``: a bearer token; without one, ``login`` (user name, password) signs in
+        with ``POST /auth/token``, and without that ``GET /auth/token`` (the simple auth
         manager of a local stack, where everyone is admin) gives one."""
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self._token: str | None = token or None
+        self._login = login
 
     def close(self) -> None:
         self._http.close()
@@ -57,10 +65,17 @@ class AirflowClient:
     # -- plumbing -------------------------------------------------------------------
     def token(self) -> str:
         if self._token is None:
-            answer = self._http.get("/auth/token")
+            if self._login is not None:
+                username, password = self._login
+                answer = self._http.post(
+                    "/auth/token", json={"username": username, "password": password}
+                )
+            else:
+                answer = self._http.get("/auth/token")
             if answer.status_code >= 400:
+                method = "POST" if self._login else "GET"
                 raise AirflowApiError(
-                    f"GET /auth/token: HTTP {answer.status_code} {answer.text[:300]}"
+                    f"{method} /auth/token: HTTP {answer.status_code} {answer.text[:300]}"
                 )
             self._token = str(answer.json()["access_token"])
         return self._token

@@ -129,10 +129,35 @@ class Mirror:
         dest.mkdir(parents=True, exist_ok=True)
         try:
             with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-                archive.extractall(dest, filter="data")  # refuses links and paths leaving dest
+                if hasattr(tarfile, "data_filter"):  # refuses links and paths leaving dest
+                    archive.extractall(dest, filter="data")
+                else:  # a Python without extraction filters (the Debian base's): the same checks
+                    archive.extractall(dest, members=_inside(archive, dest))
         except tarfile.TarError as error:
             raise ExportRefused(
                 f"commit {sha[:12]}: {error} (a link pointing outside the DAG folder, or an "
                 "absolute one); a release holds only files of its folder"
             ) from None
         return dest
+
+
+def _inside(archive: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:
+    """The members of ``archive`` when every one stays in ``dest`` (as tarfile's ``data``
+    filter decides: no absolute or escaping path, no link leaving ``dest``, no device);
+    ``tarfile.TarError`` otherwise."""
+    root = dest.resolve()
+    members = archive.getmembers()
+    for member in members:
+        target = (root / member.name).resolve()
+        if member.name.startswith("/") or not target.is_relative_to(root):
+            raise tarfile.TarError(f"{member.name!r} would be extracted outside the folder")
+        if member.isdev():
+            raise tarfile.TarError(f"{member.name!r} is a device file")
+        if member.issym() or member.islnk():
+            if member.linkname.startswith("/"):
+                raise tarfile.TarError(f"{member.name!r} is an absolute link")
+            base = target.parent if member.issym() else root
+            if not (base / member.linkname).resolve().is_relative_to(root):
+                raise tarfile.TarError(f"{member.name!r} links outside the folder")
+        member.mode &= 0o755
+    return members

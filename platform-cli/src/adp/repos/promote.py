@@ -100,7 +100,10 @@ class Promoter:
         actor: str | None = None,
         store: Store | None = None,
         airflow_url: str | None = None,
+        airflow_token: str | None = None,
     ) -> None:
+        """``airflow_url``/``airflow_token``: the Airflow asked to re-parse after a move (default:
+        the file's ``airflow.url``, ``ADP_AIRFLOW_URL`` and ``ADP_AIRFLOW_TOKEN``)."""
         self.config = config
         self.actor = actor or default_publisher()
         settings = config.model.release_store
@@ -113,6 +116,7 @@ class Promoter:
         self.airflow_url = (
             airflow_url or config.model.airflow.url or os.environ.get("ADP_AIRFLOW_URL")
         )
+        self.airflow_token = airflow_token
 
     # -- helpers ----------------------------------------------------------------------
     def mirror(self, repo: Repository) -> Mirror:
@@ -124,7 +128,7 @@ class Promoter:
         if not self.airflow_url:
             return None
         bundle = self.config.model.airflow.bundle or default_bundle_name(self.config.env)
-        token = os.environ.get("ADP_AIRFLOW_TOKEN")
+        token = self.airflow_token or os.environ.get("ADP_AIRFLOW_TOKEN")
         with AirflowClient(self.airflow_url, timeout=10, token=token) as api:
             return request_reparse(api, bundle).detail
 

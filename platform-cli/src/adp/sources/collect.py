@@ -144,7 +144,7 @@ def repository_source(
     now = datetime.now(UTC)
     upstream = state.upstream
     latest = next((n for n in [*state.pending, *state.refused] if n.sha == upstream), None)
-    package = package_source(config.env, listed) if listed is not None else None
+    package = package_source(config.env, listed, detail) if listed is not None else None
     audit: list[AuditInfo] = []
     if detail:
         for entry in StateDir(config.state_dir).audit_entries(repo.name)[-AUDIT_SHOWN:]:
@@ -185,6 +185,7 @@ def repository_source(
         findings=[SourceFinding.of_note(f) for f in latest.findings] if latest else [],
         dag_ids=package.dag_ids if package else [],
         release_count=package.release_count if package else None,
+        releases=package.releases if package else [],
         webhook=webhook_info(repo),
         problem=problem or (package.problem if package else None),
         audit=audit,
@@ -227,11 +228,14 @@ def list_sources(
     config: ReposConfig | None = None,
     store: Store | None = None,
     env: str | None = None,
+    detail: bool = False,
 ) -> SourcesReport:
     """Every DAG source of ``env`` (default: the environment of ``config``): the packages of
     the release store (``store``, default: the one ``config`` names) and, for the environment
     of ``config``, its git repositories. A store that cannot be read is a note, and each
-    repository's ``problem``: the repositories' own state is still reported."""
+    repository's ``problem``: the repositories' own state is still reported. ``detail``: with
+    every package's releases and each repository's latest audit entries (as
+    ``source_status``)."""
     store = _store_of(config, store)
     env = env or (config.env if config else None)
     if env is None:
@@ -249,11 +253,16 @@ def list_sources(
             namespaces.add(repo.namespace)
             report.repositories.append(
                 repository_source(
-                    config, repo, state_dir.load(repo.name), listed.get(repo.namespace), problem
+                    config,
+                    repo,
+                    state_dir.load(repo.name),
+                    listed.get(repo.namespace),
+                    problem,
+                    detail,
                 )
             )
     report.packages = [
-        package_source(env, item) for name, item in listed.items() if name not in namespaces
+        package_source(env, item, detail) for name, item in listed.items() if name not in namespaces
     ]
     return report
 

@@ -169,6 +169,11 @@ class RepositorySource(BaseModel):
     )
     dag_ids: list[str] = Field(default_factory=list, description="DAG ids of the running release.")
     release_count: int | None = None
+    releases: list[ReleaseInfo] = Field(
+        default_factory=list,
+        description="Its namespace's releases, oldest first, each named after its commit "
+        "(source_status only): the commits it can be rolled back to.",
+    )
     webhook: WebhookInfo | None = None
     problem: str | None = Field(default=None, description="The release store could not be read.")
     audit: list[AuditInfo] = Field(
