@@ -4,6 +4,7 @@ In CI (CI=true) every prerequisite is installed by .ci/run, so a test that
 skips is a broken install step, not an optional feature: the skip is reported
 as a failure. The only exception is a test marked `sqlserver`, which needs a
 real SQL Server that no machine of this project has (ADP_TEST_MSSQL_URL).
+Hypothesis runs derandomized there (the "ci" profile).
 """
 
 from __future__ import annotations
@@ -11,8 +12,16 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 STRICT_SKIPS = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# The property and fuzz tests (Hypothesis) explore new examples on a developer's machine; in CI
+# they run a fixed, reproducible set (the same examples on every run: a failure there can be
+# replayed exactly with CI=true), and keep no example database in the clone.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if STRICT_SKIPS:
+    settings.load_profile("ci")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -425,3 +425,40 @@ def test_git_repositories_reach_the_running_airflow_after_validation(
     assert 'outcome="bad_signature"' in metrics and 'outcome="duplicate"' in metrics, metrics
     assert started_at(stack) == before  # no Airflow process restarted
     assert not api.import_errors()
+
+
+# -- a package's CI writing the store directly ---------------------------------------------------
+def test_a_package_writing_the_store_directly_cannot_take_another_packages_dag(
+    release_stack, tmp_path
+) -> None:
+    """Issue 26: whoever may write one package's prefix can write files without `adp dags
+    publish`. A release of package 'thief' defining 'victim_daily' is parsed by the running
+    dag-processor with the platform's cluster policy (platform-cli's airflow.policy entry point,
+    in the Layer-1 image): that file is an import error naming the rule, thief's own DAG is
+    listed, and victim_daily stays victim's."""
+    from adp.releases.local_store import LocalStore
+    from adp.releases.pointer import retire
+    from dag_corpus import dag
+    from sync_support import publish_files
+
+    stack, store, _ = release_stack
+    api = stack.api
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "victim_daily.py").write_text(dag("victim_daily"))
+    publish(store, "victim", victim, "1", stack.url)
+    api.wait_for_dag("victim_daily", timeout=90, interval=0.5)
+    publish_files(
+        LocalStore(store), "dev", "thief", "1",
+        {"thief_daily.py": dag("thief_daily").encode(), "steal.py": dag("victim_daily").encode()},
+    )  # fmt: skip
+    api.wait_for_dag("thief_daily", timeout=90, interval=0.5)
+    errors = wait_for(
+        "the policy's import error",
+        lambda: [e for e in api.import_errors() if e["filename"].endswith("steal.py")],
+        timeout=60,
+    )
+    assert "may define only DAG ids starting with 'thief_'" in errors[0]["stack_trace"], errors
+    details = api.request("GET", "/api/v2/dags/victim_daily/details").json()
+    assert details["relative_fileloc"] == "victim/victim_daily.py", details
+    retire(LocalStore(store), "dev", "thief")

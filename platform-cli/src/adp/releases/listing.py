@@ -25,6 +25,30 @@ class PackageReleases:
     releases: list[Release] = field(default_factory=list)
 
 
+def _release(store: Store, env: str, package: str, version: str) -> Release:
+    """One release folder of the store; a name or manifest that is not this package's own
+    release is the release's problem (a writer of one prefix cannot list another's)."""
+    try:
+        key = names.manifest_key(env, package, version)
+    except names.InvalidName as error:
+        return Release(version, None, f"not a release: {error}")
+    blob = store.get(key)
+    if blob is None:
+        return Release(version, None, "incomplete: no manifest.json")
+    try:
+        manifest = parse_manifest(blob.data, key)
+    except ManifestError as error:
+        return Release(version, None, str(error))
+    if (manifest.env, manifest.package, manifest.version) != (env, package, version):
+        return Release(
+            version,
+            None,
+            f"{key}: names {manifest.env}/{manifest.package} version {manifest.version}; "
+            "this release cannot be used",
+        )
+    return Release(version, manifest)
+
+
 def list_releases(store: Store, env: str, package: str | None = None) -> list[PackageReleases]:
     """Every package of ``env`` (or only ``package``), with releases oldest first."""
     names.check_env(env)
@@ -46,15 +70,7 @@ def list_releases(store: Store, env: str, package: str | None = None) -> list[Pa
         except ReleaseError as error:
             entry.problem = str(error)
         for version in sorted(versions.get(name, ())):
-            key = names.manifest_key(env, name, version)
-            blob = store.get(key)
-            if blob is None:
-                entry.releases.append(Release(version, None, "incomplete: no manifest.json"))
-                continue
-            try:
-                entry.releases.append(Release(version, parse_manifest(blob.data, key)))
-            except ManifestError as error:
-                entry.releases.append(Release(version, None, str(error)))
+            entry.releases.append(_release(store, env, name, version))
         entry.releases.sort(
             key=lambda r: (r.manifest.created_at.isoformat() if r.manifest else "", r.version)
         )

@@ -11,14 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adp.releases import names
 
 FORMAT_VERSION = 1
 _Doc = TypeVar("_Doc", bound=BaseModel)
+
+# Every name in a document is checked as the publisher checks it: a manifest or pointer is
+# written by whoever may publish its package, and its names become local paths and store keys.
+EnvName = Annotated[str, AfterValidator(names.check_env)]
+PackageName = Annotated[str, AfterValidator(names.check_package)]
+Version = Annotated[str, AfterValidator(names.check_version)]
+Label = Annotated[str, Field(pattern=names.LABEL_PATTERN)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class ManifestError(ValueError):
@@ -39,39 +47,29 @@ class ManifestFile(BaseModel):
 
 class ManifestDag(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dag_id: str
+    dag_id: str = Field(pattern=names.DAG_ID_PATTERN)
     path: str
-    line: int = 0
+    line: int = Field(default=0, ge=0)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return names.check_path(value)
 
 
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format_version: Literal[1] = FORMAT_VERSION
-    env: str
-    package: str
-    version: str
+    env: EnvName
+    package: PackageName
+    version: Version
     created_at: datetime
-    publisher: str
-    image_tag: str | None = None
-    git_sha: str | None = None
-    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    publisher: Label
+    image_tag: Label | None = None
+    git_sha: str | None = Field(default=None, pattern=r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+    content_sha256: Sha256
     files: list[ManifestFile]
     dags: list[ManifestDag] = Field(default_factory=list)
-
-    @field_validator("env")
-    @classmethod
-    def _env(cls, value: str) -> str:
-        return names.check_env(value)
-
-    @field_validator("package")
-    @classmethod
-    def _package(cls, value: str) -> str:
-        return names.check_package(value)
-
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        return names.check_version(value)
 
     def to_bytes(self) -> bytes:
         return (self.model_dump_json(indent=2) + "\n").encode()
@@ -83,13 +81,13 @@ class Pointer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     format_version: Literal[1] = FORMAT_VERSION
-    env: str
-    package: str
-    version: str
-    manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    previous: str | None = None
+    env: EnvName
+    package: PackageName
+    version: Version
+    manifest_sha256: Sha256
+    previous: Version | None = None
     updated_at: datetime
-    updated_by: str
+    updated_by: Label
     action: Literal["publish", "rollback"]
 
     def to_bytes(self) -> bytes:
@@ -119,6 +117,8 @@ def _parse(model: type[_Doc], data: bytes, key: str) -> _Doc:
         return model.model_validate(json.loads(data.decode("utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ManifestError(f"{key}: not JSON ({error})") from None
+    except RecursionError:
+        raise ManifestError(f"{key}: nested too deeply to be a release document") from None
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "document"

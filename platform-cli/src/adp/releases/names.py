@@ -12,6 +12,11 @@ ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # the validation library's, with a length
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_PATH = 512
+# Airflow's own rule for a DAG id (KEY_REGEX of airflow.utils.helpers), with its length limit.
+DAG_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
+# Free text a writer records (who published, an image tag): one printable line, not too long.
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
+LABEL_RE = re.compile(LABEL_PATTERN)
 POINTER = "current.json"
 MANIFEST = "manifest.json"
 
@@ -45,6 +50,16 @@ def check_version(version: str) -> str:
             "letter or digit, without '..' (for example 2026.12.01-1)"
         )
     return version
+
+
+def check_label(value: str, what: str) -> str:
+    """A recorded label (``--publisher``, ``--image-tag``, an actor): 1-200 characters on one
+    line, so that what a writer records cannot forge lines in a log or a page."""
+    if not LABEL_RE.match(value or ""):
+        raise InvalidName(
+            f"{what} {value[:60]!r}: use 1-200 characters on one line (no control characters)"
+        )
+    return value
 
 
 def check_path(path: str) -> str:

@@ -88,6 +88,7 @@ def move_pointer(
 ) -> Pointer:
     """Point ``env/package`` at ``version``, only if the pointer is still ``expected``."""
     key = names.pointer_key(env, package)
+    names.check_label(updated_by, "--publisher")
     pointer = Pointer(
         env=env,
         package=package,

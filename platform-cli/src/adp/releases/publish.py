@@ -171,6 +171,9 @@ def plan_release(
     exactly those bytes, and a folder that changed while it was validated is refused."""
     names.check_env(request.env)
     names.check_package(request.package)
+    publisher = names.check_label(request.publisher or default_publisher(), "--publisher")
+    if request.image_tag is not None:
+        names.check_label(request.image_tag, "--image-tag")
     root = Path(request.path).resolve()
     if not root.is_dir():
         raise ReleaseError(f"--path {request.path}: not a folder; give the DAG folder to publish")
@@ -204,7 +207,7 @@ def plan_release(
         package=request.package,
         version=version,
         created_at=created,
-        publisher=request.publisher or default_publisher(),
+        publisher=publisher,
         image_tag=request.image_tag,
         git_sha=request.git_sha or git_sha(root),
         content_sha256=content,

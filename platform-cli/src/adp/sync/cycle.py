@@ -24,7 +24,7 @@ from adp.releases.manifest import parse_pointer
 from adp.releases.store import Blob, Store, Unchanged
 from adp.sync.errors import SyncError
 from adp.sync.layout import SyncDir, clean_temporaries, swap_symlink
-from adp.sync.materialize import build_snapshot, materialize_release
+from adp.sync.materialize import build_snapshot, materialize_release, snapshot_problems
 from adp.sync.prune import prune
 from adp.sync.snapshot import PackageRelease, Snapshot, parse_snapshot, record_snapshot
 
@@ -102,6 +102,22 @@ class Syncer:
         etags[package] = blob.etag
         return release, downloaded
 
+    def _served_problems(self, snapshot: Snapshot) -> list[str]:
+        """What keeps ``current`` from serving ``snapshot`` whole (empty: it does)."""
+        if self.dir.current_id() != snapshot.id:
+            return [f"{self.dir.current} does not name snapshots/{snapshot.id}"]
+        return snapshot_problems(self.dir, snapshot)
+
+    def _repair(self, snapshot: Snapshot) -> None:
+        """Rebuild what went missing under ``current`` (a release folder removed by hand or by
+        an older version's pruner), verified from the objects or the store as a new one."""
+        for package, release in sorted(snapshot.packages.items()):
+            if not self.dir.release(package, release.manifest_sha256).is_dir():
+                materialize_release(self.store, self.dir, self.env, package, release)
+        build_snapshot(self.dir, snapshot)
+        if self.dir.current_id() != snapshot.id:
+            swap_symlink(self.dir.current, f"snapshots/{snapshot.id}")
+
     def cycle(self) -> CycleResult:
         """One sync; never raises for a store or disk failure (the result says what failed)."""
         current_id = self.current.id if self.current else None
@@ -153,6 +169,26 @@ class Syncer:
             # a failed prune leaves old files until the next swap; current is already right
             with contextlib.suppress(OSError):
                 prune(self.dir, self.keep)
+        repair_error = ""
+        if not swapped and self._served_problems(snapshot):
+            try:
+                self._repair(snapshot)
+            except Exception as error:  # reported below with what is missing
+                if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+                    raise
+                repair_error = f"; it cannot be rebuilt: {describe(error)}"
+        problems = self._served_problems(snapshot)
+        if problems:  # never "ok" while current serves less than its snapshot
+            return CycleResult(
+                "failed",
+                snapshot.id,
+                swapped=swapped,
+                downloaded=downloaded,
+                error=f"current does not serve snapshot {snapshot.id[:12]} whole: "
+                + "; ".join(problems[:3])
+                + repair_error,
+                package_errors=errors,
+            )
         self.etags = etags
         status: Status = "degraded" if errors else "ok"
         first_error = next(iter(errors.items()), None)

@@ -1,26 +1,47 @@
 """The sync folder: where everything lives, atomic writes and the ``current`` swap.
 
+    layout.json                          what this folder is (read by adp.bundles.policy)
     objects/<sha256>                     content-addressed files (read-only)
-    releases/<package>/<version>/        a release: hard links to objects, never modified
-    releases/<package>/<version>.manifest  the manifest sha256 that release was built from
+    releases/<package>/<manifest sha256>/  a release: hard links to objects, never modified
     snapshots/<id>/<package>             symlinks to release folders
     snapshots/<id>.json                  the snapshot document
     current                              symlink to snapshots/<id>, swapped atomically
     health.json                          written atomically
 
-Temporary names start with ``.tmp-`` and live in the folder of what they become, so a rename
-never crosses a file system; ``clean_temporaries`` removes leftovers of an interrupted run.
+Every local name is built here from a checked name or a sha256, never from text read from the
+store: a release folder is named after the sha256 of the manifest it was built from (no marker
+file beside it, so no version name can collide with another's folder or marker), packages are
+``[a-z][a-z0-9_]*`` and snapshot ids 64 hex digits. Temporary names start with ``.tmp-``
+(nothing else can: hex digits and package names start otherwise) and live in the folder of
+what they become, so a rename never crosses a file system; ``clean_temporaries`` removes
+leftovers of an interrupted run.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from adp.releases import names
+from adp.sync.errors import SyncError
+
 TEMP = ".tmp-"
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+LAYOUT_FILE = "layout.json"
+LAYOUT = {"format": "adp-sync", "version": 2}
+
+
+def check_sha256(value: str, what: str = "sha256") -> str:
+    """``value`` if it is a sha256 (64 lowercase hex digits): the only local names made from
+    hashes read from the store."""
+    if not isinstance(value, str) or not SHA256_RE.match(value):
+        raise SyncError(f"{what} {str(value)[:80]!r}: not a sha256 (64 lowercase hex digits)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -47,21 +68,29 @@ class SyncDir:
     def health(self) -> Path:
         return self.root / "health.json"
 
-    def release(self, package: str, version: str) -> Path:
-        return self.releases / package / version
+    @property
+    def layout(self) -> Path:
+        return self.root / LAYOUT_FILE
 
-    def release_marker(self, package: str, version: str) -> Path:
-        return self.releases / package / f"{version}.manifest"
+    def release(self, package: str, manifest_sha256: str) -> Path:
+        """The folder of ``package``'s release built from the manifest ``manifest_sha256``."""
+        return self.releases / names.check_package(package) / check_sha256(manifest_sha256)
+
+    def release_link(self, package: str, manifest_sha256: str) -> str:
+        """What ``snapshots/<id>/<package>`` points at (relative: the folder can move)."""
+        return f"../../releases/{names.check_package(package)}/{check_sha256(manifest_sha256)}"
 
     def snapshot(self, snapshot_id: str) -> Path:
-        return self.snapshots / snapshot_id
+        return self.snapshots / check_sha256(snapshot_id, "snapshot id")
 
     def snapshot_doc(self, snapshot_id: str) -> Path:
-        return self.snapshots / f"{snapshot_id}.json"
+        return self.snapshots / f"{check_sha256(snapshot_id, 'snapshot id')}.json"
 
     def create(self) -> None:
         for folder in (self.objects, self.releases, self.snapshots):
             folder.mkdir(parents=True, exist_ok=True)
+        if not self.layout.is_file():
+            write_atomic(self.layout, (json.dumps(LAYOUT) + "\n").encode())
 
     def current_id(self) -> str | None:
         """The snapshot ``current`` names, or None when there is none yet."""
@@ -69,7 +98,8 @@ class SyncDir:
             target = os.readlink(self.current)
         except (FileNotFoundError, OSError):
             return None
-        return Path(target).name
+        name = Path(target).name
+        return name if SHA256_RE.match(name) else None
 
 
 def temp_name(folder: Path, hint: str = "") -> Path:

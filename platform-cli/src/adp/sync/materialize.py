@@ -1,7 +1,7 @@
 """Releases and snapshots on disk, from the store, verified.
 
-``materialize_release`` builds ``releases/<package>/<version>/`` from hard links to objects
-(downloading only the objects not already here, each checked against the manifest, whose
+``materialize_release`` builds ``releases/<package>/<manifest sha256>/`` from hard links to
+objects (downloading only the objects not already here, each checked against the manifest, whose
 bytes are checked against the pointer's ``manifest_sha256``: with one request for the
 release's pack when most of it is missing, else concurrently one per object; all of them are
 made durable in one pass before the folder is built); ``build_snapshot`` makes the
@@ -22,7 +22,14 @@ from adp.releases import names
 from adp.releases.manifest import Manifest, ManifestError, ManifestFile, parse_manifest
 from adp.releases.store import Store, StoreError
 from adp.sync.errors import Corrupt, SyncError
-from adp.sync.layout import SyncDir, fsync_path, remove_tree, temp_name, write_atomic
+from adp.sync.layout import (
+    SyncDir,
+    fsync_path,
+    remove_tree,
+    swap_symlink,
+    temp_name,
+    write_atomic,
+)
 from adp.sync.objects import Objects
 from adp.sync.snapshot import PackageRelease, Snapshot, check_id, read_snapshot
 
@@ -50,7 +57,12 @@ def load_manifest(
     except ManifestError as error:
         raise SyncError(str(error)) from None
     if (manifest.env, manifest.package, manifest.version) != (env, package, release.version):
-        raise SyncError(f"{key}: names {manifest.env}/{manifest.package} {manifest.version}")
+        raise SyncError(
+            f"the pointer of {env}/{package} names manifest {release.manifest_sha256[:16]}..., "
+            f"a release of {manifest.env}/{manifest.package} version {manifest.version}, not "
+            f"{env}/{package} version {release.version}: a pointer names only its own package's "
+            "release; publish or roll back the package to repair its pointer"
+        )
     return manifest
 
 
@@ -142,18 +154,15 @@ def missing_objects(objects: Objects, files: Iterable[ManifestFile]) -> list[Man
 def materialize_release(
     store: Store, sync_dir: SyncDir, env: str, package: str, release: PackageRelease
 ) -> tuple[Path, int]:
-    """The release folder (built if needed) and how many objects were downloaded."""
-    final = sync_dir.release(package, release.version)
-    marker = sync_dir.release_marker(package, release.version)
-    if final.is_dir():
-        built_from = marker.read_text().strip() if marker.is_file() else None
-        if built_from == release.manifest_sha256:
-            return final, 0
-        raise SyncError(
-            f"{env}/{package} release {release.version}: its manifest in the store is not the "
-            f"one this folder was built from; releases are immutable: publish a new version"
-        )
+    """The release folder (built if needed) and how many objects were downloaded.
+
+    The manifest is read (from the objects when it is here) and must name exactly ``env``,
+    ``package`` and ``release.version``, even when the folder is already built: a pointer can
+    only ever name a release its own package published under that version."""
     manifest = load_manifest(store, sync_dir, env, package, release)
+    final = sync_dir.release(package, release.manifest_sha256)
+    if final.is_dir():
+        return final, 0
     objects = Objects(sync_dir.objects)
     wanted = missing_objects(objects, manifest.files)
     downloaded = len(wanted)
@@ -166,17 +175,16 @@ def materialize_release(
         used = {release.manifest_sha256, *(item.sha256 for item in manifest.files)}
         objects.make_durable(used, pool)
     final.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_name(final.parent, f"{release.version}-")
+    temp = temp_name(final.parent)
     try:
         temp.mkdir()
         folders = {temp}
         for item in manifest.files:
-            target = temp.joinpath(*item.path.split("/"))
+            target = temp.joinpath(*names.check_path(item.path).split("/"))
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(target.parent)
             os.link(objects.path(item.sha256), target)  # verified and durable just above
-        write_atomic(marker, release.manifest_sha256.encode() + b"\n")
         os.rename(temp, final)
         fsync_path(final.parent)
     finally:
@@ -186,25 +194,53 @@ def materialize_release(
 
 def build_snapshot(sync_dir: SyncDir, snapshot: Snapshot) -> Path:
     """``snapshots/<id>/``: one symlink per package to its (already built) release folder,
-    and ``snapshots/<id>.json``."""
+    and ``snapshots/<id>.json``. A snapshot folder that lost a link is given it back (links
+    are fixed by the snapshot's content, so a repair writes what was there)."""
     final = sync_dir.snapshot(snapshot.id)
     doc = sync_dir.snapshot_doc(snapshot.id)
     if not doc.is_file():
         write_atomic(doc, snapshot.to_bytes())
+    for package, release in sorted(snapshot.packages.items()):
+        if not sync_dir.release(package, release.manifest_sha256).is_dir():
+            raise SyncError(f"snapshot {snapshot.id[:16]}...: {package} is not built")
     if final.is_dir():
+        for package, release in sorted(snapshot.packages.items()):
+            link = final / package
+            target = sync_dir.release_link(package, release.manifest_sha256)
+            if not link.is_symlink() or os.readlink(link) != target:
+                if link.is_dir() and not link.is_symlink():
+                    remove_tree(link)
+                swap_symlink(link, target)  # a reader sees the old link or the new one
         return final
     temp = temp_name(sync_dir.snapshots)
     try:
         temp.mkdir()
         for package, release in sorted(snapshot.packages.items()):
-            if not sync_dir.release(package, release.version).is_dir():
-                raise SyncError(f"snapshot {snapshot.id[:16]}...: {package} is not built")
-            os.symlink(f"../../releases/{package}/{release.version}", temp / package)
+            os.symlink(sync_dir.release_link(package, release.manifest_sha256), temp / package)
         os.rename(temp, final)
         fsync_path(sync_dir.snapshots)
     finally:
         remove_tree(temp)
     return final
+
+
+def snapshot_problems(sync_dir: SyncDir, snapshot: Snapshot) -> list[str]:
+    """What keeps ``snapshots/<id>/`` from serving ``snapshot`` whole: a package whose link is
+    missing, points elsewhere or at nothing. Empty when every package is served."""
+    folder = sync_dir.snapshot(snapshot.id)
+    if not folder.is_dir():
+        return [f"snapshot folder {folder} is missing"]
+    problems = []
+    for package, release in sorted(snapshot.packages.items()):
+        link = folder / package
+        target = sync_dir.release_link(package, release.manifest_sha256)
+        if not link.is_symlink() or os.readlink(link) != target:
+            problems.append(f"{package}: {link} does not point at {target}")
+        elif not link.is_dir():
+            problems.append(f"{package}: {link} points at nothing (its release folder is gone)")
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in snapshot.packages)
+    problems += [f"{name}: in {folder} but not in the snapshot" for name in extra]
+    return problems
 
 
 def materialize_snapshot(store: Store, env: str, snapshot_id: str, sync_dir: Path) -> Path:

@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from adp.sync.errors import Corrupt
-from adp.sync.layout import fsync_path, temp_name
+from adp.sync.layout import check_sha256, fsync_path, temp_name
 
 
 def sha256_of_file(path: Path) -> str:
@@ -44,7 +44,7 @@ class Objects:
         self.folder = folder
 
     def path(self, sha256: str) -> Path:
-        return self.folder / sha256
+        return self.folder / check_sha256(sha256)
 
     def has_verified(self, sha256: str, size: int | None = None) -> bool:
         """True if the object is here and whole; a damaged one is removed."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from adp.releases import names
 from adp.releases.store import AlreadyExists, Store, retrying
 from adp.sync.errors import Corrupt, SyncError
+from adp.sync.layout import check_sha256
 
 PREFIX = "_snapshots"
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -66,12 +67,12 @@ def parse_snapshot(data: bytes, snapshot_id: str) -> Snapshot:
         document = json.loads(data)
         packages = {
             names.check_package(name): PackageRelease(
-                names.check_version(item["version"]), str(item["manifest_sha256"])
+                names.check_version(item["version"]), check_sha256(item["manifest_sha256"])
             )
             for name, item in document["packages"].items()
         }
         return Snapshot(names.check_env(document["env"]), packages)
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (SyncError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         raise Corrupt(f"snapshot {snapshot_id[:16]}...: unreadable ({error})") from None
 
 

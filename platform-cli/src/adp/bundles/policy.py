@@ -1,0 +1,73 @@
+"""An Airflow cluster policy: a package's release defines only ``<package>_*`` DAG ids.
+
+``adp dags publish`` refuses other DAG ids before it writes, but whoever may write one
+package's prefix of the store (its CI) can write files without ``adp dags publish``. A DAG id of
+another package defined there would replace that package's DAG in Airflow (the last file parsed
+wins), so the rule is also enforced where Airflow parses: for every DAG whose file lies in a
+release folder of the sync agent's layout (``<sync>/releases/<package>/<manifest sha256>/``,
+reached through ``current`` or a pinned snapshot), ``dag_policy`` raises
+``AirflowClusterPolicyViolation`` unless the DAG id starts with ``<package>_``; Airflow records
+that as the file's import error and keeps the DAG out. DAGs from anywhere else are untouched.
+
+Registered through the ``airflow.policy`` entry point of platform-cli (Airflow loads it in
+every process, so this module imports only Airflow and the standard library).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from airflow.exceptions import AirflowClusterPolicyViolation
+from airflow.policies import hookimpl
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PACKAGE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+LAYOUT_FILE = "layout.json"  # adp.sync.layout.LAYOUT_FILE
+
+
+_SYNC_DIRS: set[str] = set()  # folders seen to be sync folders (a sync folder stays one)
+
+
+def _is_sync_dir(folder: str) -> bool:
+    if folder in _SYNC_DIRS:
+        return True
+    try:
+        with open(os.path.join(folder, LAYOUT_FILE), "rb") as handle:
+            found = json.load(handle).get("format") == "adp-sync"
+    except (OSError, ValueError, AttributeError):
+        return False
+    if found:
+        _SYNC_DIRS.add(folder)
+    return found
+
+
+def package_of(fileloc: str) -> str | None:
+    """The package whose release holds ``fileloc`` (links resolved), or None when the file is
+    not in a release folder of a sync folder."""
+    path = Path(os.path.realpath(fileloc))
+    for folder in path.parents:
+        package, releases = folder.parent, folder.parent.parent
+        if (
+            _SHA256.match(folder.name)
+            and _PACKAGE.match(package.name)
+            and releases.name == "releases"
+            and _is_sync_dir(str(releases.parent))
+        ):
+            return package.name
+    return None
+
+
+@hookimpl
+def dag_policy(dag: Any) -> None:
+    """Refuse a DAG of a platform release whose id does not start with its package's name."""
+    package = package_of(str(dag.fileloc))
+    if package is not None and not str(dag.dag_id).startswith(f"{package}_"):
+        raise AirflowClusterPolicyViolation(
+            f"DAG id {dag.dag_id!r} is defined in a release of package {package!r}, which may "
+            f"define only DAG ids starting with {package + '_'!r}: rename the DAG (adp dags "
+            "publish refuses it too); it is not loaded"
+        )
