@@ -121,8 +121,8 @@ def test_killed_standby_is_replaced(dag_folder: Path, warm: None) -> None:
 def test_standby_of_another_environment_is_not_used(
     tmp_path: Path, warm: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The standby started before the caller's environment changed is discarded: the run sees
-    the environment a fresh worker would."""
+    """The standby started in another environment (here: without a variable the run passes,
+    pass_env) is discarded: the run sees the environment a fresh worker would."""
     folder = tmp_path / "dags"
     folder.mkdir()
     (folder / "corp_warm_env.py").write_text(
@@ -131,7 +131,7 @@ def test_standby_of_another_environment_is_not_used(
     stale = waiting_standby()
     before = warm_stats()
     monkeypatch.setenv("CORP_WARM_REGION", "eu-west-1")
-    report = validate([str(folder)], options())
+    report = validate([str(folder)], options(pass_env=["CORP_WARM_REGION"]))
     after = warm_stats()
     assert (after.hits, after.misses) == (before.hits, before.misses + 1)
     assert [f.rule for f in report.findings if f.rule.startswith("ADP02")] == []

@@ -25,6 +25,7 @@ from adp.dev.project import find_datakit
 from adp.dev.settings import env_name, load_settings
 from adp.docker_cli import NoBuildKitClient, buildkit_client
 from adp.kerberos.export import TicketError, read_cache
+from adp.validation.import_isolation import IsolationError, choose
 
 Status = Literal["ok", "fail", "warn", "skip"]
 LAYER1_VERSION_LABEL = "io.adp.platform.version"
@@ -399,6 +400,36 @@ def check_ports(ctx: Context) -> Check:
     return Check("ports", "ok", ", ".join(notes))
 
 
+def check_import_isolation(ctx: Context) -> Check:
+    """Which isolation the DAG import check gets here (``adp dags validate``, the promoter,
+    ``validate_dag_file``): namespaces of its own, or in-process only and why."""
+    name = "import isolation"
+    try:
+        isolation = choose(environ=ctx.env)
+    except IsolationError as error:
+        fix = "allow user namespaces (or run as root), or unset ADP_IMPORT_ISOLATION"
+        return Check(name, "fail", str(error), fix)  # asked for and missing: a failure
+    if not isolation.weaker:
+        return Check(
+            name,
+            "ok",
+            f"{isolation.describe()}: the code a DAG import runs has no network, no other "
+            "process in view and no capability",
+            required=False,
+        )
+    return Check(
+        name,
+        "warn",
+        f"{isolation.describe()}: a DAG file's code is kept from the network, other processes "
+        "and this machine's files by a guard it can get round",
+        "allow user namespaces (sysctl user.max_user_namespaces > 0; on Ubuntu "
+        "kernel.apparmor_restrict_unprivileged_userns=0) or run as root, with util-linux's "
+        "unshare and setpriv on PATH; in a container, allow unshare (a seccomp profile that "
+        "permits it); or validate with --image",
+        required=False,
+    )
+
+
 CHECKS: tuple[Callable[[Context], Check], ...] = (
     check_docker_engine,
     check_buildkit_client,
@@ -409,6 +440,7 @@ CHECKS: tuple[Callable[[Context], Check], ...] = (
     check_shared_ticket,
     check_astro_cli,
     check_ports,
+    check_import_isolation,
 )
 
 

@@ -42,9 +42,10 @@ from adp.releases.publish import (
     publish,
 )
 from adp.releases.store import Store, StoreError
-from adp.repos.config import ReposConfig, Repository, load_config
+from adp.repos.config import ReposConfig, Repository, load_config, named_variables
 from adp.repos.git import CredentialError, GitError, credentials
 from adp.repos.mirror import SHA_RE, ExportRefused, Mirror
+from adp.repos.protected import Protected
 from adp.repos.state import CommitNote, FindingNote, Outcome, RepoState, StateDir, now
 from adp.validation import ConfigError, ImportTarget, ValidationOptions
 
@@ -79,8 +80,15 @@ class SyncResult:
         return self.outcome in ("promoted", "approved", "rolled-back")
 
 
-def validation_options(repo: Repository) -> ValidationOptions:
+def validation_options(
+    repo: Repository, withheld: set[str] | None = None, protected: Protected | None = None
+) -> ValidationOptions:
+    """How a commit of ``repo`` is validated; ``withheld``: the variables airflow-repos.yaml
+    names as credentials, never given to the commit's code (``named_variables``);
+    ``protected``: the files hidden from it and the secret values removed from its findings
+    (``Protected.of``)."""
     settings = repo.validation
+    protected = protected or Protected()
     return ValidationOptions(
         package=repo.namespace,
         import_check=True,
@@ -88,6 +96,11 @@ def validation_options(repo: Repository) -> ValidationOptions:
         package_imports=settings.package_imports,
         import_timeout=settings.import_timeout,
         target=ImportTarget(python=settings.python, image=settings.image),
+        pass_env=list(settings.pass_env),
+        withheld_env=sorted(withheld or set()),
+        hide_paths=protected.hide,
+        visible_paths=protected.visible,
+        redact=protected.redact,
     )
 
 
@@ -149,12 +162,19 @@ class Promoter:
         release; the findings below the failing level and the DAG ids the commit defines.
         ValidationFailed when it fails."""
         env = self.config.env
+        token = self.airflow_token or os.environ.get("ADP_AIRFLOW_TOKEN")
+        protected = Protected.of(self.config, (token,))
         with self._exported(repo, mirror, sha) as folder:
             request = PublishRequest(
                 env, repo.namespace, folder, version=sha, publisher=self.actor, git_sha=sha
             )
             try:
-                plan = publish(self.store, request, validation_options(repo), dry_run=dry_run)
+                plan = publish(
+                    self.store,
+                    request,
+                    validation_options(repo, named_variables(self.config.model), protected),
+                    dry_run=dry_run,
+                )
             except VersionExists:
                 # published before (a rollback, or a run stopped after its publish); this very
                 # content passed validation just now: point at it again, once it is certain the

@@ -131,7 +131,18 @@ def validate(paths: Sequence[str | Path], options: ValidationOptions) -> Report:
     # are dropped below) starts importing now, so the target warms up next to the static rules.
     candidates = [s for s in sources if s.might_contain_dag and not s.airflow_ignored]
     imports = (
-        ImportRun(candidates, roots, options.target, options.import_timeout, jobs)
+        ImportRun(
+            candidates,
+            roots,
+            options.target,
+            options.import_timeout,
+            jobs,
+            pass_env=options.pass_env,
+            withheld=options.withheld_env,
+            hide=options.hide_paths,
+            visible=options.visible_paths,
+            redact=[secret.get_secret_value() for secret in options.redact],
+        )
         if options.import_check
         else None
     )
@@ -150,6 +161,8 @@ def validate(paths: Sequence[str | Path], options: ValidationOptions) -> Report:
         try:
             results, where = imports.results()
             report.notes.append(f"import check: {len(results)} file(s) in {where}")
+            if imports.weaker:
+                findings.append(new_finding("ADP026", ".", imports.weaker))
         except TargetUnavailable as error:
             results = []
             findings.append(new_finding("ADP025", ".", str(error)))

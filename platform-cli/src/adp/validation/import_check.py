@@ -5,6 +5,19 @@ The target is an interpreter (``--python``; by default this one) or a container 
 files are imported only there, never in the process that validates, so a DAG file can neither
 change nor crash the validation; a target that cannot import Airflow is one ADP025 finding.
 
+The code imported never sees the caller's environment: an interpreter's worker starts with
+``import_environment.worker_environment`` (an allow-list plus the names passed explicitly), in
+the isolation ``import_isolation.choose`` gives (namespaces of its own, or in-process only,
+which is reported as ADP026); a container gets no variable of the caller but the ``--env`` names
+passed explicitly (docker passes none unless told). In namespaces, the platform's secret files
+(``hide``, and the validating user's credential files) are hidden from it (``import_hiding``);
+a path it could not hide is reported as ADP026.
+
+Whatever the isolation, every string of the worker's results (error messages, DAG ids, tags,
+network targets, its last words on stderr) passes through ``Redactor(redact)`` before it
+becomes an ``ImportResult`` or a message: the secret values the caller knows never reach a
+finding, plain or in the encodings ``redaction`` lists.
+
 ``keep_warm()`` (off by default) keeps one worker of a local interpreter started in advance, so a
 long-running caller (the webhook) does not pay Airflow's import on every run; see ``keep_warm``.
 """
@@ -15,20 +28,25 @@ import atexit
 import contextlib
 import json
 import os
-import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from adp.validation.findings import Finding
+from adp.validation.import_environment import worker_environment
+from adp.validation.import_hiding import HidePlan
+from adp.validation.import_hiding import plan as hiding_plan
+from adp.validation.import_isolation import Isolation, IsolationError, choose
 from adp.validation.options import ImportTarget
+from adp.validation.redaction import Redactor
 from adp.validation.rules import new_finding
 from adp.validation.sources import Source
 
@@ -52,13 +70,18 @@ class ImportResult:
     error_line: int = 0
     error_message: str = ""
     network: list[dict[str, object]] = field(default_factory=list)
+    unsealed: str = ""  # why the worker's seccomp filter is missing ("" when it holds)
 
 
 class TargetUnavailable(RuntimeError):
     """The target environment could not run the worker (no Airflow, no image, no docker)."""
 
 
-def _docker_command(image: str, roots: Sequence[Path]) -> tuple[list[str], Callable[[Path], str]]:
+def _docker_command(
+    image: str, roots: Sequence[Path], pass_env: Sequence[str] = ()
+) -> tuple[list[str], Callable[[Path], str]]:
+    """``docker run`` of the worker: no network, read-only, and no variable of the caller but
+    the ``pass_env`` names (``--env NAME``: docker copies that one value, nothing else)."""
     docker = os.environ.get("DOCKER") or shutil.which("docker")
     if not docker:
         raise TargetUnavailable(
@@ -86,32 +109,13 @@ def _docker_command(image: str, roots: Sequence[Path]) -> tuple[list[str], Calla
         "--read-only",
         "--tmpfs=/tmp",
         "--entrypoint=python",
+        *(f"--env={name}" for name in pass_env),
         *mounts,
         image,
         "-c",
         WORKER.read_text(encoding="utf-8"),
     ]
     return command, translate
-
-
-# Values a deployment injects that the DAG files must not depend on at parse time: removed so
-# that an interpreter target gives the verdict an image or CI gives.
-_INJECTED = ("AIRFLOW_VAR_", "AIRFLOW_CONN_", "AIRFLOW__SECRETS__")
-# Variables that hold credentials by name: a DAG file being checked never sees them (the code
-# of a pushed commit runs here; it must not read the promoter's tokens or cloud keys).
-_CREDENTIALS = re.compile(
-    r"TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|AUTH|COOKIE|SESSION|"
-    r"^AWS_|^AZURE_|^GOOGLE_|^GCP_|^GH_|^GITHUB_|^GITLAB_|^BITBUCKET_|^ADP_|^SSH_",
-    re.IGNORECASE,
-)
-
-
-def _clean_environment() -> dict[str, str]:
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_INJECTED) and not _CREDENTIALS.search(key)
-    }
 
 
 def _worker_cwd() -> str:
@@ -136,14 +140,22 @@ class _Worker:
             if self.process.stdin is not None:
                 self.process.stdin.close()
         if self.process.poll() is None:
-            self.process.terminate()
+            _signal(self.process, signal.SIGTERM)
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
+                _signal(self.process, signal.SIGKILL)
                 self.process.kill()
                 self.process.wait()
         self.out.close()
         self.err.close()
+
+
+def _signal(process: subprocess.Popen[bytes], number: int) -> None:
+    """Signal the worker's process group (started in a session of its own): the worker itself
+    also where ``unshare`` stands between (it ignores SIGTERM), and the processes it started."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, number)
 
 
 def _spawn_waiting(command: list[str], env: dict[str, str]) -> _Worker:
@@ -152,7 +164,13 @@ def _spawn_waiting(command: list[str], env: dict[str, str]) -> _Worker:
     err = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the _Worker
     try:
         process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=_worker_cwd(), env=env
+            command,
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+            cwd=_worker_cwd(),
+            env=env,
+            start_new_session=True,
         )
     except BaseException:
         out.close()
@@ -181,6 +199,9 @@ class WarmStats:
     last_started: float | None  # when that worker was started (time.time())
 
 
+HidingRequest = tuple[tuple[Path, ...], tuple[Path, ...]]  # (hide, visible) of a run
+
+
 class _Standby:
     """The one standby worker of this process, behind one lock."""
 
@@ -189,6 +210,8 @@ class _Standby:
         self.enabled = False
         self.python = sys.executable
         self.worker: _Worker | None = None
+        # the last run's since keep_warm was turned on: the next standby hides the same
+        self.hiding: HidingRequest = ((), ())
         self.hits = 0
         self.misses = 0
         self.last: _Worker | None = None
@@ -211,6 +234,8 @@ class _Standby:
             old = self.worker if (not enabled or python != self.python) else None
             if old is not None:
                 self.worker = None
+            if not self.enabled or not enabled or python != self.python:
+                self.hiding = ((), ())  # a new start: no run asked for anything yet
             self.enabled = enabled
             self.python = python
             if enabled and not self.exit_registered:
@@ -238,26 +263,35 @@ class _Standby:
         threading.Thread(target=work, name="adp-import-standby", daemon=True).start()
 
     def refill(self) -> None:
-        """Start the next standby unless one waits (under the lock: never two at once)."""
+        """Start the next standby unless one waits (under the lock: never two at once), as a
+        run without ``pass_env`` would start its worker: same isolation, same environment, the
+        same paths hidden as the last run asked for (a folder validated inside a hidden one
+        needs a worker of its own: its mounts are made at the start)."""
         with self.lock:
             if not self.enabled or self.worker is not None:
                 return
-            command = [self.python, "-c", WORKER.read_text(encoding="utf-8")]
-            with contextlib.suppress(OSError):  # a run then starts its own and says why not
-                self.worker = _spawn_waiting(command, _clean_environment())
+            # a run then starts its own worker and says why not
+            with contextlib.suppress(OSError, IsolationError):
+                isolation = choose(python=self.python)
+                hiding = _hiding(isolation, self.python, *self.hiding, roots=())
+                command = _worker_command(self.python, isolation, hiding)
+                self.worker = _spawn_waiting(command, worker_environment())
 
-    def applies(self, command: list[str]) -> bool:
+    def applies(self, python: str) -> bool:
         with self.lock:
-            return self.enabled and command[0] == self.python
+            return self.enabled and python == self.python
 
-    def take(self, command: list[str], env: dict[str, str]) -> _Worker | None:
+    def take(
+        self, python: str, command: list[str], env: dict[str, str], hiding: HidingRequest
+    ) -> _Worker | None:
         """The waiting standby if it is alive and was started exactly as ``command`` in ``env``
         would start now; None otherwise (keep_warm off, another interpreter). The next standby
         starts when the run ends (``refill_later``), so that its Airflow import does not take
-        the CPU from the run."""
+        the CPU from the run, hiding what this run's ``hiding`` asked for."""
         with self.lock:
-            if not self.enabled or command[0] != self.python:
+            if not self.enabled or python != self.python:
                 return None
+            self.hiding = hiding
             worker, self.worker = self.worker, None
             discard = None
             if worker is not None and (
@@ -277,15 +311,37 @@ class _Standby:
 _STANDBY = _Standby()
 
 
+def _worker_command(python: str, isolation: Isolation, hiding: HidePlan | None) -> list[str]:
+    return [*isolation.command_prefix(hiding), python, "-c", WORKER.read_text(encoding="utf-8")]
+
+
+def _hiding(
+    isolation: Isolation,
+    python: str,
+    hide: Sequence[Path],
+    visible: Sequence[Path],
+    roots: Sequence[Path],
+) -> HidePlan | None:
+    """What a worker in ``isolation`` hides (None: no mount namespace, nothing hidden): never
+    what it needs, its interpreter and ``setpriv`` included."""
+    if isolation.kind != "namespace":
+        return None
+    needs = [*isolation.needs, python, shutil.which(python) or python, *isolation.privileges[:1]]
+    return hiding_plan(hide, roots, needs, visible)
+
+
 def keep_warm(enabled: bool = True, python: str | None = None) -> None:
     """Keep one import worker of ``python`` (default: this interpreter) started in advance.
 
     While on, an ``ImportRun`` whose target is that interpreter (``target.python`` None or equal
     to it; never an image) takes the waiting worker, which has already imported Airflow, instead
     of starting one, and the next one starts in the background at once. A standby is used only
-    if alive and started with exactly the environment a fresh start would get now; otherwise a
-    fresh worker runs, as with keep_warm off. One worker serves one run only. Off by default;
-    ``keep_warm(False)`` stops the standby, and it is stopped when the interpreter exits.
+    if alive and started with exactly the command (isolation and hidden paths included) and the
+    environment a fresh start would get now (the allow-list, no ``pass_env``); otherwise a fresh
+    worker runs, as with keep_warm off. The next standby hides what the last run asked to hide
+    (``hide``/``visible``), so a caller that always asks the same (the promoter) finds it. One
+    worker serves one run only. Off by default; ``keep_warm(False)`` stops the standby, and it
+    is stopped when the interpreter exits.
     Thread-safe. For long-running callers (the webhook receiver), not for one-shot CLI runs."""
     _STANDBY.configure(enabled, python or sys.executable)
 
@@ -297,7 +353,16 @@ def warm_stats() -> WarmStats:
 
 class ImportRun:
     """The import check of some sources, running in the background from ``start`` (so that the
-    target's Airflow warms up while the static rules run) until ``results``."""
+    target's Airflow warms up while the static rules run) until ``results``.
+
+    ``pass_env``: names of the caller's environment given to the code imported, beyond the
+    allow-list; ``withheld``: names never given (the platform's credentials); ``isolation``:
+    ``auto``, ``namespace`` or ``in-process`` (default: ``ADP_IMPORT_ISOLATION``, else auto);
+    ``hide``: files and folders hidden from it in namespaces (with the user's credential files;
+    ``visible``: folders of the caller kept visible inside its hidden ones); ``redact``: secret
+    values removed from every result. After ``results``, ``isolation`` is what the worker had,
+    ``hiding`` what it hid, and ``weaker`` (the ADP026 message) says when that was less than
+    namespaces and seccomp, or a path could not be hidden."""
 
     def __init__(
         self,
@@ -306,12 +371,27 @@ class ImportRun:
         target: ImportTarget,
         timeout: float,
         jobs: int,
+        pass_env: Sequence[str] = (),
+        withheld: Collection[str] = (),
+        isolation: str | None = None,
+        hide: Sequence[Path] = (),
+        visible: Sequence[Path] = (),
+        redact: Sequence[str] = (),
     ) -> None:
         self.sources = list(sources)
         self.timeout = timeout
         self.jobs = jobs
         self.where = ""
         self.warm = False  # this run took keep_warm's standby
+        self.isolation: Isolation | None = None  # None: an image (docker --network none)
+        self.weaker = ""
+        self.hiding: HidePlan | None = None
+        self._hide = tuple(hide)
+        self._visible = tuple(visible)
+        self._redactor = Redactor(redact)
+        self._pass_env = list(pass_env)
+        self._withheld = frozenset(withheld)
+        self._mode = isolation
         self._process: subprocess.Popen[bytes] | None = None
         self._writer: threading.Thread | None = None
         self._kept_warm = False
@@ -328,12 +408,24 @@ class ImportRun:
 
     def _start(self, roots: Sequence[Path], target: ImportTarget) -> None:
         translate: Callable[[Path], str]
+        try:
+            env = worker_environment(self._pass_env, self._withheld)
+        except ValueError as error:
+            raise TargetUnavailable(str(error)) from None
+        python = target.python or sys.executable
         if target.image:
-            command, translate = _docker_command(target.image, roots)
+            command, translate = _docker_command(target.image, roots, self._pass_env)
             self.where = f"image {target.image}"
+            # the docker client is the platform's own: it needs its settings (DOCKER_HOST, its
+            # configuration) and gives the container none of its variables but --env's
+            env = {name: value for name, value in os.environ.items() if name not in self._withheld}
         else:
-            python = target.python or sys.executable
-            command = [python, "-c", WORKER.read_text(encoding="utf-8")]
+            try:
+                self.isolation = choose(self._mode, python=python)
+            except IsolationError as error:
+                raise TargetUnavailable(str(error)) from None
+            self.hiding = _hiding(self.isolation, python, self._hide, self._visible, roots)
+            command = _worker_command(python, self.isolation, self.hiding)
             translate = str
             self.where = f"interpreter {python}"
         request = {
@@ -343,11 +435,12 @@ class ImportRun:
             ],
             "timeout": self.timeout,
             "jobs": self.jobs,
+            "isolation": self.isolation.kind if self.isolation else "namespace",
         }
         data = json.dumps(request).encode()
-        env = _clean_environment()
-        self._kept_warm = not target.image and _STANDBY.applies(command)
-        standby = _STANDBY.take(command, env) if self._kept_warm else None
+        self._kept_warm = not target.image and _STANDBY.applies(python)
+        hiding = (self._hide, self._visible)
+        standby = _STANDBY.take(python, command, env, hiding) if self._kept_warm else None
         if standby is not None:
             self.warm = True
             self._process = standby.process
@@ -372,6 +465,7 @@ class ImportRun:
                     stderr=self._err,
                     cwd=_worker_cwd(),
                     env=env,
+                    start_new_session=True,
                 )
             except OSError as error:
                 raise TargetUnavailable(
@@ -389,29 +483,35 @@ class ImportRun:
         try:
             returncode = self._process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+            self._kill()
             self._join_writer()
             raise TargetUnavailable(f"{self.where}: the import check did not finish") from None
         self._join_writer()
         self._out.seek(0)
         self._err.seek(0)
         stdout = self._out.read().decode(errors="replace")
-        stderr = self._err.read().decode(errors="replace")
+        stderr = self._redactor.text(self._err.read().decode(errors="replace"))
         self.close()
         return self._parse(stdout, stderr, returncode)
 
     def close(self) -> None:
         """Stop the worker if it still runs (the validation failed elsewhere) and free its files."""
         if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
+            self._kill()
         self._join_writer()
         self._out.close()
         self._err.close()
         if self._kept_warm:  # the run is over: the next one's worker warms up now
             self._kept_warm = False
             _STANDBY.refill_later()
+
+    def _kill(self) -> None:
+        """The worker and every process it started (``unshare --kill-child`` takes its
+        namespace down with it; without one, the process group)."""
+        assert self._process is not None
+        _signal(self._process, signal.SIGKILL)
+        self._process.kill()
+        self._process.wait()
 
     def _join_writer(self) -> None:
         if self._writer is not None:
@@ -424,12 +524,14 @@ class ImportRun:
             raise TargetUnavailable(
                 f"{self.where}: the worker did not start ({' / '.join(detail)})"
             )
-        header = json.loads(lines[0])
+        header = self._redactor.value(json.loads(lines[0]))
+        assert isinstance(header, dict)
         if "fatal" in header:
             raise TargetUnavailable(f"{self.where}: {header['fatal']}")
         results: list[ImportResult] = []
         for line in lines[1:]:
-            item = json.loads(line)
+            item = self._redactor.value(json.loads(line))
+            assert isinstance(item, dict)
             error = item.get("error") or {}
             results.append(
                 ImportResult(
@@ -443,6 +545,7 @@ class ImportRun:
                     error_line=int(error.get("line") or 0),
                     error_message=str(error.get("message") or ""),
                     network=item.get("network") or [],
+                    unsealed=str(item.get("unsealed") or ""),
                 )
             )
         returned = {id(result.source) for result in results}
@@ -456,7 +559,18 @@ class ImportRun:
                         f"{returncode})",
                     )
                 )
-        return results, f"{self.where} (Airflow {header.get('airflow', '?')})"
+        where = f"{self.where} (Airflow {header.get('airflow', '?')})"
+        if self.isolation is None:
+            return results, f"{where}, docker run --network=none"
+        unsealed = next((result.unsealed for result in results if result.unsealed), "")
+        if unsealed:
+            detail = f"{self.isolation.detail}; {unsealed}" if self.isolation.detail else unsealed
+            self.isolation = replace(self.isolation, detail=detail, seccomp=False)
+        warnings = [self.isolation.warning()] if self.isolation.weaker else []
+        if self.hiding is not None and self.hiding.skipped:
+            warnings.append(self.hiding.warning())
+        self.weaker = "; ".join(warnings)
+        return results, f"{where}, {self.isolation.describe()}"
 
 
 def run_imports(

@@ -7,12 +7,31 @@ one JSON request on stdin, so a worker started in advance is warm when the reque
 
     {"files": [{"id": 0, "path": "/dags/a.py", "root": "/dags"}], "timeout": 30, "jobs": 2}
 
-then forks a child per file (at most ``jobs`` at a time). The child blocks
-the network, loads the file with Airflow's own ``BundleDagBag`` (the bundle root on sys.path, as
-in the dag-processor) and reports the DAGs it defined or the error with the file's own line. The
+then forks a child per file (at most ``jobs`` at a time). The child seals itself (below),
+loads the file with Airflow's own ``BundleDagBag`` (the bundle root on sys.path, as in the
+dag-processor) and reports the DAGs it defined or the error with the file's own line. The
 parent kills a child that outlives the timeout. Output: one JSON object per line on stdout,
 first ``{"ready": ...}`` (or ``{"fatal": ...}``), then one result per file. An empty stdin (or
 SIGTERM) ends it quietly, its temporary folders removed: a standby nobody needed.
+
+Sealing (``_seal``), in each child before the file runs (the seccomp filter also in the worker
+itself once the request is read), by the request's ``isolation``:
+
+- ``namespace``: the platform started the worker in namespaces of its own (no network, no other
+  process in view, no capabilities). A seccomp filter, inherited by every process the file
+  starts, refuses sockets of every family but AF_INET/AF_INET6 (which have no network there), so
+  AF_UNIX sockets of the host (a Docker socket, a D-Bus) are out of reach too, and io_uring,
+  ptrace, pidfd_getfd and process_vm_* (ways round the filter or into another process);
+- ``in-process``: no namespace. The seccomp filter refuses every socket, so no process of the
+  tree can open one; an audit hook (``sys.addaudithook``, not removable) refuses, in the file's
+  own process, starting processes, ctypes calls and opening another process's /proc entries.
+
+In both, the audit hook refuses and records every socket operation that reaches out (connect,
+sendto, sendmsg, name lookups): the first is ``ADP023``.
+``python -c <this file> --probe MODE [PATH]...`` prints what the seal gives where it runs (the
+platform's probe of the machine), what it could read of each PATH (the probe of the hiding)
+and what the interpreter needs (its prefixes, ``sys.path``, its temporary folder: never
+hidden).
 
 Order: what Airflow reads when it is imported (AIRFLOW_HOME, the metadata database URL, the
 DAGs folder, examples off) is set before the import; the request's timeout only afterwards, into
@@ -52,6 +71,7 @@ def _prepare_environment(timeout):
     home = tempfile.mkdtemp(prefix="adp-validate-")
     TEMPORARY.append(home)
     os.environ["AIRFLOW_HOME"] = home
+    os.environ["HOME"] = home  # nothing of the caller's home: its dot-files hold credentials
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     _set_timeout(timeout)
     os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACK_DEPTH"] = "200"
@@ -63,22 +83,199 @@ def _prepare_environment(timeout):
     os.environ.pop("AIRFLOW__CORE__SQL_ALCHEMY_CONN", None)
 
 
-def _block_network(path, record):
+BLOCKED_PROCESS = "starting a process is blocked while a DAG file is imported"
+BLOCKED_CALL = "this call is blocked while a DAG file is imported"
+# machine: (audit arch, socket(2), syscalls refused: io_uring_setup, pidfd_getfd, ptrace,
+# process_vm_readv, process_vm_writev, seccomp(2))
+SYSCALLS = {
+    "x86_64": (0xC000003E, 41, (425, 438, 101, 310, 311), 317),
+    "aarch64": (0xC00000B7, 198, (425, 438, 117, 270, 271), 277),
+}
+NETWORK_EVENTS = {
+    "socket.connect": 1,  # event: index of the target in its arguments
+    "socket.sendto": 1,
+    "socket.sendmsg": 1,
+    "socket.getaddrinfo": None,
+    "socket.gethostbyname": 0,
+    "socket.gethostbyaddr": 0,
+    "socket.getnameinfo": 0,
+}
+PROCESS_EVENTS = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+                  "os.fork", "os.forkpty", "os.startfile", "pty.spawn"}  # fmt: skip
+# C modules whose calls raise no audit event: a fresh copy would bypass the patch below.
+FRESH_COPIES = {"_posixsubprocess"}
+CALL_EVENTS = {"ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function",
+               "ctypes.cdata", "ctypes.cdata/buffer"}  # fmt: skip
+
+
+def _seccomp_program(allow_inet):
+    """A classic BPF program for seccomp: socket(2) of any family but AF_INET/AF_INET6 (of every
+    family without ``allow_inet``) and the syscalls of SYSCALLS fail with EPERM; so does any call
+    of another ABI (x32, i386), which the filter could not judge."""
+    import platform
+    import struct
+
+    arch, socket_nr, refused, _ = SYSCALLS[platform.machine()]
+    deny, allow = 0x00050000 | 1, 0x7FFF0000  # SECCOMP_RET_ERRNO | EPERM, SECCOMP_RET_ALLOW
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, JMP|JEQ|K, JMP|JGE|K, RET|K
+    code = [(load, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, deny)]  # seccomp_data.arch
+    code += [(load, 0, 0, 0), (jge, 0, 1, 0x40000000), (ret, 0, 0, deny)]  # .nr; x32 calls
+    for number in refused:
+        code += [(jeq, 0, 1, number), (ret, 0, 0, deny)]
+    code += [(jeq, 1, 0, socket_nr), (ret, 0, 0, allow), (load, 0, 0, 16)]  # .args[0]: family
+    if allow_inet:
+        code += [(jeq, 0, 1, 2), (ret, 0, 0, allow), (jeq, 0, 1, 10), (ret, 0, 0, allow)]
+    code += [(ret, 0, 0, deny)]
+    return b"".join(struct.pack("HBBI", *instruction) for instruction in code), len(code)
+
+
+def _install_seccomp(allow_inet):
+    """Install the filter on this process (and so on every process it starts); "" when done,
+    else why not."""
+    import ctypes
+    import platform
+
+    if platform.machine() not in SYSCALLS:
+        return f"no seccomp filter for {platform.machine()}"
+    try:
+        data, count = _seccomp_program(allow_inet)
+
+        class Program(ctypes.Structure):
+            _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+        program = Program(count, data)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(38, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                      ctypes.c_ulong(0)) != 0:  # fmt: skip
+            return f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(ctypes.get_errno())}"
+        seccomp = SYSCALLS[platform.machine()][3]
+        # SECCOMP_SET_MODE_FILTER with SECCOMP_FILTER_FLAG_TSYNC: every thread of the process
+        if libc.syscall(ctypes.c_long(seccomp), ctypes.c_long(1), ctypes.c_long(1),
+                        ctypes.byref(program)) != 0:  # fmt: skip
+            return f"seccomp(SECCOMP_SET_MODE_FILTER): {os.strerror(ctypes.get_errno())}"
+    except Exception as error:  # the caller reports it; the audit hook still holds
+        return f"seccomp: {error!r}"
+    return ""
+
+
+def _other_process_entry(path):
+    """True for /proc itself and /proc/<pid>/... of another process (its environ, its memory)."""
+    if isinstance(path, int):
+        return False
+    try:
+        resolved = os.path.realpath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return False
+    parts = resolved.split(os.sep)
+    if parts[:2] != ["", "proc"]:
+        return False
+    if len(parts) == 2:
+        return True
+    return parts[2].isdigit() and parts[2] != str(os.getpid())
+
+
+def _install_guard(path, record, strict):
+    """The audit hook: socket operations refused and recorded (``record``); with ``strict`` (no
+    namespace) also new processes, ctypes calls and other processes' /proc entries."""
     import socket
 
-    def blocked(*args, **kwargs):
-        line = 0
-        for frame in traceback.extract_stack():
-            if frame.filename == path:
-                line = frame.lineno
-        target = next((a for a in args if isinstance(a, tuple | str)), "?")
-        record.append({"line": line, "target": str(target)[:120]})
-        raise OSError(BLOCKED)
+    def refuse(exception, message):
+        raise exception(message)
 
-    socket.socket.connect = blocked
-    socket.socket.connect_ex = blocked
-    socket.create_connection = blocked
-    socket.getaddrinfo = blocked
+    def note(target):
+        if len(record) < 20:
+            line = 0
+            for frame in traceback.extract_stack():
+                if frame.filename == path:
+                    line = frame.lineno
+            record.append({"line": line, "target": str(target)[:120]})
+
+    def hook(event, args):
+        if event in NETWORK_EVENTS:
+            index = NETWORK_EVENTS[event]
+            note(args[index] if index is not None else args[:2])
+            refuse(socket.gaierror if "host" in event or "info" in event else OSError, BLOCKED)
+        if not strict:
+            return
+        if event == "socket.__new__" and args[1] != socket.AF_UNIX:  # (socketpair is AF_UNIX)
+            refuse(OSError, BLOCKED)  # not recorded: libraries probe for IPv6 at import
+        if event == "import" and args and args[0] in FRESH_COPIES:
+            refuse(PermissionError, f"importing {args[0]} afresh: {BLOCKED_CALL}")
+        if event in PROCESS_EVENTS:
+            refuse(PermissionError, BLOCKED_PROCESS)
+        if event in CALL_EVENTS:
+            refuse(PermissionError, BLOCKED_CALL)
+        if event == "open" and args and _other_process_entry(args[0]):
+            refuse(PermissionError, f"{args[0]}: another process's entry; {BLOCKED_CALL}")
+
+    sys.addaudithook(hook)
+    if strict:
+        try:
+            import _posixsubprocess
+        except ImportError:
+            return
+
+        def fork_exec(*args, **kwargs):  # the C call subprocess makes: it raises no event
+            raise PermissionError(BLOCKED_PROCESS)
+
+        _posixsubprocess.fork_exec = fork_exec
+
+
+def _seal(path, record, isolation):
+    """Before the file runs: seccomp for this process and its children, then the audit hook.
+    Returns why the seccomp filter is missing ("" when installed)."""
+    namespace = isolation == "namespace"
+    missing = _install_seccomp(allow_inet=namespace)
+    _install_guard(path, record, strict=not namespace)
+    return missing
+
+
+def _probe(mode):
+    """What the seal gives here, as one JSON line (run by the platform's probe)."""
+    import socket
+
+    found = {"pid": os.getpid()}
+    with contextlib.suppress(OSError):
+        found["net"] = os.readlink("/proc/self/ns/net")
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("CapEff:", "CapBnd:")):
+                found[line.split(":")[0]] = line.split()[1]
+    found["seccomp"] = _install_seccomp(allow_inet=mode == "namespace")
+
+    def refused(call):
+        try:
+            call()
+        except OSError:
+            return True
+        return False
+
+    found["unix_refused"] = refused(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+    found["udp_refused"] = refused(
+        lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"", ("127.0.0.1", 9))
+    )
+    import subprocess
+
+    child = (
+        "import socket\n"
+        "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'', ('127.0.0.1', 9))"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=60)
+    found["child_udp_refused"] = done.returncode != 0  # its process inherited the filter
+    found["read"] = {path: _probe_read(path) for path in sys.argv[3:]}  # the hiding's probe
+    # What this interpreter needs, never to be hidden from it.
+    needed = [sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir(), *sys.path]
+    found["needs"] = sorted({path for path in needed if path and os.path.isabs(path)})
+    print(json.dumps(found), flush=True)
+
+
+def _probe_read(path):
+    """The start of the file at ``path``, or "!" and why it could not be read."""
+    try:
+        with open(path, errors="replace") as handle:
+            return handle.read(100)
+    except OSError as error:
+        return "!" + type(error).__name__
 
 
 def _error_line(path, text):
@@ -106,16 +303,16 @@ def _pre_import_airflow_modules(path):
             importlib.import_module(module)
 
 
-def _child(request, timeout, write_fd):
+def _child(request, timeout, isolation, write_fd):
     from pathlib import Path
 
     from airflow.dag_processing.dagbag import BundleDagBag
 
     path, root = request["path"], request["root"]
     network = []
-    _block_network(path, network)
     result = {"id": request["id"], "status": "ok", "dags": [], "network": network}
     _pre_import_airflow_modules(path)
+    result["unsealed"] = _seal(path, network, isolation)
     started = time.perf_counter()
     try:
         bag = BundleDagBag(
@@ -190,7 +387,7 @@ def _warm_up():
         BundleDagBag(dag_folder=path, bundle_path=Path(folder), safe_mode=False)
 
 
-def _start(request, timeout):
+def _start(request, timeout, isolation):
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: quiet, isolated, exits without cleanup handlers
@@ -201,7 +398,7 @@ def _start(request, timeout):
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
-            _child(request, timeout, write_fd)
+            _child(request, timeout, isolation, write_fd)
         except BaseException:
             code = 1
         os._exit(code)
@@ -237,6 +434,9 @@ def _stop(signum, frame):
 
 
 def main():
+    if sys.argv[1:2] == ["--probe"]:
+        _probe(sys.argv[2] if len(sys.argv) > 2 else "in-process")
+        return
     signal.signal(signal.SIGTERM, _stop)
     # The protocol owns the real stdout; anything else printed (Airflow's logs, a DAG file's
     # print) goes to stderr.
@@ -266,6 +466,10 @@ def main():
         print(json.dumps({"fatal": fatal}), file=out, flush=True)
         return
     timeout = float(request.get("timeout", DEFAULT_TIMEOUT))
+    isolation = request.get("isolation") or "in-process"
+    # This process too: a file's code that reached into it (its /proc/<pid>/mem is the same
+    # user's) finds the same filter. Each child installs it again and reports if it failed.
+    _install_seccomp(allow_inet=isolation == "namespace")
     jobs = max(1, int(request.get("jobs") or os.cpu_count() or 1))
     _set_timeout(timeout)
     print(
@@ -279,7 +483,7 @@ def main():
     hard_limit = timeout + 10
     while pending or running:
         while pending and len(running) < jobs:
-            job = _start(pending.pop(0), timeout)
+            job = _start(pending.pop(0), timeout, isolation)
             running[job["fd"]] = job
         ready, _, _ = select.select(list(running), [], [], 0.5)
         for fd in ready:

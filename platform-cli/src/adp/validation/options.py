@@ -15,12 +15,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from adp.validation.findings import Severity
+from adp.validation.import_environment import pass_env_problem
 
 PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -73,6 +76,33 @@ class ValidationOptions(BaseModel):
     env_manifests: list[Path] = Field(default_factory=list)
     target: ImportTarget = Field(default_factory=ImportTarget)
     jobs: int | None = Field(default=None, gt=0, description="Parallel processes; default: CPUs.")
+    withheld_env: list[str] = Field(
+        default_factory=list,
+        description="Variables never given to the code imported, whatever pass_env says (the "
+        "promoter lists the credentials airflow-repos.yaml names).",
+    )
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description="Variables of the caller given to the code imported, beyond the allow-list.",
+    )
+    hide_paths: list[Path] = Field(
+        default_factory=list,
+        description="Files and folders hidden from the code imported (in its mount namespace), "
+        "beyond the validating user's credential files, which are always hidden (the promoter "
+        "lists airflow-repos.yaml's secret files and its state folder).",
+    )
+    visible_paths: list[Path] = Field(
+        default_factory=list,
+        description="Folders inside a folder of hide_paths that stay visible (the promoter's "
+        "work folder); the folder being validated always does.",
+    )
+    redact: list[SecretStr] = Field(
+        default_factory=list,
+        exclude=True,
+        repr=False,
+        description="Secret values removed (with their usual encodings) from every result of "
+        "the import check before it becomes a finding (the promoter's credentials).",
+    )
 
     @field_validator("package")
     @classmethod
@@ -82,6 +112,16 @@ class ValidationOptions(BaseModel):
                 f"{value!r} is not a package name: use lowercase letters, digits and underscores, "
                 "starting with a letter (for example customer_360)"
             )
+        return value
+
+    @field_validator("pass_env")
+    @classmethod
+    def _pass_env_allowed(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        withheld = set(info.data.get("withheld_env") or ())
+        for name in value:
+            problem = pass_env_problem(name, withheld)
+            if problem is not None:
+                raise ValueError(problem)
         return value
 
     @property
@@ -108,6 +148,12 @@ def load_pyproject(path: Path) -> dict[str, object]:
             str(base / item) if isinstance(item, str) else item
             for item in settings["env_manifests"]
         ]
+    for key in ("hide_paths", "visible_paths"):  # "~/..." is the validating user's home
+        if isinstance(settings.get(key), list):
+            settings[key] = [
+                str(base / Path(item).expanduser()) if isinstance(item, str) else item
+                for item in settings[key]
+            ]
     return settings
 
 

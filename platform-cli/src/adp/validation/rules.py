@@ -112,6 +112,13 @@ _ADP = [
         "The import check could not run in the target environment.",
         "Run where Airflow is installed (the datakit's image: --image, or --python with an interpreter that has Airflow).",
     ),
+    Rule(
+        "ADP026",
+        "weak-import-isolation",
+        W,
+        "The import check ran with in-process isolation only: no network namespace of its own (or no seccomp filter), so the code it imported was kept from the network, other processes and this machine's files by a guard that code can get round.",
+        "Run the check where namespaces are allowed (a VM, root, or a container allowed to create user namespaces; adp doctor says which), or use --image; ADP_IMPORT_ISOLATION=namespace refuses to run without them.",
+    ),
     # ---- naming
     Rule(
         "ADP100",
