@@ -1,14 +1,18 @@
 """A real MCP client for the tests: ``adp mcp`` of the project's environment spawned over
 stdio by the SDK's ``stdio_client`` and driven through its ``ClientSession``, from synchronous
 tests (the session lives on an event loop in a portal thread). Every result is kept, so a
-test can scan all that the server ever answered."""
+test can scan all that the server ever answered. ``credential_trap`` is a host a model chose:
+it keeps every credential sent to it."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +110,64 @@ class McpClient:
 def snapshot(*paths: Path) -> dict[str, bytes | None]:
     """The bytes of each file (None: absent), to show that a refused call changed nothing."""
     return {str(p): p.read_bytes() if p.exists() else None for p in paths}
+
+
+@dataclass
+class CredentialTrap:
+    """An HTTP server on loopback standing for a host a model chose: it asks every request
+    for Basic credentials (401, ``WWW-Authenticate``), as a git host does, so that a client
+    holding any sends them, and keeps the ``Authorization`` header of every request."""
+
+    port: int
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    def url(self, repo: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}/{repo}.git"
+
+    @property
+    def authorizations(self) -> list[str]:
+        """Every Authorization header received (none may ever come)."""
+        return [auth for _, _, auth in self.requests if auth is not None]
+
+
+@contextmanager
+def credential_trap() -> Iterator[CredentialTrap]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _challenge(self) -> None:
+            trap.requests.append((self.command, self.path, self.headers.get("Authorization")))
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = do_HEAD = _challenge
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    trap = CredentialTrap(int(server.server_address[1]))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield trap
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@dataclass
+class User:
+    """The person behind an eliciting client: answers the server's questions as the test
+    says (accept, decline, cancel) and keeps every question."""
+
+    answer: str = "decline"
+    asked: list[str] = field(default_factory=list)
+
+    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        self.asked.append(params.message)
+        assert params.requested_schema["properties"]["confirm"]["type"] == "boolean"
+        if self.answer == "accept":
+            return types.ElicitResult(action="accept", content={"confirm": True})
+        return types.ElicitResult(action=self.answer)  # type: ignore[arg-type]

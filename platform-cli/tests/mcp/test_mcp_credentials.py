@@ -2,7 +2,8 @@
 names it (an environment variable of the server, a token file) and used for real against git
 over HTTP with Basic auth on loopback; every tool is called, including with credentials put
 where they do not belong, and every answer, the server's log and the files it wrote are
-scanned for the token."""
+scanned for the token. The operator allowed these credentials and the host (--credential-env,
+--secrets-dir, --allow-host) and the user says yes to every question of the server."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from adp_test_servers.git_servers import GitHttpServer, running_git_http
-from mcp_support import McpClient, server_env, snapshot
+from mcp_support import McpClient, User, server_env, snapshot
 from repo_support import Upstream, dag_text, files_holding
 
 TOKEN = "tok-" + "Kp4" * 12
@@ -48,7 +49,11 @@ def world(module_root: Path) -> Iterator[World]:
     with running_git_http(served, TOKEN) as http:
         env = server_env(TEAM_TOKEN=TOKEN)
         args = ["--config", str(config), "--receiver-url", "https://hooks.example.com/"]
-        with McpClient(args, cwd=root, log=root / "server.log", env=env) as client:
+        args += ["--credential-env", "TEAM_TOKEN", "--secrets-dir", str(secrets)]
+        args += ["--allow-host", f"127.0.0.1:{http.port}"]
+        user = User(answer="accept")
+        log = root / "server.log"
+        with McpClient(args, cwd=root, log=log, env=env, elicitation=user) as client:
             yield World(root, config, token_file, http, team, other, client)
 
 
@@ -57,24 +62,25 @@ def test_credentials_are_used_and_never_answered(world: World) -> None:
     assert "does not exist yet" in client.ok("list_sources")["notes"][0]
     team = client.ok(
         "add_repository", name="team", url=http.url("team"), auth_type="oauth_token",
-        token_env="TEAM_TOKEN", webhook_provider="gitlab", webhook_secret_file="secrets/hook",
+        token_env="TEAM_TOKEN", webhook_provider="gitlab", webhook_secret_file="hook",
         bucket=str(world.root / "store"), env="dev",
     )  # fmt: skip
     assert (team["sync"]["outcome"], team["dag_ids"]) == ("promoted", ["team_daily"]), team
     assert team["entry"]["token_env"] == "TEAM_TOKEN"
     hook = team["webhook"]
     assert hook["receiver_url"] == "https://hooks.example.com/hooks/team"
-    assert hook["secret_from"] == "file secrets/hook"
+    # a file in the secrets folder (named relative to it) is written and shown absolute
+    assert hook["secret_from"] == f"file {world.root / 'secrets' / 'hook'}"
     other = client.ok(
         "add_repository", name="other", url=http.url("other"), auth_type="oauth_token",
-        token_file="secrets/other-token",
+        token_file="other-token",
     )  # fmt: skip
     assert other["sync"]["outcome"] == "promoted", other
     assert any(r.auth == "ok" for r in http.requests)
 
     rows = {r["name"]: r for r in client.ok("list_sources")["repositories"]}
     assert rows["team"]["credential_from"] == "environment variable TEAM_TOKEN"
-    assert rows["other"]["credential_from"] == "file secrets/other-token"
+    assert rows["other"]["credential_from"] == f"file {world.root / 'secrets' / 'other-token'}"
     client.ok("source_status", name="team")
     assert client.ok("sync", name="team")["outcome"] == "unchanged"
 
@@ -104,8 +110,7 @@ def test_credentials_are_used_and_never_answered(world: World) -> None:
     text = dag_text("team_x", extra=f'\nGIT_PASSWORD = "{TOKEN}"\nAPI = "{LOOKS_LIKE_A_TOKEN}"\n')
     checked = client.ok("validate_dag_file", text=text, filename="team_x.py", package="team")
     assert checked["passed"] is False and checked["findings"]
-    client.ok("remove_repository", name="other")
-    client.ok("remove_repository", name="other", confirm=True)
+    assert client.ok("remove_repository", name="other")["changed"]  # the user said yes
     client.error("approve", name="team", sha=TOKEN)
     client.error("rollback", name="team", sha="0" * 40)
 

@@ -2,7 +2,9 @@
 git repositories and a local release store. "Add my workflows repository" adds, syncs and
 reports the DAGs and the webhook setup; sync, approve, rollback and remove do what
 `adp repos` does; the destructive tools change nothing without confirm=true; bad input is a
-tool error naming the argument and the fix, and leaves airflow-repos.yaml byte for byte."""
+tool error naming the argument and the fix, and leaves airflow-repos.yaml byte for byte.
+(A repository naming a credential needs the operator's policy and the user's yes:
+test_mcp_credential_policy.)"""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from adp.releases.local_store import LocalStore
 from adp.releases.pointer import read_pointer
 from adp.releases.publish import PublishRequest, publish_validated
 from adp.validation import DagInfo, Report
-from mcp_support import McpClient, snapshot
+from mcp_support import McpClient, User, snapshot
 from repo_support import FAKE_TOKEN, Upstream, dag_text
 from typer.testing import CliRunner
 
@@ -131,10 +133,17 @@ def test_add_my_workflows_repository_syncs_it_and_reports_its_dags_and_webhook(
             "dags/workflows_hourly.py": dag_text("workflows_hourly"),
         },
     )
-    added = client.ok(
-        "add_repository", name="workflows", url=(world.root / "workflows.git").as_uri(),
-        path="dags", webhook_provider="github", webhook_secret_env="WORKFLOWS_HOOK_SECRET",
-    )  # fmt: skip
+    # A webhook secret is a credential: the operator allows its variable, the user confirms
+    # (a second server on the same file, with a client that asks its user).
+    user = User(answer="accept")
+    args = ["--config", str(world.config), "--credential-env", "WORKFLOWS_HOOK_SECRET"]
+    args += ["--actor", "chat"]
+    with McpClient(args, cwd=world.root, log=world.root / "server.log", elicitation=user) as chat:
+        added = chat.ok(
+            "add_repository", name="workflows", url=(world.root / "workflows.git").as_uri(),
+            path="dags", webhook_provider="github", webhook_secret_env="WORKFLOWS_HOOK_SECRET",
+        )  # fmt: skip
+    assert len(user.asked) == 1 and "WORKFLOWS_HOOK_SECRET" in user.asked[0], user.asked
     sync = added["sync"]
     assert (sync["outcome"], sync["ok"], sync["promoted"]) == ("promoted", True, sha), added
     assert sorted(added["dag_ids"]) == ["workflows_daily", "workflows_hourly"]

@@ -1,7 +1,13 @@
 """The tools' work, free of the MCP SDK: each takes the tool's arguments and returns a model of
 ``adp.mcp.models``, or raises ``ToolInputError`` naming the argument and the fix, having
 changed nothing. Everything is done by the libraries (``adp.sources``, ``adp.repos``,
-``adp.validation``); this module checks arguments and words the answers for a chat."""
+``adp.validation``); this module checks arguments and words the answers for a chat.
+
+Adding a repository is two steps: ``prepare_add`` checks everything (the entry as the file
+would hold it, then the operator's credential policy, ``adp.mcp.credential_policy``) and says
+whether the user must confirm it (any credential, or a new file with its release store);
+``add_repository`` writes and syncs only a prepared addition, and only one the user confirmed
+when it needs them."""
 
 from __future__ import annotations
 
@@ -12,6 +18,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from adp.mcp.credential_policy import (
+    CredentialPolicy,
+    PolicyError,
+    credential_fields,
+    has_credential,
+)
+from adp.mcp.hosts import HostError, endpoint_of
 from adp.mcp.models import (
     AddReport,
     DecisionReport,
@@ -39,6 +52,7 @@ from adp.repos.manage import (
     NewRepository,
     add_repository,
     plan_removal,
+    planned_text,
     remove_repository,
 )
 from adp.repos.mirror import SHA_RE
@@ -76,6 +90,21 @@ class Settings:
     airflow_url: str | None = None
     validate_roots: list[Path] = field(default_factory=lambda: [Path.cwd()])
     webhook_base_url: str | None = None
+    policy: CredentialPolicy = field(default_factory=CredentialPolicy)
+
+
+@dataclass(frozen=True)
+class AddPlan:
+    """A repository addition checked by ``prepare_add``: ``new`` as it will be written (its
+    credential files as the absolute paths checked); ``ask`` is the argument the user's
+    confirmation stands for (None: no confirmation needed) and ``question`` what they are
+    asked (names only, never a value)."""
+
+    new: NewRepository
+    bucket: str | None
+    env: str | None
+    ask: str | None
+    question: str
 
 
 def looks_like_credential(value: str) -> bool:
@@ -192,10 +221,12 @@ class Operations:
             message += f"; also {rest}"
         return ToolInputError(argument, f"{message} (nothing was written)")
 
-    def add_repository(
+    def prepare_add(
         self, new: NewRepository, sync: bool = True, bucket: str | None = None,
         env: str | None = None,
-    ) -> AddReport:  # fmt: skip
+    ) -> AddPlan:  # fmt: skip
+        """Everything checked, nothing written: the entry as the file would hold it, then the
+        credential policy. ``ToolInputError`` naming the argument otherwise."""
         for argument, value in new.model_dump().items():
             if isinstance(value, str) and argument != "url" and looks_like_credential(value):
                 raise credential_refusal(argument)
@@ -209,19 +240,92 @@ class Operations:
             except ImportError:
                 message = "an s3:// store needs the s3 extra: pip install 'platform-cli[s3]'"
                 raise ToolInputError("bucket", message) from None
+        creates = not path.exists()
+        self._planned(new, bucket, env)
+        try:
+            checked = self.settings.policy.check(new)
+        except PolicyError as error:
+            raise ToolInputError(error.argument, error.message) from None
+        ask = None
+        if has_credential(new):
+            ask = (credential_fields(new) or ["auth_type"])[0]
+        elif creates:
+            ask = "bucket"
+        return AddPlan(checked, bucket, env, ask, self._question(checked, sync, creates, bucket))
+
+    def _planned(self, new: NewRepository, bucket: str | None, env: str | None) -> None:
+        """The file with ``new`` added is valid (``ToolInputError`` naming the argument)."""
+        path = self.settings.config
         index = 0
         if path.exists():  # a file or a store that cannot be used is refused before writing
             config = self._config()
             self._promoter(config)
             index = len(config.repositories)
         try:
-            config = add_repository(path, new, self.settings.actor, bucket, env)
+            planned_text(path, new, bucket, env)
         except MissingConfig:
             raise ToolInputError(
                 "env" if bucket else "bucket",
                 f"{path} does not exist yet: give bucket (the release store: s3://bucket, "
                 "file:///folder or a folder) and env (the environment, e.g. dev) to create it",
             ) from None
+        except ReposConfigError as error:
+            raise self._config_problems(error, index) from None
+
+    def _question(self, new: NewRepository, sync: bool, creates: bool, bucket: str | None) -> str:
+        """What the user is asked before ``new`` is added: names and hosts, never a value."""
+        path = self.settings.config
+        head = f"Add the git repository {new.name} ({redact_url(new.url)}, branch {new.branch})"
+        if creates:
+            head += (
+                f", creating {path} with the release store {bucket} (every release of this "
+                "environment is written there)"
+            )
+        else:
+            head += f" to {path}"
+        parts = [head]
+        try:
+            host = str(endpoint_of(new.url))
+        except HostError:
+            host = redact_url(new.url)
+        uses = {
+            "token_env": "sending the token in environment variable {} to {}",
+            "token_file": "sending the token in file {} to {}",
+            "ssh_key_env": "logging in with the SSH key in environment variable {} to {}",
+            "ssh_key_file": "logging in with the SSH key in file {} to {}",
+        }
+        for argument, words in uses.items():
+            value = getattr(new, argument)
+            if value is not None:
+                parts.append(words.format(value, host))
+        if new.webhook_secret_env or new.webhook_secret_file:
+            where = (
+                f"environment variable {new.webhook_secret_env}"
+                if new.webhook_secret_env
+                else f"file {new.webhook_secret_file}"
+            )
+            parts.append(f"checking its webhook with the secret in {where}")
+        if sync:
+            parts.append("then sync it now: a commit that passes validation goes to Airflow")
+        return "; ".join(parts)
+
+    def add_repository(
+        self, plan: AddPlan, sync: bool = True, confirmed: bool = False
+    ) -> AddReport:
+        """Write ``plan`` (from ``prepare_add``) and run the first sync. ``confirmed``: the
+        user said yes (required when ``plan.ask`` is set: the SDK-free layer refuses
+        otherwise, whatever its caller)."""
+        if plan.ask is not None and not confirmed:
+            raise ToolInputError(
+                plan.ask, "the user did not confirm this repository: nothing was written"
+            )
+        new, bucket, env = plan.new, plan.bucket, plan.env
+        path = self.settings.config
+        index = len(self._config().repositories) if path.exists() else 0
+        try:
+            config = add_repository(path, new, self.settings.actor, bucket, env)
+        except MissingConfig:
+            raise ToolInputError("bucket", f"{path} does not exist: nothing was written") from None
         except ReposConfigError as error:
             raise self._config_problems(error, index) from None
         repo = config.repository(new.name)

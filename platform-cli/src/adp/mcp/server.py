@@ -1,6 +1,11 @@
 """The MCP server: the tools of ``adp.mcp.operations`` registered on the SDK's ``MCPServer``
 (FastMCP in mcp 1.x), with typed, documented parameters and annotations, served over stdio.
 
+The user, not the model, confirms: a destructive tool and an ``add_repository`` that names a
+credential (or creates ``airflow-repos.yaml``) ask the user through the client (elicitation).
+``add_repository`` is refused where the client cannot ask; an argument such as ``confirm``
+never stands for the user there.
+
 No ``from __future__ import annotations`` here: the SDK reads the tools' annotations (the
 parameters' ``Field`` descriptions and the ``Context`` parameter) at registration.
 """
@@ -24,7 +29,7 @@ from adp.mcp.models import (
     SyncReport,
     ValidationReport,
 )
-from adp.mcp.operations import Operations, Settings, ToolInputError
+from adp.mcp.operations import AddPlan, Operations, Settings, ToolInputError
 from adp.repos.config import INLINE_SECRETS
 from adp.repos.manage import NewRepository
 from adp.sources import SourcesReport
@@ -42,7 +47,9 @@ oauth_token with token_env/token_file naming where the token is, or ssh_key). It
 airflow-repos.yaml, runs the first sync (fetch, validate, scan, promote, publish) and reports \
 the outcome, the promoted commit, the DAG ids found, any findings, and how to set up the \
 webhook. Credentials never pass through the chat: ask the user for the NAME of an \
-environment variable or file, never for a token or secret.
+environment variable or file, never for a token or secret. Only the credentials the operator \
+allowed can be named, and only for the hosts the operator allowed; the user confirms such a \
+repository in their client (you cannot confirm it for them).
 
 remove_repository, approve and rollback change nothing unless called with confirm=true: \
 first call them without it, show the user what they would do, and call again with \
@@ -91,6 +98,11 @@ class AdpServer(MCPServer):
                         "(token_env, token_file, ssh_key_env, ssh_key_file, webhook_secret_env, "
                         "webhook_secret_file)"
                     )
+                elif argument == "confirm":
+                    hint = (
+                        ": the user confirms it in the client (elicitation) when it names a "
+                        "credential or creates the file, never an argument of the model"
+                    )
                 raise ToolError(
                     f"Error executing tool {name}: {argument}: not a parameter of {name} "
                     f"(its parameters: {', '.join(sorted(known)) or 'none'}){hint}; nothing "
@@ -123,17 +135,47 @@ def _can_ask_the_user(ctx: Context) -> bool:
     )
 
 
+async def _user_says_yes(ctx: Context, question: str) -> bool:
+    """The user's yes to ``question`` (a decline, a cancel, or no answer: False)."""
+    try:
+        answer = await ctx.elicit(question, Confirm)
+    except Exception:  # the client offered elicitation but cannot answer: nothing changes
+        return False
+    return answer.action == "accept" and answer.data is not None and answer.data.confirm
+
+
+async def _add_confirmed(ctx: Context, plan: AddPlan) -> bool:
+    """Whether the user confirmed ``plan``. A repository's code is deployed to Airflow once it
+    passes validation, so the user is asked whenever the client can ask; a repository without
+    credentials is added without a question only by a client that cannot ask. One that names
+    a credential (``plan.ask``) is refused with the argument and the fix there."""
+    if plan.ask is None:
+        if _can_ask_the_user(ctx):
+            return await _user_says_yes(ctx, f"{plan.question}. Go ahead?")
+        return True
+    if not _can_ask_the_user(ctx):
+        raise ToolError(
+            str(
+                ToolInputError(
+                    plan.ask,
+                    "a repository with a credential, or a new airflow-repos.yaml with its "
+                    "release store, is added only once the user confirms it in their client "
+                    "(MCP elicitation), which this client does not offer; the model cannot "
+                    "confirm it. Use a client with elicitation, or have the operator run adp "
+                    "repos add (nothing was written)",
+                )
+            )
+        )
+    return await _user_says_yes(ctx, f"{plan.question}. Go ahead?")
+
+
 async def _confirmed(ctx: Context, summary: str, confirm: bool) -> bool:
     """Whether a destructive tool may go ahead. A client that can ask the user is always
     made to ask, whatever `confirm` says (the model cannot confirm for the user); only
     without elicitation does confirm=true stand for the user's yes."""
     if not _can_ask_the_user(ctx):
         return confirm
-    try:
-        answer = await ctx.elicit(f"{summary}. Go ahead?", Confirm)
-    except Exception:  # the client offered elicitation but cannot answer: nothing changes
-        return False
-    return answer.action == "accept" and answer.data.confirm
+    return await _user_says_yes(ctx, f"{summary}. Go ahead?")
 
 
 def create_server(settings: Settings) -> AdpServer:
@@ -197,8 +239,19 @@ def create_server(settings: Settings) -> AdpServer:
         latest audit entries; for a package every release."""
         return await _run(ops.source_status, name)
 
+    policy = settings.policy.describe()
+
     @server.tool(
         title="Add a git repository",
+        description=(
+            "Add a git repository as a DAG source: write its entry into airflow-repos.yaml "
+            "(the rest of the file as written; nothing written when anything is wrong), then "
+            "run its first sync: fetch the branch, validate and scan the commit, and promote "
+            "and publish it if it passes. Reports the outcome, the promoted commit, the DAG "
+            "ids found, findings (rule id, file:line, message) and how to set up the push "
+            "webhook. Credentials are given by the name of their variable or file only. "
+            + policy
+        ),
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False,
             open_world_hint=True,
@@ -248,15 +301,15 @@ def create_server(settings: Settings) -> AdpServer:
         token_env: Annotated[
             str | None,
             Field(
-                description="oauth_token: the NAME of the environment variable holding the "
-                "token where adp mcp runs (for example SALES_GIT_TOKEN). Never the token."
+                description="oauth_token: the NAME of an environment variable the operator "
+                "allowed (adp mcp --credential-env) holding the token. Never the token."
             ),
         ] = None,
         token_file: Annotated[
             str | None,
             Field(
-                description="oauth_token: a file holding the token (relative to "
-                "airflow-repos.yaml). Never the token."
+                description="oauth_token: a file in the operator's secrets folder (adp mcp "
+                "--secrets-dir; relative to it) holding the token. Never the token."
             ),
         ] = None,
         token_username: Annotated[
@@ -267,15 +320,16 @@ def create_server(settings: Settings) -> AdpServer:
             ),
         ] = None,
         ssh_key_file: Annotated[
-            str | None, Field(description="ssh_key: a file holding the private key.")
+            str | None,
+            Field(description="ssh_key: a file in the secrets folder holding the private key."),
         ] = None,
         ssh_key_env: Annotated[
             str | None,
-            Field(description="ssh_key: the NAME of the environment variable holding the key."),
+            Field(description="ssh_key: the NAME of an allowed variable holding the key."),
         ] = None,
         known_hosts_file: Annotated[
             str | None,
-            Field(description="ssh_key: the file with the server's pinned host key."),
+            Field(description="ssh_key: a file in the secrets folder with the pinned host key."),
         ] = None,
         auto_deploy: Annotated[
             bool,
@@ -293,18 +347,19 @@ def create_server(settings: Settings) -> AdpServer:
         webhook_secret_env: Annotated[
             str | None,
             Field(
-                description="The NAME of the environment variable holding the webhook's shared "
-                "secret where the receiver runs. Never the secret."
+                description="The NAME of an allowed environment variable holding the webhook's "
+                "shared secret where the receiver runs. Never the secret."
             ),
         ] = None,
         webhook_secret_file: Annotated[
-            str | None, Field(description="A file holding the webhook's shared secret.")
+            str | None,
+            Field(description="A file in the secrets folder holding the webhook's secret."),
         ] = None,
         bucket: Annotated[
             str | None,
             Field(
                 description="Only when airflow-repos.yaml does not exist yet: the release store "
-                "(s3://bucket, file:///folder or a folder)."
+                "(s3://bucket, file:///folder or a folder). The user confirms it."
             ),
         ] = None,
         env: Annotated[
@@ -318,13 +373,9 @@ def create_server(settings: Settings) -> AdpServer:
             bool,
             Field(description="Run the first sync now: fetch, validate, scan, promote, publish."),
         ] = True,
+        *,
+        ctx: Context,
     ) -> AddReport:
-        """Add a git repository as a DAG source: write its entry into airflow-repos.yaml (the
-        rest of the file as written; nothing written when anything is wrong), then run its
-        first sync: fetch the branch, validate and scan the commit, and promote and publish it
-        if it passes. Reports the outcome, the promoted commit, the DAG ids found, findings
-        (rule id, file:line, message) and how to set up the push webhook. Credentials are
-        given by the name of their variable or file only."""
         new = NewRepository(
             name=name,
             url=url,
@@ -344,7 +395,17 @@ def create_server(settings: Settings) -> AdpServer:
             webhook_secret_env=webhook_secret_env,
             webhook_secret_file=webhook_secret_file,
         )
-        return await _run(ops.add_repository, new, sync, bucket, env)
+        plan = await _run(ops.prepare_add, new, sync, bucket, env)
+        if not await _add_confirmed(ctx, plan):
+            raise ToolError(
+                str(
+                    ToolInputError(
+                        plan.ask or "name",
+                        f"the user did not confirm adding {name}: nothing was written",
+                    )
+                )
+            )
+        return await _run(ops.add_repository, plan, sync, True)
 
     @server.tool(
         title="Remove a git repository",

@@ -3,8 +3,8 @@
 Invariants: a token reaches git only through the environment of one process (a credential
 helper that echoes an environment variable), never an argument, a URL or a file; an SSH key is
 used with strict host key checking against the pinned known_hosts only; git never prompts; the
-user's and the system's git configuration are not read; every message that leaves this module
-has the secret replaced by ``***``.
+user's and the system's git configuration and ``~/.netrc`` are not read; every message that
+leaves this module has the secret replaced by ``***``.
 """
 
 from __future__ import annotations
@@ -187,6 +187,8 @@ def run(
         for k, v in os.environ.items()
         if not k.startswith(("GIT_", "SSH_")) and k not in ("DISPLAY", "SSH_ASKPASS")
     }
+    # No ~/.netrc: curl would send its entries (a "default" one to any host) with every request.
+    env["HOME"] = os.devnull
     env.update(creds.env)
     try:
         done = subprocess.run(
