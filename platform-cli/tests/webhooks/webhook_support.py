@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from adp.webhooks import HookTarget, create_app, uvicorn_config
+from adp.webhooks import ConnectionLimits, HookTarget, create_app, uvicorn_config
 from adp_test_servers.ports import free_port
 
 GITHUB_SECRET = b"gh-test-secret-6f1c2b9e4d"
@@ -109,13 +109,15 @@ def running_receiver(
     targets: list[HookTarget],
     state_dir: Path,
     recorder: Recorder | None = None,
+    limits: ConnectionLimits | None = None,
     **options: Any,
 ) -> Iterator[Receiver]:
-    """The real app under uvicorn on 127.0.0.1:<free port>, in a thread, until the block ends."""
+    """The real app under uvicorn on 127.0.0.1:<free port>, in a thread, until the block ends;
+    ``limits`` are the server's connection limits (``serve``'s defaults when None)."""
     recorder = recorder if recorder is not None else Recorder()
     app = create_app(targets, recorder, state_dir, **options)
     port = free_port()
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port))
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, limits))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -13,13 +13,19 @@ repository, and any number of events arriving while a repository syncs cause exa
 sync after it. Secrets and received or expected signatures are never logged, answered or put
 in a repr. The optional polling fallback calls ``sync(name, "poll")`` through the same queue.
 
+Slow clients cannot hold the receiver: a request must arrive whole within a read deadline, each
+client holds at most its share of connections, and a connection still reading a request gives
+way to a newcomer when the server is full (``connections``; the invariant is there).
+
 Modules: ``targets`` (``HookTarget``), ``providers`` (each provider's signature, delivery id,
 event and push payload), ``dedup`` (the delivery ids), ``worker`` (the sync queue, the poller),
-``metrics`` (counts and Prometheus text), ``app`` (``create_app``, ``serve``). A library: no
-typer. docs/webhooks.md is the reference (endpoints, headers, status codes, metrics).
+``metrics`` (counts and Prometheus text), ``connections`` (``ConnectionLimits`` and the guarded
+HTTP protocol), ``app`` (``create_app``, ``serve``). A library: no typer. docs/webhooks.md is
+the reference (endpoints, headers, status codes, connection limits, metrics).
 """
 
 from adp.webhooks.app import create_app, serve, uvicorn_config
+from adp.webhooks.connections import ConnectionLimits
 from adp.webhooks.targets import HookTarget, Provider
 
-__all__ = ["HookTarget", "Provider", "create_app", "serve", "uvicorn_config"]
+__all__ = ["ConnectionLimits", "HookTarget", "Provider", "create_app", "serve", "uvicorn_config"]

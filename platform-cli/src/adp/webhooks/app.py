@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from adp.webhooks.connections import MAX_REQUEST_HEAD, ConnectionLimits, guarded_protocol
 from adp.webhooks.dedup import DeliveryLog
 from adp.webhooks.metrics import CONTENT_TYPE, DeliveryCounts, exposition
 from adp.webhooks.providers import (
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 1_048_576
 DB_NAME = "deliveries.sqlite"
+# ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+DECIMAL = re.compile(r"[0-9]+")
 
 
 class TooLarge(Exception):
@@ -70,9 +74,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     """The raw body, refused (TooLarge) as soon as it is known to pass ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not DECIMAL.fullmatch(declared):
             raise Malformed("Content-Length is not a number")
-        if int(declared) > limit:
+        digits = declared.lstrip("0") or "0"
+        if len(digits) > len(str(limit)) or int(digits) > limit:  # no int() of 5,000 digits
             raise TooLarge
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -201,7 +206,9 @@ def create_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
-        text = exposition(counts.snapshot(), sync_queue.snapshot(), healthy())
+        guard = getattr(request.app.state, "connections", None)  # set by uvicorn_config
+        connections = guard.snapshot() if guard is not None else None
+        text = exposition(counts.snapshot(), sync_queue.snapshot(), healthy(), connections)
         return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
     @asynccontextmanager
@@ -230,23 +237,42 @@ def create_app(
     return app
 
 
-def uvicorn_config(app: Starlette, host: str = "127.0.0.1", port: int = 8099) -> uvicorn.Config:
-    """The server settings ``serve`` runs with (the tests run the same)."""
+def uvicorn_config(
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 8099,
+    limits: ConnectionLimits | None = None,
+) -> uvicorn.Config:
+    """The server settings ``serve`` runs with (the tests run the same): uvicorn's h11 protocol
+    (pure Python, its head size bounded) under ``limits`` (the read deadline, the share per
+    client, the connection count: see ``adp.webhooks.connections``). uvicorn's own
+    ``limit_concurrency`` stays off: it counts slow readers too and answers the next signed
+    push 503, which is the attack the limits stop."""
+    protocol = guarded_protocol(limits or ConnectionLimits())
+    app.state.connections = protocol.guard  # /metrics reports it
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=protocol,
+        ws="none",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
         lifespan="on",
         server_header=False,
         proxy_headers=False,
-        limit_concurrency=200,
+        limit_concurrency=None,
         timeout_keep_alive=5,
         log_config=None,  # the caller's logging configuration applies
     )
 
 
-def serve(app: Starlette, host: str = "127.0.0.1", port: int = 8099) -> None:
+def serve(
+    app: Starlette,
+    host: str = "127.0.0.1",
+    port: int = 8099,
+    limits: ConnectionLimits | None = None,
+) -> None:
     """Run ``app`` under uvicorn until SIGINT or SIGTERM; blocking. uvicorn shuts down cleanly
     (the lifespan stops the poller and lets running syncs finish) and then re-raises the signal,
     so the process ends as killed by it (exit status 143 for SIGTERM)."""
-    uvicorn.Server(uvicorn_config(app, host, port)).run()
+    uvicorn.Server(uvicorn_config(app, host, port, limits)).run()

@@ -51,7 +51,9 @@ def exposition(
     deliveries: dict[tuple[str, str], int],
     syncs: dict[str, dict[str, Any]],
     workers_alive: bool,
+    connections: dict[str, Any] | None = None,
 ) -> str:
+    """The exposition; ``connections`` is ``ConnectionGuard.snapshot()`` when served."""
     lines = [
         "# HELP adp_webhook_deliveries_total Webhook deliveries by repository and outcome.",
         "# TYPE adp_webhook_deliveries_total counter",
@@ -98,4 +100,17 @@ def exposition(
         "# TYPE adp_webhook_workers_up gauge",
         f"adp_webhook_workers_up {int(workers_alive)}",
     ]
+    if connections is not None:
+        lines += [
+            "# HELP adp_webhook_connections_open Open HTTP connections by state (reading a "
+            "request, answering one).",
+            "# TYPE adp_webhook_connections_open gauge",
+            f'adp_webhook_connections_open{{state="reading"}} {connections["reading"]}',
+            f'adp_webhook_connections_open{{state="answering"}} {connections["answering"]}',
+            "# HELP adp_webhook_connections_closed_total Connections the receiver closed or "
+            "refused, by reason.",
+            "# TYPE adp_webhook_connections_closed_total counter",
+        ]
+        for reason, n in sorted(connections["closed"].items()):
+            lines.append(f'adp_webhook_connections_closed_total{{reason="{reason}"}} {n}')
     return "\n".join(lines) + "\n"

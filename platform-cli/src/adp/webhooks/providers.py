@@ -35,6 +35,8 @@ SIGNING_TOKEN_PREFIX = b"whsec_"
 DELIVERY_ID = re.compile(r"[A-Za-z0-9._:{}-]{1,200}")
 SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 ZERO = re.compile(r"0+")
+# Unix seconds in ASCII digits only: str.isdigit() also accepts '²' and other digits int() refuses.
+UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
 class BadSignature(Exception):
@@ -140,7 +142,7 @@ def _check_standard_webhook(
         raise BadSignature("webhook-id or webhook-timestamp missing")
     if not DELIVERY_ID.fullmatch(delivery_id):
         raise BadSignature("webhook-id is not a delivery id")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not UNIX_SECONDS.fullmatch(timestamp):
         raise BadSignature("webhook-timestamp is not Unix seconds")
     if abs(now - int(timestamp)) > TOLERANCE:
         raise BadSignature("webhook-timestamp is too old or in the future")
