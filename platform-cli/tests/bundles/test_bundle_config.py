@@ -44,7 +44,8 @@ def test_env_format_is_one_unquoted_line_and_entry_is_the_entry_alone() -> None:
     ("args", "message"),
     [
         (["--bucket", "s3://x", "--env", "Prod"], "environment 'Prod'"),
-        (["--bucket", "releases", "--env", "dev"], "a relative folder"),
+        (["--bucket", "./releases", "--env", "dev"], "a relative folder"),
+        (["--bucket", "releases", "--env", "dev"], "names no S3 bucket and no existing folder"),
         (["--bucket", "s3://UPPER", "--env", "dev"], "not an S3 bucket name"),
         (
             ["--bucket", "s3://acme", "--env", "dev", "--endpoint-url", "http://key:secret@h:9000"],

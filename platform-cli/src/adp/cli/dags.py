@@ -113,6 +113,14 @@ def validate_command(
         str | None, typer.Option("--reason", help="Why (required with --write-baseline).")
     ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel processes.")] = None,
+    pass_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pass-env",
+            help="Give this variable of your environment to the code imported (it gets only "
+            "PATH, the locale, TZ and TMPDIR otherwise). Repeatable; replaces pass_env.",
+        ),
+    ] = None,
 ) -> None:
     """Validate DAG files: syntax, import in isolation, naming, top-level work, package
     imports, secrets, dangerous calls, Airflow 3 removals and the platform's conventions.
@@ -145,6 +153,8 @@ def validate_command(
         settings.update({key: value for key, value in cli.items() if value is not None})
         if env_manifest:
             settings["env_manifests"] = env_manifest
+        if pass_env:
+            settings["pass_env"] = pass_env
         if python or image:
             settings["target"] = {"python": python, "image": image}
         options = build_options(settings, f"{config_path} and the command line")

@@ -41,8 +41,9 @@ Bucket = Annotated[
     str,
     typer.Option(
         "--bucket",
-        help="The release store: s3://<bucket>, file:///<folder> or a folder (created on "
-        "first publish).",
+        help="The release store: s3://<bucket>, or a local folder as file:///<folder> or a "
+        "path with a '/' (./releases; created on first publish). A bare word is refused "
+        "unless that folder exists: it is never guessed to be a new folder.",
     ),
 ]
 Env = Annotated[str, typer.Option("--env", help="Environment: dev, prod ... (lowercase).")]

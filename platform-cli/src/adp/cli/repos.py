@@ -184,17 +184,30 @@ def status_command(
     as_json: AsJson = False,
 ) -> None:
     """Each repository's promoted commit, the release Airflow runs, the last sync and why it
-    did not promote (pending approval, findings, rewritten history, unreachable)."""
+    did not promote (pending approval, findings, rewritten history, unreachable); first the
+    release store and state folder used (relative paths of the file are relative to its
+    folder)."""
     cfg = _config(config)
     if name is not None:
         try:
             cfg.repository(name)
         except ReposConfigError as error:
             raise _fail(str(error), 2) from None
-    rows = [r for r in _status_data(cfg, _promoter(cfg, None, None)) if name in (None, r["name"])]
+    promoter = _promoter(cfg, None, None)
+    rows = [r for r in _status_data(cfg, promoter) if name in (None, r["name"])]
+    settings = cfg.model.release_store  # its paths made absolute against the file's folder
+    store = {
+        "url": promoter.store.url,
+        "bucket": settings.bucket,
+        "endpoint_url": settings.endpoint_url,
+        "env": cfg.env,
+    }
     if as_json:
-        typer.echo(json.dumps({"env": cfg.env, "repositories": rows}, indent=2))
+        data = {"env": cfg.env, "release_store": store, "state_dir": str(cfg.state_dir)}
+        typer.echo(json.dumps({**data, "repositories": rows}, indent=2))
         return
+    typer.echo(f"release store: {store['url']} (env {cfg.env})")
+    typer.echo(f"state:         {cfg.state_dir}")
     for r in rows:
         typer.echo(f"{r['name']} ({r['url']} {r['branch']} -> {cfg.env}/{r['namespace']})")
         typer.echo(f"  promoted:  {r['promoted'] or 'none'}")
@@ -363,13 +376,42 @@ def serve_command(
     config: ConfigPath = Path(DEFAULT_FILE),
     actor: Actor = None,
     airflow_url: AirflowUrl = None,
+    # The defaults are adp.webhooks.ConnectionLimits' (not imported here: it needs uvicorn).
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            "--read-timeout",
+            help="Seconds a client has to send a whole request (headers and body), else 408.",
+        ),
+    ] = 10.0,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            help="Open connections at most; when full, a connection still reading a request "
+            "gives way to a new one.",
+        ),
+    ] = 256,
+    max_connections_per_client: Annotated[
+        int,
+        typer.Option(
+            "--max-connections-per-client",
+            help="Connections one client address (IPv6: one /64) may hold. Behind a reverse "
+            "proxy every connection comes from the proxy: set it to --max-connections.",
+        ),
+    ] = 16,
 ) -> None:
     """The webhook receiver: POST /hooks/<name> (GitHub, GitLab, Bitbucket; signed), with
     polling at each sync_interval as the fallback; GET /healthz and /metrics."""
     from adp.validation import keep_warm
     from adp.webhooks.app import create_app, serve
+    from adp.webhooks.connections import ConnectionLimits
     from adp.webhooks.targets import HookTarget
 
+    try:
+        limits = ConnectionLimits(read_timeout, max_connections, max_connections_per_client)
+    except ValueError as error:  # the message starts with the setting's name: name the option
+        raise _fail("--" + str(error).replace("_", "-"), 2) from None
     cfg = _config(config)
     promoter = _promoter(
         cfg, actor or f"{_promoter(cfg, None, None).actor} (adp repos serve)", airflow_url
@@ -401,4 +443,5 @@ def serve_command(
     # A long-running receiver keeps one import-check worker warm (Airflow imported) for the
     # next push: validating a small commit takes about 1 s instead of 3 s.
     keep_warm(True)
-    serve(create_app(targets, sync, cfg.state_dir / "webhooks"), host=host, port=port)
+    receiver = create_app(targets, sync, cfg.state_dir / "webhooks")
+    serve(receiver, host=host, port=port, limits=limits)

@@ -33,7 +33,8 @@ def sync_command(
         str | None,
         typer.Option(
             "--store",
-            help="Release store: s3://<bucket>, file:///<folder> or a folder (ADP_RELEASE_STORE).",
+            help="Release store: s3://<bucket>, file:///<folder> or a path with a '/' "
+            "(ADP_RELEASE_STORE).",
         ),
     ] = None,
     env: Annotated[str | None, typer.Option("--env", help="Environment (ADP_ENV).")] = None,

@@ -24,8 +24,11 @@ from pydantic import (
 )
 
 from adp.releases import names
-from adp.repos.yaml_lines import Loc, YamlError, line_of, load
+from adp.releases.locate import locate
+from adp.releases.names import InvalidName
+from adp.repos.yaml_lines import MAX_BYTES, Loc, YamlError, line_of, load
 from adp.validation import PackageImports, Severity
+from adp.validation.import_environment import pass_env_problem
 
 DEFAULT_FILE = "airflow-repos.yaml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -86,6 +89,11 @@ class ValidationSettings(_Model):
     python: str | None = Field(default=None, description="Interpreter of the import check.")
     image: str | None = Field(default=None, description="Image of the import check.")
     import_timeout: float = Field(default=30.0, gt=0, le=600)
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description="Variables of the promoter given to the code of a commit while it is "
+        "imported, beyond the allow-list (never one the file names as a credential).",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> ValidationSettings:
@@ -166,15 +174,59 @@ class ReposFile(_Model):
     repositories: list[Repository] = Field(default_factory=list)
 
 
+def anchored(value: Path, base: Path) -> Path:
+    """``value`` as written in the file at ``base``: relative to that folder."""
+    return value if value.is_absolute() else base / value
+
+
+def _anchored_repository(repo: Repository, base: Path) -> Repository:
+    """``repo`` with every path of its entry relative to ``base`` (an interpreter given by
+    name alone, ``python3``, stays a name: it is looked up on PATH)."""
+    update: dict[str, Any] = {
+        field: anchored(value, base)
+        for field in ("token_file", "ssh_key_file", "known_hosts_file")
+        if (value := getattr(repo, field)) is not None
+    }
+    if repo.webhook is not None and repo.webhook.secret_file is not None:
+        update["webhook"] = repo.webhook.model_copy(
+            update={"secret_file": anchored(repo.webhook.secret_file, base)}
+        )
+    python = repo.validation.python
+    if python and "/" in python:
+        update["validation"] = repo.validation.model_copy(
+            update={"python": str(anchored(Path(python), base))}
+        )
+    return repo.model_copy(update=update)
+
+
 class ReposConfig:
-    """A validated ``airflow-repos.yaml``: the model, where it was read and its state folder."""
+    """A validated ``airflow-repos.yaml``: the model, where it was read and its state folder.
+
+    Invariant: every path in ``model`` is absolute, and a relative one was written relative to
+    the file's folder (``release_store.bucket`` when a local folder, ``state_dir``, the secret
+    files, ``known_hosts_file``, ``validation.python`` when a path), never to the working
+    directory of the process that reads it: a promoter started anywhere uses the store, state
+    and secrets the file describes."""
 
     def __init__(self, model: ReposFile, path: Path) -> None:
-        self.model = model
         self.path = path
-        base = path.resolve().parent
-        state = Path(model.state_dir)
-        self.state_dir = state if state.is_absolute() else base / state
+        self.base = path.resolve().parent
+        store = model.release_store
+        try:
+            self.store_location = locate(store.bucket, store.endpoint_url, self.base, "")
+        except InvalidName as error:  # parse checked it; the folder went since
+            raise ReposConfigError([f"{path}: release_store.bucket: {error}"]) from None
+        self.state_dir = anchored(Path(model.state_dir), self.base)
+        bucket = store.bucket
+        if self.store_location.folder is not None and not bucket.startswith("file://"):
+            bucket = str(self.store_location.folder)
+        self.model = model.model_copy(
+            update={
+                "release_store": store.model_copy(update={"bucket": bucket}),
+                "state_dir": str(self.state_dir),
+                "repositories": [_anchored_repository(r, self.base) for r in model.repositories],
+            }
+        )
 
     @property
     def env(self) -> str:
@@ -195,7 +247,7 @@ class ReposConfig:
 
     def resolve(self, path: Path) -> Path:
         """A path of the file (a secret file, known_hosts), relative to the file's folder."""
-        return path if path.is_absolute() else self.path.resolve().parent / path
+        return anchored(path, self.base)
 
 
 _FIXES = {
@@ -274,6 +326,17 @@ def _url_problems(repo: Repository) -> list[tuple[str, str]]:
                 "url",
                 f"{shown!r}: use https://host/path, ssh://user@host/path, user@host:path "
                 "or file:///path",
+            )
+        ]
+    if parts.scheme == "file" and (
+        parts.netloc not in ("", "localhost") or not parts.path.startswith("/")
+    ):
+        return [
+            (
+                "url",
+                f"{shown!r}: a file URL names the repository by its absolute path, "
+                "file:///path/to/repo.git (git ignores a host in it and reads another path, "
+                "and file:path is taken for an SSH host)",
             )
         ]
     if auth == "ssh_key":
@@ -441,8 +504,9 @@ def _message(item: dict) -> str:
     return fix if fix else item["msg"]
 
 
-def parse(text: str, source: str) -> ReposFile:
-    """The model of ``text``; ``ReposConfigError`` listing every problem as ``source:line``."""
+def parse(text: str, source: str, base: Path | None = None) -> ReposFile:
+    """The model of ``text``; ``ReposConfigError`` listing every problem as ``source:line``.
+    ``base``: the folder its relative paths are relative to (default: ``source``'s folder)."""
     try:
         data, lines = load(text, source)
     except YamlError as error:
@@ -463,7 +527,7 @@ def parse(text: str, source: str) -> ReposFile:
         except ValidationError as error:
             problems = [(tuple(item["loc"]), _message(item)) for item in error.errors()]
         else:
-            problems = _file_problems(model)
+            problems = _file_problems(model, base or Path(source).resolve().parent)
     if problems:
         raise ReposConfigError(
             [f"{source}:{line_of(lines, loc)}: {_field(loc)}: {msg}" for loc, msg in problems]
@@ -471,12 +535,17 @@ def parse(text: str, source: str) -> ReposFile:
     return model
 
 
-def _file_problems(model: ReposFile) -> list[tuple[Loc, str]]:
+def _file_problems(model: ReposFile, base: Path) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
+    store = model.release_store
     try:
-        names.check_env(model.release_store.env)
+        names.check_env(store.env)
     except names.InvalidName as error:
         problems.append((("release_store", "env"), str(error)))
+    try:
+        locate(store.bucket, store.endpoint_url, base, "")
+    except InvalidName as error:
+        problems.append((("release_store", "bucket"), str(error)))
     seen: dict[str, dict[str, int]] = {"name": {}, "namespace": {}}
     for index, repo in enumerate(model.repositories):
         for field, message in _entry_problems(repo):
@@ -495,13 +564,34 @@ def _file_problems(model: ReposFile) -> list[tuple[Loc, str]]:
                 )
             else:
                 seen[key][value] = index
+    credentials = named_variables(model)
+    for index, repo in enumerate(model.repositories):
+        for item, name in enumerate(repo.validation.pass_env):
+            problem = pass_env_problem(name, credentials)
+            if problem is not None:
+                problems.append((("repositories", index, "validation", "pass_env", item), problem))
     return problems
 
 
+def named_variables(model: ReposFile) -> set[str]:
+    """Every environment variable the file names as a credential (``token_env``,
+    ``ssh_key_env``, ``webhook.secret_env`` of every entry): never given to the code of a
+    commit, whatever ``validation.pass_env`` says."""
+    found: set[str] = set()
+    for repo in model.repositories:
+        found.update(n for n in (repo.token_env, repo.ssh_key_env) if n)
+        if repo.webhook is not None and repo.webhook.secret_env:
+            found.add(repo.webhook.secret_env)
+    return found
+
+
 def load_config(path: Path) -> ReposConfig:
-    """The validated file at ``path``; ``ReposConfigError`` when it is missing or wrong."""
+    """The validated file at ``path``; ``ReposConfigError`` when it is missing or wrong. At most
+    ``MAX_BYTES`` (and one more) are read: a larger file is refused, never read whole."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ReposConfigError(
             [f"{path}: no such file; create it (adp repos add writes it) or pass --config"]

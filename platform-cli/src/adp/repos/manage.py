@@ -10,6 +10,8 @@ out of the file; ``plan_removal`` checks the same and says what it would do, cha
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +81,65 @@ class NewRepository(BaseModel):
         return entry
 
 
+FILE_FIELDS = ("token_file", "ssh_key_file", "known_hosts_file", "webhook_secret_file")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def in_file_frame(value: str | None, folder: Path, base: Path | None = None) -> str | None:
+    """``value``, a path given relative to ``base`` (the caller's working folder), as the file
+    in ``folder`` must write it to mean the same path (the file's relative paths are relative
+    to its folder): relative when it lies under ``folder``, else absolute. Absolute paths, URLs
+    (``s3://``, ``file://``) and None are returned as they are."""
+    if not value or Path(value).is_absolute() or _SCHEME.match(value) or value.startswith("~"):
+        return value
+    target = Path(os.path.normpath((base or Path.cwd()).absolute() / value))
+    try:
+        return target.relative_to(folder.absolute()).as_posix() or "."
+    except ValueError:
+        return str(target)
+
+
+def as_written(
+    config_path: Path, new: NewRepository, bucket: str | None, base: Path | None = None
+) -> tuple[NewRepository, str | None]:
+    """``new`` and ``bucket`` with every relative path given by the caller (relative to its
+    working folder ``base``) turned into what the file must say for the same path."""
+    folder = config_path.absolute().parent
+    moved = {f: in_file_frame(getattr(new, f), folder, base) for f in FILE_FIELDS}
+    store = bucket
+    if bucket and ("/" in bucket or ((base or Path.cwd()) / bucket).is_dir()):
+        store = in_file_frame(bucket, folder, base)  # a bare word stays one: locate refuses it
+    return new.model_copy(update=moved), store
+
+
 class MissingConfig(ReposConfigError):
     """The file does not exist and no release store was given to create it."""
+
+
+def planned_text(
+    config_path: Path, new: NewRepository, bucket: str | None = None, env: str | None = None
+) -> str:
+    """The file at ``config_path`` with ``new`` appended (created for ``bucket`` and ``env``
+    when it does not exist), validated whole; writes nothing. ``MissingConfig`` or
+    ``ReposConfigError`` (the file's own messages, ``file:line: repositories[i].field: ...``)
+    when it cannot be added. Relative paths in ``new`` and ``bucket`` are the caller's (relative
+    to the working folder) and are written so that they still name the same files."""
+    new, bucket = as_written(config_path, new, bucket)
+    if config_path.exists():
+        try:
+            text = config_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ReposConfigError([f"{config_path}: cannot read it ({error})"]) from None
+    elif bucket and env:
+        text = edit.new_file(bucket, env)
+    else:
+        raise MissingConfig(
+            [f"{config_path} does not exist: give the release store's bucket and the "
+             "environment to create it"]
+        )  # fmt: skip
+    planned = edit.with_entry(text, new.entry(), str(config_path))
+    edit.check(planned, config_path)
+    return planned
 
 
 def add_repository(
@@ -94,19 +153,7 @@ def add_repository(
     it does not exist) and record the addition; the file as it is now. ``ReposConfigError``
     (the file's own messages, ``file:line: repositories[i].field: ...``) when the entry or the
     file is wrong: then nothing was written."""
-    if config_path.exists():
-        try:
-            text = config_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ReposConfigError([f"{config_path}: cannot read it ({error})"]) from None
-    elif bucket and env:
-        text = edit.new_file(bucket, env)
-    else:
-        raise MissingConfig(
-            [f"{config_path} does not exist: give the release store's bucket and the "
-             "environment to create it"]
-        )  # fmt: skip
-    edit.write_checked(config_path, edit.with_entry(text, new.entry(), str(config_path)))
+    edit.write_checked(config_path, planned_text(config_path, new, bucket, env))
     config = load_config(config_path)
     StateDir(config.state_dir).audit(
         "add",

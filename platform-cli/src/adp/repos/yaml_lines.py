@@ -1,8 +1,10 @@
 """YAML read with the line of every value, so that an error names ``file:line``.
 
 ``load(text, source)`` returns the data (PyYAML's safe loader, refusing a key written twice in
-one mapping) and a map from each value's path (``("repositories", 0, "url")``) to its 1-based
-line. ``line_of(lines, loc)`` finds the nearest known line for a pydantic error location.
+one mapping, anchors and aliases, a text over ``MAX_BYTES`` and nesting deeper than
+``MAX_DEPTH``, each as a ``YamlError`` naming ``source:line``) and a map from each value's path
+(``("repositories", 0, "url")``) to its 1-based line. ``line_of(lines, loc)`` finds the nearest
+known line for a pydantic error location.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Any
 import yaml
 
 Loc = tuple[int | str, ...]
+# A configuration file's bounds: a few thousand entries fit in 1 MiB; the deepest value of
+# airflow-repos.yaml is 4 levels down (repositories[i].validation.field).
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
 
 
 class YamlError(ValueError):
@@ -60,36 +66,93 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _walk(item, (*loc, index), lines)
 
 
-class _Alias(Exception):
-    def __init__(self, mark: yaml.Mark) -> None:
+class _Refused(Exception):
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
         self.mark = mark
+        self.message = message
 
 
-def _refuse_aliases(text: str) -> None:
-    for token in yaml.scan(text, Loader=_UniqueKeyLoader):
-        if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
-            raise _Alias(token.start_mark)
+ALIASES = "anchors and aliases (& and *) are not supported: write each value out"
 
 
-def load(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
-    """The data of ``text`` and the line of each value; ``YamlError`` naming ``source``.
-    Anchors and aliases are refused: each entry is written out, as a reviewer reads it."""
+class _BoundedLoader(_UniqueKeyLoader):
+    """The loader, refusing anchors, aliases and nesting deeper than ``max_depth`` as the
+    parser emits each event: nothing deeper is ever composed (composing recurses), and no
+    alias is expanded."""
+
+    def __init__(self, text: str, max_depth: int) -> None:
+        super().__init__(text)
+        self.depth = 0
+        self.max_depth = max_depth
+
+    def get_event(self) -> yaml.Event:
+        event = super().get_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(event.start_mark, ALIASES)
+        if isinstance(event, yaml.CollectionStartEvent):
+            self.depth += 1
+            if self.depth > self.max_depth:
+                raise _Refused(
+                    event.start_mark,
+                    f"nested more than {self.max_depth} levels deep (a configuration file needs "
+                    "a few): write it flatter",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            self.depth -= 1
+        return event
+
+
+def _too_large(text: str, source: str, max_bytes: int) -> YamlError | None:
+    data = text.encode("utf-8", "replace")
+    if len(data) <= max_bytes:
+        return None
+    line = data[:max_bytes].count(b"\n") + 1
+    return YamlError(
+        f"{source}:{line}: too large: over the {max_bytes // 1024} KiB limit of a "
+        "configuration file from this line on; keep only configuration in it"
+    )
+
+
+def _compose(text: str, source: str, max_bytes: int, max_depth: int) -> tuple[Any, Any]:
+    """The node tree and the data of ``text``, within the bounds; ``YamlError`` otherwise."""
+    too_large = _too_large(text, source, max_bytes)
+    if too_large is not None:
+        raise too_large
+    loader = None
     try:
-        _refuse_aliases(text)
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        loader = _BoundedLoader(text, max_depth)  # reads the text: refuses unprintable ones
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f":{mark.line + 1}" if mark else ""
         problem = error.problem or error.context or "not valid YAML"
         raise YamlError(f"{source}{where}: {problem}; fix the YAML") from None
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise YamlError(
+            f"{source}:{line}: character U+{error.character:04X} is not allowed in YAML; remove it"
+        ) from None
     except yaml.YAMLError as error:
         raise YamlError(f"{source}: not valid YAML ({error}); fix the YAML") from None
-    except _Alias as alias:
-        raise YamlError(
-            f"{source}:{alias.mark.line + 1}: anchors and aliases (& and *) are not supported: "
-            "write each value out"
-        ) from None
+    except _Refused as refused:
+        raise YamlError(f"{source}:{refused.mark.line + 1}: {refused.message}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return node, data
+
+
+def load(
+    text: str, source: str, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH
+) -> tuple[Any, dict[Loc, int]]:
+    """The data of ``text`` and the line of each value; ``YamlError`` naming ``source``.
+    Anchors and aliases are refused: each entry is written out, as a reviewer reads it.
+
+    Bounded before anything recurses: a text over ``max_bytes`` is refused unread, and
+    nesting is counted as the parser emits it (the parser itself keeps an explicit stack), so
+    nothing deeper than ``max_depth`` is composed: no input raises ``RecursionError``."""
+    node, data = _compose(text, source, max_bytes, max_depth)
     lines: dict[Loc, int] = {}
     if node is not None:
         _walk(node, (), lines)
@@ -109,7 +172,7 @@ def line_of(lines: dict[Loc, int], loc: Sequence[int | str]) -> int:
 def node_span(text: str, loc: Loc) -> tuple[int, int] | None:
     """The 0-based first line and the line after the last of the value at ``loc`` (for an
     edit that keeps the rest of the file, comments included, as written); None if absent."""
-    node = yaml.compose(text, Loader=_UniqueKeyLoader)
+    node, _ = _compose(text, "the text", MAX_BYTES, MAX_DEPTH)
     for part in loc:
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
             found = [v for k, v in node.value if getattr(k, "value", None) == part]
@@ -139,7 +202,7 @@ def node_span(text: str, loc: Loc) -> tuple[int, int] | None:
 
 def is_block_sequence(text: str, loc: Loc) -> bool:
     """Whether the value at ``loc`` is a list written one item per line (``- ...``)."""
-    node = yaml.compose(text, Loader=_UniqueKeyLoader)
+    node, _ = _compose(text, "the text", MAX_BYTES, MAX_DEPTH)
     for part in loc:
         if not isinstance(node, yaml.MappingNode):
             return False
