@@ -10,6 +10,7 @@ class, on the local store and on S3 (moto on loopback), where keys may even hold
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,10 +53,9 @@ def raw_put(store: Store, key: str, data: bytes) -> None:
     one with '..' in it); a local store's writer is a file system user of that folder."""
     inner = store.inner if isinstance(store, CountingStore) else store
     if isinstance(inner, S3Store):
-        try:
+        # a key the server refuses (a newline in it, for moto) no writer can write either
+        with contextlib.suppress(inner._botocore.ClientError):
             inner.client.put_object(Bucket=inner.bucket, Key=key, Body=data)
-        except inner._botocore.ClientError:
-            pass  # a key the server refuses (a newline in it, for moto) no writer can write
         return
     assert isinstance(inner, LocalStore)
     path = inner.root.joinpath(*key.split("/"))
