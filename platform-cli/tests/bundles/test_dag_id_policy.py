@@ -94,3 +94,28 @@ def test_dags_outside_a_sync_folder_are_not_touched(tmp_path: Path) -> None:
         "dags": [["anything_goes", f"releases/pkg_a/{'0' * 64}/other.py"]],
         "errors": {},
     }
+
+
+def test_a_package_cannot_define_the_dag_ids_of_a_package_its_name_prefixes(
+    tmp_path: Path,
+) -> None:
+    """Package names may hold '_': `sales` starts `sales_eu_daily` too. A DAG id belongs to the
+    longest package name it starts with, so `sales` may not define `sales_eu`'s DAGs."""
+    store = LocalStore(tmp_path / "store")
+    publish_files(store, "dev", "sales_eu", "v1", {"d.py": dag("sales_eu_daily").encode()})
+    publish_files(
+        store,
+        "dev",
+        "sales",
+        "v1",
+        {"sales_daily.py": dag("sales_daily").encode(), "take.py": dag("sales_eu_daily").encode()},
+    )
+    Syncer(store, "dev", tmp_path / "sync").cycle()
+    parsed = parse(tmp_path / "sync" / "current", tmp_path)
+    assert parsed["dags"] == [
+        ["sales_daily", "sales/sales_daily.py"],
+        ["sales_eu_daily", "sales_eu/d.py"],
+    ]
+    errors = parsed["errors"]
+    assert isinstance(errors, dict) and list(errors) == ["sales/take.py"], errors
+    assert "may not define package 'sales_eu''s DAG ids" in errors["sales/take.py"]

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from adp.releases import names
-from adp.releases.manifest import Manifest, ManifestFile, content_sha256, now, pack_bytes
+from adp.releases.manifest import (
+    Manifest,
+    ManifestDag,
+    ManifestFile,
+    content_sha256,
+    now,
+    pack_bytes,
+)
 from adp.releases.pointer import move_pointer, read_pointer
 from adp.releases.store import Blob, Store, Unchanged
 
@@ -25,10 +32,12 @@ def publish_files(
     files: dict[str, bytes],
     corrupt: str | None = None,
     pack: bool = True,
+    dags: list[str] | None = None,
 ):
     """Write a release as publish does (files, their pack, then the manifest, then the pointer
     move); ``corrupt`` names a file uploaded with other bytes (of the same size) than its
-    manifest's, in the pack too; without ``pack`` the release is one published before packs."""
+    manifest's, in the pack too; without ``pack`` the release is one published before packs;
+    ``dags``: the DAG ids its manifest lists."""
     listed = [
         ManifestFile(path=p, size=len(d), sha256=hashlib.sha256(d).hexdigest())
         for p, d in sorted(files.items())
@@ -36,6 +45,7 @@ def publish_files(
     manifest = Manifest(
         env=env, package=package, version=version, created_at=now(), publisher="test@host",
         content_sha256=content_sha256(listed), files=listed,
+        dags=[ManifestDag(dag_id=d, path=listed[0].path) for d in dags or []],
     )  # fmt: skip
     uploaded = dict(files)
     if corrupt is not None:

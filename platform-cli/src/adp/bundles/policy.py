@@ -61,13 +61,42 @@ def package_of(fileloc: str) -> str | None:
     return None
 
 
+def _owner(dag_id: str, packages: list[str]) -> str | None:
+    """adp.releases.names.owner: the longest package name the DAG id starts with, then '_'."""
+    found = [p for p in packages if dag_id.startswith(f"{p}_")]
+    return max(found, key=len) if found else None
+
+
+def _packages(fileloc: str) -> list[str]:
+    """The packages with a release in the sync folder holding ``fileloc``."""
+    releases = next(
+        (p for p in Path(os.path.realpath(fileloc)).parents if p.name == "releases"), None
+    )
+    if releases is None:
+        return []
+    try:
+        return [p for p in os.listdir(releases) if _PACKAGE.match(p)]
+    except OSError:
+        return []
+
+
 @hookimpl
 def dag_policy(dag: Any) -> None:
-    """Refuse a DAG of a platform release whose id does not start with its package's name."""
-    package = package_of(str(dag.fileloc))
-    if package is not None and not str(dag.dag_id).startswith(f"{package}_"):
+    """Refuse a DAG of a platform release whose id does not belong to its package: it must
+    start with ``<package>_``, and with no longer package name of the environment (``sales``
+    may not define ``sales_eu_daily`` where package ``sales_eu`` exists)."""
+    fileloc, dag_id = str(dag.fileloc), str(dag.dag_id)
+    package = package_of(fileloc)
+    if package is None:
+        return
+    belongs = _owner(dag_id, [package, *_packages(fileloc)])
+    if belongs != package:
+        why = (
+            f"may define only DAG ids starting with {package + '_'!r}"
+            if belongs is None
+            else f"may not define package {belongs!r}'s DAG ids (starting with {belongs + '_'!r})"
+        )
         raise AirflowClusterPolicyViolation(
-            f"DAG id {dag.dag_id!r} is defined in a release of package {package!r}, which may "
-            f"define only DAG ids starting with {package + '_'!r}: rename the DAG (adp dags "
-            "publish refuses it too); it is not loaded"
+            f"DAG id {dag_id!r} is defined in a release of package {package!r}, which {why}: "
+            "rename the DAG (adp dags publish refuses it too); it is not loaded"
         )

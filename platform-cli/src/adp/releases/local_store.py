@@ -4,8 +4,11 @@ Keys are files under the root. ``put_new`` writes a temporary file and hard-link
 key (``link`` fails if the key exists: create-only, and never a partial file); ``put_if`` takes
 an exclusive ``flock`` on a lock file of the key, compares the sha256 of the current content
 (the ETag) and swaps the new content in with ``os.replace``. Readers never lock: a key holds
-the old content or the new one. Temporary and lock files live in ``<root>/.adp-store/``, which
-no key can name (every key starts with an environment name, and those start with a letter).
+the old content or the new one. A key's temporary and lock files live in the key's own folder
+(``.adp-tmp-*``, ``.adp-lock-*``: names no key may have, left out of listings), so only those
+who may write that folder (that package's publishers) can touch them: no shared folder where
+one package's writer could swap another's bytes or hold its lock. A lock held too long is a
+``Busy`` answer (retried, then reported), never a wait without end.
 
 Links are refused, as an S3 store cannot have them: every key is reached from the root one
 folder at a time with ``O_NOFOLLOW`` (``openat``), so a symbolic link anywhere below the root
@@ -14,8 +17,7 @@ through and is left out of listings; nothing outside the root is ever read or wr
 root itself may be a link (the operator's choice of where the store lives).
 
 Several users share one store (a publisher in CI, Airflow's dag-processor recording snapshots):
-files are created as any file is (0666 less the umask, not mkstemp's 0600), and the temporary
-folder is shared like /tmp (mode 1777).
+files are created as any file is (0666 less the umask, not mkstemp's 0600).
 """
 
 from __future__ import annotations
@@ -26,21 +28,26 @@ import fcntl
 import hashlib
 import os
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from adp.releases.names import check_key
+from adp.releases.names import RESERVED_PREFIX, check_key
 from adp.releases.store import (
     UNCHANGED,
     AlreadyExists,
     Blob,
+    Busy,
     PreconditionFailed,
     StoreError,
     Unchanged,
 )
 
-INTERNAL = ".adp-store"
+INTERNAL = ".adp-store"  # where earlier versions kept temporary and lock files; never a key
+TEMP = RESERVED_PREFIX + "tmp-"
+LOCK = RESERVED_PREFIX + "lock-"
+LOCK_WAIT = 10.0  # seconds a writer waits for a key's lock before answering Busy
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -122,22 +129,16 @@ class LocalStore:
         except OSError:
             return False
 
-    def _internal(self, name: str) -> Path:
-        folder = self.root / INTERNAL / name
-        if not folder.is_dir():
-            folder.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):  # made by another user: theirs to set
-                folder.chmod(0o1777)
-        return folder
-
-    def _temp_with(self, data: bytes) -> Path:
-        path = self._internal("tmp") / uuid.uuid4().hex
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(handle, "wb") as out:
+    @staticmethod
+    def _write_temp(fd: int, data: bytes) -> str:
+        """A new temporary file with ``data`` (on disk) in the folder ``fd``; its name."""
+        name = f"{TEMP}{uuid.uuid4().hex}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(name, flags, 0o666, dir_fd=fd), "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        return path
+        return name
 
     def get(self, key: str) -> Blob | None:
         path = self._path(key)
@@ -167,64 +168,83 @@ class LocalStore:
 
     def put_new(self, key: str, data: bytes) -> str:
         path = self._path(key)
-        temp = self._temp_with(data)
-        try:
-            with self._folder(key, create=True) as folder:
-                assert folder is not None
-                fd, name = folder
-                os.link(temp, name, dst_dir_fd=fd, follow_symlinks=False)
-        except FileExistsError:
-            raise AlreadyExists(f"{key} already exists in {self.url}") from None
-        except StoreError:
-            raise
-        except OSError as error:
-            raise StoreError(f"{path}: cannot create it ({error.strerror})") from None
-        finally:
-            temp.unlink(missing_ok=True)
+        with self._folder(key, create=True) as folder:
+            assert folder is not None
+            fd, name = folder
+            try:
+                temp = self._write_temp(fd, data)
+                try:
+                    os.link(temp, name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+                finally:
+                    os.unlink(temp, dir_fd=fd)
+            except FileExistsError:
+                raise AlreadyExists(f"{key} already exists in {self.url}") from None
+            except OSError as error:
+                raise StoreError(f"{path}: cannot create it ({error.strerror})") from None
         return etag_of(data)
 
     @contextlib.contextmanager
-    def _locked(self, key: str) -> Iterator[None]:
-        name = hashlib.sha256(key.encode()).hexdigest()
-        with open(self._internal("locks") / name, "a+b") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    def _locked(self, key: str, fd: int, name: str) -> Iterator[None]:
+        """The exclusive lock of ``key`` (whose folder is ``fd``), waited for at most
+        ``LOCK_WAIT`` seconds; Busy after that."""
+        lock = LOCK + hashlib.sha256(name.encode()).hexdigest()[:32]
+        # read-only is enough for flock; 0660: only the folder's owner and group may take it
+        flags = os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            handle = os.open(lock, flags, 0o660, dir_fd=fd)
+        except OSError as error:
+            raise StoreError(f"{self._path(key)}: cannot lock it ({error.strerror})") from None
+        try:
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise Busy(
+                            f"{key}: another writer held its lock for {LOCK_WAIT:g} s"
+                        ) from None
+                    time.sleep(0.02)
+            yield
+        finally:
+            os.close(handle)  # releases the lock
 
     def put_if(self, key: str, data: bytes, etag: str | None) -> str:
         path = self._path(key)
-        with self._locked(key):
-            current = self.get(key)
-            if etag is None and current is not None:
-                raise PreconditionFailed(f"{key} was created by someone else in {self.url}")
-            if etag is not None and (current is None or current.etag != etag):
-                raise PreconditionFailed(f"{key} changed since it was read, in {self.url}")
-            temp = self._temp_with(data)
-            try:
-                with self._folder(key, create=True) as folder:
-                    assert folder is not None
-                    fd, name = folder
-                    os.replace(temp, name, dst_dir_fd=fd)
-            except OSError as error:
-                raise StoreError(f"{path}: cannot write it ({error.strerror})") from None
-            finally:
-                temp.unlink(missing_ok=True)
+        with self._folder(key, create=True) as folder:
+            assert folder is not None
+            fd, name = folder
+            with self._locked(key, fd, name):
+                current = self.get(key)
+                if etag is None and current is not None:
+                    raise PreconditionFailed(f"{key} was created by someone else in {self.url}")
+                if etag is not None and (current is None or current.etag != etag):
+                    raise PreconditionFailed(f"{key} changed since it was read, in {self.url}")
+                try:
+                    temp = self._write_temp(fd, data)
+                    try:
+                        os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
+                    finally:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(temp, dir_fd=fd)
+                except OSError as error:
+                    raise StoreError(f"{path}: cannot write it ({error.strerror})") from None
         return etag_of(data)
 
     def delete(self, key: str) -> None:
         path = self._path(key)
-        with self._locked(key), self._folder(key, create=False) as folder:
+        with self._folder(key, create=False) as folder:
             if folder is None:
                 return
             fd, name = folder
-            try:
-                os.unlink(name, dir_fd=fd)
-            except FileNotFoundError:
-                pass
-            except OSError as error:
-                raise StoreError(f"{path}: cannot remove it ({error.strerror})") from None
+            with self._locked(key, fd, name):
+                try:
+                    os.unlink(name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+                except OSError as error:
+                    raise StoreError(f"{path}: cannot remove it ({error.strerror})") from None
 
     def list(self, prefix: str) -> Iterator[str]:
         if not self.root.is_dir():
@@ -235,8 +255,8 @@ class LocalStore:
             if here == self.root:
                 dirs[:] = [d for d in dirs if d != INTERNAL]
             for name in files:
-                if (here / name).is_symlink():
-                    continue  # not an object: reading it is refused
+                if name.startswith(RESERVED_PREFIX) or (here / name).is_symlink():
+                    continue  # not an object: a temporary or lock file; a link is refused
                 key = (here / name).relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     keys.append(key)

@@ -7,11 +7,13 @@ package's publication can only ever address ``<env>/<package>/``. Pure functions
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # the validation library's, with a length
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_PATH = 512
+RESERVED_PREFIX = ".adp-"  # the local store's temporary and lock files: no path segment's start
 # Airflow's own rule for a DAG id (KEY_REGEX of airflow.utils.helpers), with its length limit.
 DAG_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
 # Free text a writer records (who published, an image tag): one printable line, not too long.
@@ -78,7 +80,18 @@ def check_path(path: str) -> str:
         raise InvalidName(f"{what}: absolute; paths are relative to the DAG folder")
     if any(part in ("", ".", "..") for part in path.split("/")):
         raise InvalidName(f"{what}: '.', '..' or an empty segment would leave the release")
+    if any(part.startswith(RESERVED_PREFIX) for part in path.split("/")):
+        raise InvalidName(f"{what}: names starting with {RESERVED_PREFIX!r} are the store's own")
     return path
+
+
+def owner(dag_id: str, packages: Iterable[str]) -> str | None:
+    """The package a DAG id belongs to among ``packages``: the longest name ``P`` with
+    ``dag_id`` starting with ``P_`` (``sales_eu_daily`` is ``sales_eu``'s, not ``sales``'s,
+    though both names prefix it); None when no package's does. Package names may hold '_', so
+    the bare prefix rule alone would let ``sales`` define ``sales_eu``'s DAGs."""
+    found = [p for p in packages if dag_id.startswith(f"{p}_")]
+    return max(found, key=len) if found else None
 
 
 def package_prefix(env: str, package: str) -> str:

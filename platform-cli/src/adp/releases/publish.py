@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adp.releases import names
+from adp.releases.local_store import LocalStore
 from adp.releases.manifest import (
     Manifest,
     ManifestDag,
@@ -28,8 +29,14 @@ from adp.releases.manifest import (
     now,
     pack_bytes,
 )
-from adp.releases.pointer import PointerState, ReleaseError, move_pointer, read_pointer
-from adp.releases.store import AlreadyExists, Store, retrying
+from adp.releases.pointer import (
+    PointerState,
+    ReleaseError,
+    move_pointer,
+    read_manifest,
+    read_pointer,
+)
+from adp.releases.store import AlreadyExists, Store, StoreError, retrying
 from adp.validation import Finding, Report, Severity, ValidationOptions, validate
 
 SKIPPED_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".ruff_cache", ".pytest_cache"}
@@ -156,6 +163,43 @@ def check_report(report: Report, request: PublishRequest, root: Path) -> None:
         )
 
 
+def check_ownership(store: Store, env: str, package: str, dag_ids: list[str]) -> None:
+    """Every DAG id must belong to ``package`` among the environment's packages (the longest
+    package name it starts with, ``names.owner``), and no package whose name prefixes this
+    one's may already run a DAG id that would belong to this one; ReleaseError naming the DAG
+    id, the package it belongs to and the fix otherwise."""
+    try:
+        found = store.folders(f"{env}/")
+    except StoreError:
+        if not (isinstance(store, LocalStore) and not store.root.exists()):
+            raise
+        found = []  # the first publication creates the store
+    packages = {p for p in found if names.PACKAGE_RE.match(p)} | {package}
+    for dag_id in dag_ids:
+        belongs = names.owner(dag_id, packages)
+        if belongs != package:
+            raise ReleaseError(
+                f"DAG id {dag_id!r} belongs to package {belongs!r} of {env} (the longest package "
+                f"name it starts with), not to {package!r}: rename it so that it starts with "
+                f"{package + '_'!r} but not with {str(belongs) + '_'!r}. Nothing was published"
+            )
+    for shorter in sorted(p for p in packages if package.startswith(f"{p}_")):
+        try:
+            state = read_pointer(store, env, shorter)
+            if state.version is None:
+                continue
+            manifest, _ = read_manifest(store, env, shorter, state.version)
+        except ReleaseError:
+            continue  # a package that cannot be read runs nothing that could collide
+        taken = sorted(d.dag_id for d in manifest.dags if d.dag_id.startswith(f"{package}_"))
+        if taken:
+            raise ReleaseError(
+                f"package {shorter!r} of {env} already runs DAG id(s) {', '.join(taken)}, which "
+                f"start with {package + '_'!r}: package {package!r} would take them over. Rename "
+                f"them in {shorter!r} first, or choose another package name. Nothing was published"
+            )
+
+
 def changed_since(before: dict[str, bytes], root: Path) -> list[str]:
     """The paths whose content differs from ``before`` now (added, removed or edited)."""
     after = collect_files(root)
@@ -178,6 +222,7 @@ def plan_release(
     if not root.is_dir():
         raise ReleaseError(f"--path {request.path}: not a folder; give the DAG folder to publish")
     check_report(report, request, root)
+    check_ownership(store, request.env, request.package, [d.dag_id for d in report.dags])
     if read is None:
         contents = collect_files(root)
     else:
