@@ -78,20 +78,22 @@ class CountingStore:
     def url(self) -> str:
         return self.inner.url
 
-    def get(self, key: str) -> Blob | None:
+    def get(self, key: str, max_bytes: int | None = None) -> Blob | None:
         self._count("get")
         with self.lock:
             self.running += 1
             self.most_running = max(self.most_running, self.running)
         try:
-            return self.inner.get(key)
+            return self.inner.get(key, max_bytes=max_bytes)
         finally:
             with self.lock:
                 self.running -= 1
 
-    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
+    def get_changed(
+        self, key: str, etag: str | None, max_bytes: int | None = None
+    ) -> Blob | Unchanged | None:
         self._count("get_changed")
-        return self.inner.get_changed(key, etag)
+        return self.inner.get_changed(key, etag, max_bytes=max_bytes)
 
     def put_new(self, key: str, data: bytes) -> str:
         self._count("put_new")
@@ -108,6 +110,10 @@ class CountingStore:
     def folders(self, prefix: str) -> list[str]:
         self._count("folders")
         return self.inner.folders(prefix)
+
+    def delete(self, key: str) -> None:
+        self._count("delete")
+        self.inner.delete(key)
 
 
 def read_tree(root: Path) -> dict[str, bytes]:

@@ -1,7 +1,8 @@
-"""A full disk: the sync folder on a 512 KiB tmpfs, a release that does not fit. The cycle
-fails with "disk full" in health, ``current`` stays, no temporary file is left, and the next
-release that fits is synced. Mounting needs root (CI runs as root); elsewhere it is skipped,
-which CI would report as a failure."""
+"""A full disk: the sync folder on a 512 KiB tmpfs, a release that does not fit. The release
+is refused before its download (its package's error; the only package here, so the cycle
+fails) with "does not fit" in health, ``current`` stays, no temporary file is left, and the
+next release that fits is synced (one package among others: test_sync_sizes.py). Mounting
+needs root (CI runs as root); elsewhere it is skipped, which CI would report as a failure."""
 
 from __future__ import annotations
 
@@ -45,10 +46,12 @@ def test_a_full_disk_fails_the_cycle_keeps_current_and_says_so(
     assert agent.run_cycle().status == "ok"
     publish_files(store, "dev", "sales", "v2", {"sales_a.py": b"# v2\n", "big.bin": b"x" * 2**20})
     result = agent.run_cycle()
-    assert result.status == "failed" and result.error.startswith("disk full")
+    assert result.status == "failed" and "sales: release v2 of dev/sales does not fit" in (
+        result.error or ""
+    )
     assert read_current(sync_dir) == {"sales/sales_a.py": b"# v1\n"}
     health = read_health(sync_dir / "health.json")
-    assert health["status"] == "failed" and "no space left on device" in health["last_error"]
+    assert health["status"] == "failed" and "does not fit" in health["last_error"]
     assert not list(sync_dir.rglob(".tmp-*"))
     publish_files(store, "dev", "sales", "v3", {"sales_a.py": b"# v3\n"})
     assert agent.run_cycle().status == "ok"

@@ -563,3 +563,25 @@ def test_any_bytes_as_a_pointer_are_that_packages_error_only(data: bytes) -> Non
         assert result.status == "degraded" and set(result.package_errors) == {"pkg_a"}
         assert result.package_errors["pkg_a"].startswith("dev/pkg_a/current.json: ")
         assert served(root / "sync", "pkg_b") == B
+
+
+def test_a_huge_pointer_or_manifest_is_a_problem_of_its_package_in_listings(
+    tmp_path: Path,
+) -> None:
+    """`adp dags list`, rollback and the sources views read documents bounded too: a pointer or
+    manifest of pkg_a larger than a reader accepts is pkg_a's problem; pkg_b is listed whole."""
+    from adp.releases.pointer import ReleaseError, read_pointer
+    from adp.releases.store import DOCUMENT_MAX_BYTES
+
+    store = LocalStore(tmp_path / "store")
+    publish_files(store, "dev", "pkg_b", "v7", B)
+    padding = b" " * (DOCUMENT_MAX_BYTES + 1)
+    raw_put(store, "dev/pkg_a/current.json", pointer_doc()[:-1] + padding + b"}")
+    raw_put(store, "dev/pkg_a/releases/v1/manifest.json", b"{" + padding + b"}")
+    with pytest.raises(ReleaseError, match="the pointer is damaged"):
+        read_pointer(store, "dev", "pkg_a")
+    listing = {p.package: p for p in list_releases(store, "dev")}
+    assert "larger than" in (listing["pkg_a"].problem or "")
+    assert "larger than" in (listing["pkg_a"].releases[0].problem or "")
+    assert [r.version for r in listing["pkg_b"].releases] == ["v7"]
+    assert listing["pkg_b"].problem is None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from adp.releases import names
 from adp.releases.manifest import Manifest, ManifestError, Pointer, parse_manifest
 from adp.releases.pointer import ReleaseError, read_pointer
-from adp.releases.store import Store
+from adp.releases.store import DOCUMENT_MAX_BYTES, Store, TooLarge
 
 
 @dataclass
@@ -32,7 +32,10 @@ def _release(store: Store, env: str, package: str, version: str) -> Release:
         key = names.manifest_key(env, package, version)
     except names.InvalidName as error:
         return Release(version, None, f"not a release: {error}")
-    blob = store.get(key)
+    try:
+        blob = store.get(key, max_bytes=DOCUMENT_MAX_BYTES)
+    except TooLarge as error:
+        return Release(version, None, str(error))
     if blob is None:
         return Release(version, None, "incomplete: no manifest.json")
     try:

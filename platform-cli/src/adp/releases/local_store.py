@@ -41,6 +41,7 @@ from adp.releases.store import (
     Busy,
     PreconditionFailed,
     StoreError,
+    TooLarge,
     Unchanged,
 )
 
@@ -140,7 +141,7 @@ class LocalStore:
             os.fsync(out.fileno())
         return name
 
-    def get(self, key: str) -> Blob | None:
+    def get(self, key: str, max_bytes: int | None = None) -> Blob | None:
         path = self._path(key)
         with self._folder(key, create=False) as folder:
             if folder is None:
@@ -155,11 +156,21 @@ class LocalStore:
                     raise self._link_error(key, key) from None
                 raise StoreError(f"{path}: cannot read it ({error.strerror})") from None
             try:
-                if not stat.S_ISREG(os.fstat(handle).st_mode):
+                info = os.fstat(handle)
+                if not stat.S_ISREG(info.st_mode):
                     raise StoreError(f"{path}: not a file; a key of the store is a file")
+                if max_bytes is not None and info.st_size > max_bytes:  # refused unread
+                    raise TooLarge(key, self.url, info.st_size, max_bytes)
                 os.set_blocking(handle, True)
                 with os.fdopen(handle, "rb", closefd=False) as reader:
-                    data = reader.read()
+                    if max_bytes is None:
+                        data = reader.read()
+                    else:  # read(n) allocates n bytes first: n is the size fstat gave, + 1
+                        data = reader.read(info.st_size + 1)
+                        if len(data) > info.st_size:  # written to since fstat: still bounded
+                            data += reader.read(max(max_bytes + 1 - len(data), 0))
+                if max_bytes is not None and len(data) > max_bytes:
+                    raise TooLarge(key, self.url, None, max_bytes)
             except OSError as error:
                 raise StoreError(f"{path}: cannot read it ({error.strerror})") from None
             finally:
@@ -279,8 +290,10 @@ class LocalStore:
             e.name for e in entries if e.is_dir(follow_symlinks=False) and e.name != INTERNAL
         )
 
-    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
-        blob = self.get(key)  # a local read: as cheap as comparing
+    def get_changed(
+        self, key: str, etag: str | None, max_bytes: int | None = None
+    ) -> Blob | Unchanged | None:
+        blob = self.get(key, max_bytes)  # a local read: as cheap as comparing
         if blob is not None and etag is not None and blob.etag == etag:
             return UNCHANGED
         return blob

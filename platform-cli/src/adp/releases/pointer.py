@@ -19,7 +19,14 @@ from adp.releases.manifest import (
     parse_manifest,
     parse_pointer,
 )
-from adp.releases.store import Busy, PreconditionFailed, Store, retrying
+from adp.releases.store import (
+    DOCUMENT_MAX_BYTES,
+    Busy,
+    PreconditionFailed,
+    Store,
+    TooLarge,
+    retrying,
+)
 
 
 class ReleaseError(RuntimeError):
@@ -44,7 +51,12 @@ class PointerState:
 
 def read_pointer(store: Store, env: str, package: str) -> PointerState:
     key = names.pointer_key(env, package)
-    blob = store.get(key)
+    try:
+        blob = store.get(key, max_bytes=DOCUMENT_MAX_BYTES)
+    except TooLarge as error:
+        raise ReleaseError(
+            f"{error}; the pointer is damaged: repair it with adp dags rollback"
+        ) from None
     if blob is None:
         return PointerState(None, None)
     try:
@@ -58,7 +70,10 @@ def read_pointer(store: Store, env: str, package: str) -> PointerState:
 def read_manifest(store: Store, env: str, package: str, version: str) -> tuple[Manifest, bytes]:
     """A release's manifest (and its bytes); ReleaseError when it is absent or unreadable."""
     key = names.manifest_key(env, package, version)
-    blob = store.get(key)
+    try:
+        blob = store.get(key, max_bytes=DOCUMENT_MAX_BYTES)
+    except TooLarge as error:
+        raise ReleaseError(f"{error}; this release cannot be used") from None
     if blob is None:
         raise ReleaseError(
             f"release {version!r} of {env}/{package} does not exist ({key} not in {store.url}); "

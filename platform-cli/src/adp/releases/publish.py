@@ -36,7 +36,7 @@ from adp.releases.pointer import (
     read_manifest,
     read_pointer,
 )
-from adp.releases.store import AlreadyExists, Store, StoreError, retrying
+from adp.releases.store import DOCUMENT_MAX_BYTES, AlreadyExists, Store, StoreError, retrying
 from adp.validation import Finding, Report, Severity, ValidationOptions, validate
 
 SKIPPED_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".ruff_cache", ".pytest_cache"}
@@ -273,6 +273,12 @@ def plan_release(
         )
     expected = read_pointer(store, request.env, request.package)
     data = manifest.to_bytes()
+    if len(data) > DOCUMENT_MAX_BYTES:
+        raise ReleaseError(
+            f"the manifest of {root} would be {len(data)} bytes, more than the "
+            f"{DOCUMENT_MAX_BYTES} bytes a reader accepts ({len(listed)} files): split the "
+            "package, or leave generated files out of the DAG folder. Nothing was published"
+        )
     return Plan(manifest, data, files, manifest_key, expected, report)
 
 

@@ -21,6 +21,7 @@ from adp.releases.store import (
     Busy,
     PreconditionFailed,
     StoreError,
+    TooLarge,
     Unchanged,
 )
 
@@ -33,6 +34,19 @@ def _boto3() -> Any:
     except ImportError:
         raise StoreError(f"the S3 release store needs boto3: {INSTALL}") from None
     return boto3
+
+
+def _read_at_most(body: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a streaming body (fewer only at its end)."""
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = body.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 class S3Store:
@@ -93,17 +107,31 @@ class S3Store:
             error.response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
         )
 
-    def get(self, key: str) -> Blob | None:
-        blob = self.get_changed(key, None)
+    def get(self, key: str, max_bytes: int | None = None) -> Blob | None:
+        blob = self.get_changed(key, None, max_bytes)
         assert not isinstance(blob, Unchanged)
         return blob
 
-    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
+    def get_changed(
+        self, key: str, etag: str | None, max_bytes: int | None = None
+    ) -> Blob | Unchanged | None:
+        """With ``max_bytes``: an answer whose Content-Length is larger is closed unread (the
+        connection is dropped, not drained), and at most ``max_bytes + 1`` bytes of any answer
+        are read, whatever its headers say."""
         check_key(key)
         condition = {"IfNoneMatch": etag} if etag else {}
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=key, **condition)
-            data = answer["Body"].read()
+            body = answer["Body"]
+            try:
+                length = answer.get("ContentLength")
+                if max_bytes is not None and length is not None and length > max_bytes:
+                    raise TooLarge(key, self.url, length, max_bytes)
+                data = body.read() if max_bytes is None else _read_at_most(body, max_bytes + 1)
+            finally:
+                body.close()
+            if max_bytes is not None and len(data) > max_bytes:
+                raise TooLarge(key, self.url, None, max_bytes)
         except self._botocore.ClientError as error:
             code, status = self._status(error)
             if etag and (status == 304 or code in {"304", "NotModified"}):

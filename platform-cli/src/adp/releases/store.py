@@ -9,6 +9,12 @@ ConditionalRequestConflict); ``retrying`` repeats such a call with backoff.
 Two reads keep a reader's poll cheap: ``folders`` lists only the names one level below a
 prefix (S3: ``ListObjectsV2`` with ``Delimiter='/'``), and ``get_changed`` reads an object only
 if its ETag differs from the one the caller holds (S3: ``If-None-Match``, answered 304).
+
+Both reads take ``max_bytes``: an object larger than that is refused with ``TooLarge`` before
+its bytes are read (its size is known from S3's Content-Length or the file's ``fstat``), and
+never more than ``max_bytes + 1`` bytes are read in any case, so whoever may write a key cannot
+make a reader hold more than the reader chose to accept. ``DOCUMENT_MAX_BYTES`` is the limit for
+the store's documents (pointers, manifests, snapshot documents).
 """
 
 from __future__ import annotations
@@ -36,6 +42,26 @@ class Busy(StoreError):
     """A transient conflict with another writer of the same key (S3 409); try again."""
 
 
+class TooLarge(StoreError):
+    """A bounded read (``max_bytes``): the object is larger; it was not read whole."""
+
+    def __init__(self, key: str, url: str, size: int | None, max_bytes: int) -> None:
+        found = f"{size} bytes" if size is not None else f"more than {max_bytes} bytes"
+        super().__init__(
+            f"{key}: {found} in {url}, larger than the {max_bytes} bytes read for it; "
+            "it was not read"
+        )
+        self.key, self.size, self.max_bytes = key, size, max_bytes
+
+
+# The largest pointer, manifest or snapshot document a reader accepts. A pointer is under 1 KiB;
+# a manifest entry is ~150 bytes for a usual path (its size and sha256 with it), so 8 MiB holds
+# some 50,000 files (3,500 even of 512-character paths), far more than a DAG package has; a
+# snapshot document is ~130 bytes per package. Parsing 8 MiB of JSON takes well under a second
+# and some tens of MiB: a writer of one package's prefix cannot make a reader run out of memory.
+DOCUMENT_MAX_BYTES = 8 << 20
+
+
 @dataclass(frozen=True)
 class Blob:
     data: bytes
@@ -60,8 +86,9 @@ class Store(Protocol):
         """Where the store is, for messages (no credentials in it)."""
         ...
 
-    def get(self, key: str) -> Blob | None:
-        """The object and its ETag, or None when there is none."""
+    def get(self, key: str, max_bytes: int | None = None) -> Blob | None:
+        """The object and its ETag, or None when there is none; TooLarge if it has more than
+        ``max_bytes`` bytes (read no further than ``max_bytes + 1`` bytes)."""
         ...
 
     def put_new(self, key: str, data: bytes) -> str:
@@ -86,9 +113,11 @@ class Store(Protocol):
         """Remove the object (nothing when there is none)."""
         ...
 
-    def get_changed(self, key: str, etag: str | None) -> Blob | Unchanged | None:
+    def get_changed(
+        self, key: str, etag: str | None, max_bytes: int | None = None
+    ) -> Blob | Unchanged | None:
         """The object if its ETag is not ``etag`` (any object when ``etag`` is None),
-        UNCHANGED if it is, None when there is no object."""
+        UNCHANGED if it is, None when there is no object; TooLarge as ``get``."""
         ...
 
 

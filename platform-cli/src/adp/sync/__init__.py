@@ -15,8 +15,9 @@ exactly that snapshot anywhere.
 Modules: ``settings`` (options and environment, checked at start), ``layout`` (the sync
 folder, atomic writes and symlink swaps), ``objects`` (the content-addressed objects),
 ``snapshot`` (the snapshot document and its id), ``materialize`` (releases and snapshots on
-disk), ``cycle`` (one sync), ``prune`` (old snapshots), ``health`` (health.json and the HTTP
-endpoint), ``agent`` (the loop, backoff, ``--exec``). Pure library: no typer, no rich.
+disk), ``disk_space`` (a release that does not fit is its package's error), ``cycle`` (one
+sync), ``prune`` (old snapshots), ``health`` (health.json and the HTTP endpoint), ``agent``
+(the loop, backoff, ``--exec``). Pure library: no typer, no rich.
 docs/dag-sync.md is the user's guide.
 """
 

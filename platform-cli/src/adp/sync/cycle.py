@@ -7,6 +7,12 @@ changed releases, and swaps ``current`` only when the snapshot differs. A packag
 current snapshot (none on the first sync) and its error is reported: the other packages go on.
 A failure that is not one package's (listing the store, the local disk) fails the whole cycle,
 and so does a cycle where every package failed: ``current`` stays as it was.
+
+What one package's writer chooses stays that package's failure: a pointer is read only up to
+``DOCUMENT_MAX_BYTES`` (a larger one is refused unread), and a release that does not fit on the
+sync folder's disk, or fills it during its download, is ``DoesNotFit`` (see materialize). Only a
+disk full for everyone (at or below its reserve once that release's objects are removed, or a
+small write of the cycle failing) fails the cycle as "disk full".
 """
 
 from __future__ import annotations
@@ -21,10 +27,15 @@ from typing import Literal
 
 from adp.releases import names
 from adp.releases.manifest import parse_pointer
-from adp.releases.store import Blob, Store, Unchanged
+from adp.releases.store import DOCUMENT_MAX_BYTES, Blob, Store, TooLarge, Unchanged
 from adp.sync.errors import SyncError
 from adp.sync.layout import SyncDir, clean_temporaries, swap_symlink
-from adp.sync.materialize import build_snapshot, materialize_release, snapshot_problems
+from adp.sync.materialize import (
+    build_snapshot,
+    document_too_large,
+    materialize_release,
+    snapshot_problems,
+)
 from adp.sync.prune import prune
 from adp.sync.snapshot import PackageRelease, Snapshot, parse_snapshot, record_snapshot
 
@@ -87,7 +98,12 @@ class Syncer:
     ) -> tuple[PackageRelease | None, int]:
         key = names.pointer_key(self.env, package)
         known = self.current.packages.get(package) if self.current else None
-        blob = self.store.get_changed(key, self.etags.get(package) if known else None)
+        etag = self.etags.get(package) if known else None
+        try:
+            blob = self.store.get_changed(key, etag, max_bytes=DOCUMENT_MAX_BYTES)
+        except TooLarge as error:
+            fix = f"publish {package} again or roll it back to replace it"
+            raise document_too_large(error, "pointer", fix) from None
         if isinstance(blob, Unchanged):
             etags[package] = self.etags[package]
             return known, 0
@@ -136,7 +152,7 @@ class Syncer:
         for package in packages:
             try:
                 release, count = self._sync_package(package, etags)
-            except Exception as error:  # this package's failure; a full disk is everyone's
+            except Exception as error:  # this package's failure; a disk full for all: everyone's
                 if isinstance(error, OSError) and error.errno == errno.ENOSPC:
                     raise
                 errors[package] = describe(error)

@@ -8,10 +8,17 @@ made durable in one pass before the folder is built); ``build_snapshot`` makes t
 folder of symlinks; ``materialize_snapshot`` does both for a snapshot id read from the store
 (what a worker calls for a pinned version). Every folder is built under a temporary name and
 renamed into place, and never changed after.
+
+Sizes are the store writer's choice, so they are bounded before anything is read or written: a
+manifest is read only up to ``DOCUMENT_MAX_BYTES``, a release file only up to its manifest size
+(plus one byte: a larger object is Corrupt, never read whole), a pack only up to the sum of the
+sizes. Before downloading, the release must fit on the sync folder's disk, and a download that
+hits ENOSPC is that release's failure unless the disk is full for everyone: see ``disk_space``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Iterable
@@ -20,7 +27,8 @@ from pathlib import Path
 
 from adp.releases import names
 from adp.releases.manifest import Manifest, ManifestError, ManifestFile, parse_manifest
-from adp.releases.store import Store, StoreError
+from adp.releases.store import DOCUMENT_MAX_BYTES, Store, StoreError, TooLarge
+from adp.sync.disk_space import DoesNotFit, check_room, out_of_room
 from adp.sync.errors import Corrupt, SyncError
 from adp.sync.layout import (
     SyncDir,
@@ -37,6 +45,11 @@ DOWNLOAD_THREADS = 16  # concurrent GETs of one release (the S3 client pools 32 
 PACK_MAX_BYTES = 256 << 20  # a larger release is downloaded one object at a time
 
 
+def document_too_large(error: TooLarge, what: str, fix: str) -> SyncError:
+    """A pointer, manifest or snapshot document over DOCUMENT_MAX_BYTES, as a message."""
+    return SyncError(f"{error}: a {what} is at most {DOCUMENT_MAX_BYTES >> 20} MiB; {fix}")
+
+
 def load_manifest(
     store: Store, sync_dir: SyncDir, env: str, package: str, release: PackageRelease
 ) -> Manifest:
@@ -47,7 +60,11 @@ def load_manifest(
     if objects.has_verified(release.manifest_sha256):
         data = objects.read(release.manifest_sha256)
     else:
-        blob = store.get(key)
+        try:
+            blob = store.get(key, max_bytes=DOCUMENT_MAX_BYTES)
+        except TooLarge as error:
+            fix = f"publish a new release of {package} or roll it back to repair its pointer"
+            raise document_too_large(error, "manifest", fix) from None
         if blob is None:
             raise SyncError(f"{key}: missing in {store.url}; the pointer names no release")
         objects.add(blob.data, release.manifest_sha256, None, key)
@@ -70,7 +87,13 @@ def _download(
     store: Store, objects: Objects, env: str, package: str, version: str, item: ManifestFile
 ) -> None:
     key = names.file_key(env, package, version, item.path)
-    blob = store.get(key)
+    try:
+        blob = store.get(key, max_bytes=item.size)
+    except TooLarge:
+        raise Corrupt(
+            f"{key}: more than {item.size} bytes, published with {item.size} (changed after "
+            "publication); it was not read further"
+        ) from None
     if blob is None:
         raise SyncError(f"{key}: listed in the manifest but missing in {store.url}")
     objects.add(blob.data, item.sha256, item.size, key)
@@ -90,7 +113,7 @@ def _from_pack(
         offset += item.size
     key = names.pack_key(manifest.env, manifest.package, manifest.version)
     try:
-        blob = store.get(key)
+        blob = store.get(key, max_bytes=offset)  # TooLarge is a StoreError: a wrong size
     except StoreError:
         return wanted
     if blob is None or len(blob.data) != offset:
@@ -158,14 +181,41 @@ def materialize_release(
 
     The manifest is read (from the objects when it is here) and must name exactly ``env``,
     ``package`` and ``release.version``, even when the folder is already built: a pointer can
-    only ever name a release its own package published under that version."""
-    manifest = load_manifest(store, sync_dir, env, package, release)
-    final = sync_dir.release(package, release.manifest_sha256)
-    if final.is_dir():
-        return final, 0
+    only ever name a release its own package published under that version. A release that does
+    not fit on the disk is DoesNotFit (nothing of it downloaded), and so is one whose download
+    hit ENOSPC while the disk is not full for everyone (what it wrote removed): see
+    ``out_of_room``."""
     objects = Objects(sync_dir.objects)
-    wanted = missing_objects(objects, manifest.files)
-    downloaded = len(wanted)
+    wanted: list[ManifestFile] = []
+    try:
+        manifest = load_manifest(store, sync_dir, env, package, release)
+        final = sync_dir.release(package, release.manifest_sha256)
+        if final.is_dir():
+            return final, 0
+        wanted = missing_objects(objects, manifest.files)
+        check_room(sync_dir, manifest, release, wanted)
+        _build(store, sync_dir, objects, manifest, release, wanted)
+    except (DoesNotFit, OSError) as error:
+        if isinstance(error, OSError) and error.errno != errno.ENOSPC:
+            raise
+        written = {item.sha256 for item in wanted}
+        what = f"release {release.version} of {env}/{package}"
+        raise out_of_room(sync_dir, objects, written, what, error) from None
+    return final, len(wanted)
+
+
+def _build(
+    store: Store,
+    sync_dir: SyncDir,
+    objects: Objects,
+    manifest: Manifest,
+    release: PackageRelease,
+    wanted: list[ManifestFile],
+) -> None:
+    """Download ``wanted`` (from the pack when most of the release is missing), make every
+    object durable, and build the release folder under a temporary name, renamed into place."""
+    env, package = manifest.env, manifest.package
+    final = sync_dir.release(package, release.manifest_sha256)
     size = sum(item.size for item in manifest.files)
     if 2 * len(wanted) > len(manifest.files) and size <= PACK_MAX_BYTES:  # most of it
         wanted = _from_pack(store, objects, manifest, wanted)
@@ -189,7 +239,6 @@ def materialize_release(
         fsync_path(final.parent)
     finally:
         remove_tree(temp)
-    return final, downloaded
 
 
 def build_snapshot(sync_dir: SyncDir, snapshot: Snapshot) -> Path:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from adp.releases import names
-from adp.releases.store import AlreadyExists, Store, retrying
+from adp.releases.store import DOCUMENT_MAX_BYTES, AlreadyExists, Store, TooLarge, retrying
 from adp.sync.errors import Corrupt, SyncError
 from adp.sync.layout import check_sha256
 
@@ -87,7 +87,12 @@ def record_snapshot(store: Store, snapshot: Snapshot) -> str:
 
 def read_snapshot(store: Store, env: str, snapshot_id: str) -> Snapshot:
     key = snapshot_key(env, snapshot_id)
-    blob = store.get(key)
+    try:
+        blob = store.get(key, max_bytes=DOCUMENT_MAX_BYTES)
+    except TooLarge as error:  # never read whole
+        raise Corrupt(
+            f"{error}: a snapshot document is at most {DOCUMENT_MAX_BYTES >> 20} MiB"
+        ) from None
     if blob is None:
         raise SyncError(f"snapshot {snapshot_id} of {env} is not in {store.url} ({key})")
     snapshot = parse_snapshot(blob.data, snapshot_id)
