@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -107,6 +108,10 @@ def test_watch_follows_kinit_and_kdestroy(realm: Realm, keyring: str, tmp_path: 
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: list[str] = []  # the watcher's output as it comes (it says "removed" after removing)
+    assert watcher.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(watcher.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 20
         while not target.exists():
@@ -122,9 +127,14 @@ def test_watch_follows_kinit_and_kdestroy(realm: Realm, keyring: str, tmp_path: 
         while target.exists():
             assert time.monotonic() < deadline, "kdestroy did not remove the export"
             time.sleep(0.1)
+        while not any("removed" in line for line in lines):  # printed just after the removal
+            assert time.monotonic() < deadline, "the watcher did not say it removed the export"
+            time.sleep(0.1)
     finally:
         watcher.terminate()
-        output = watcher.communicate(timeout=10)[0]
+        watcher.wait(timeout=10)
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert output.count("exported carol@CLI.TEST") == 2, output
     assert "removed" in output
     assert os.path.exists(target) is False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import os
@@ -163,11 +164,16 @@ for folder in FOLDERS:
         listed[folder] = sorted(os.listdir(folder))
     except BaseException as error:
         listed[folder] = "!" + type(error).__name__
-with open(OBSERVED, "w") as handle:
-    json.dump({{"read": read, "listed": listed}}, handle)
+observed = json.dumps({{"read": read, "listed": listed}})
+try:
+    with open(OBSERVED, "w") as handle:
+        handle.write(observed)
+    said = ""
+except OSError:  # read-only in its namespace: its import error says it
+    said = "observed: " + observed + " "
 stolen = " | ".join(value.replace(chr(10), " ") for value in read.values())
-raise RuntimeError("stolen: " + stolen + " b64: " + base64.b64encode(stolen.encode()).decode()
-                   + " hex: " + stolen.encode().hex())
+raise RuntimeError(said + "stolen: " + stolen + " b64: "
+                   + base64.b64encode(stolen.encode()).decode() + " hex: " + stolen.encode().hex())
 """
 
 # A DAG file that reads a file of its own folder at import: the folder validated stays readable.
@@ -186,10 +192,24 @@ def hostile(dag_id: str, targets: list[Path], folders: list[Path], observed: Pat
     return dag(dag_id, top=top)
 
 
-def assert_hidden(observed: Path, planted: Planted) -> dict[str, object]:
-    """What the hostile file read: no planted file's content (a hidden file reads empty, a
-    file in a hidden folder does not exist)."""
-    seen = json.loads(observed.read_text())
+def observed_in(document: object) -> dict[str, object]:
+    """What the hostile file read and listed, from its import error in ``document`` (a
+    finding's message, or any JSON value holding one: a report, SARIF)."""
+    if isinstance(document, dict):
+        document = list(document.values())
+    for value in document if isinstance(document, list) else [document]:
+        if isinstance(value, (dict, list)):
+            with contextlib.suppress(LookupError):
+                return observed_in(value)
+        elif isinstance(value, str) and "observed: " in value:
+            start = value.index("observed: ") + len("observed: ")
+            return json.JSONDecoder().raw_decode(value, start)[0]
+    raise LookupError("no finding says what the file observed")
+
+
+def assert_hidden(seen: dict[str, object], planted: Planted) -> dict[str, object]:
+    """What the hostile file read (``observed_in``): no planted file's content (a hidden file
+    reads empty, a file in a hidden folder does not exist)."""
     for path in planted.files:
         got = seen["read"][str(path)]
         assert got == "" or got.startswith("!"), f"the imported code read {path}: {got[:60]!r}"
@@ -339,7 +359,7 @@ def test_a_hostile_commit_reads_no_credential_file_in_its_namespace(
     finally:
         keep_warm(False)
     assert (refused.outcome, refused.commit) == ("refused", second), refused
-    seen = assert_hidden(setup.observed, setup.planted)
+    seen = assert_hidden(observed_in([f.message for f in refused.findings]), setup.planted)
     listed = seen["listed"]
     assert listed[str(setup.state)] == ["work"], listed  # only where the commit is exported
     assert listed[str(setup.state / "planted")] == "!FileNotFoundError", listed
@@ -434,8 +454,7 @@ def test_cli_hides_the_users_credential_files_in_json_and_sarif(tmp_path: Path) 
         result = run_validate(folder, env, "--format", fmt)
         assert result.returncode == 1, result.stderr
         assert leaks(result.stdout + result.stderr, planted.secrets) == [], fmt
-        assert_hidden(observed, planted)
-        observed.unlink()
+        assert_hidden(observed_in(json.loads(result.stdout)), planted)
     report = json.loads(run_validate(folder, env, "--format", "json").stdout)
     rules = {(Path(f["path"]).name, f["rule"]) for f in report["findings"]}
     assert ("corp_hostile.py", "ADP020") in rules, rules
@@ -475,7 +494,7 @@ def test_hide_paths_hide_a_folder_but_the_folder_validated_inside_it(tmp_path: P
     env.pop("ADP_IMPORT_ISOLATION", None)
     result = run_validate(folder, env, "--format", "json", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    seen = assert_hidden(observed, planted)
+    seen = assert_hidden(observed_in(json.loads(result.stdout)), planted)
     assert seen["listed"][str(state)] == ["work"], seen["listed"]  # nothing else of it
     assert seen["listed"][str(state / "work")] == ["dags"], seen["listed"]
     assert leaks(result.stdout + result.stderr, planted.secrets) == []

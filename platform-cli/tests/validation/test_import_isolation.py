@@ -61,11 +61,11 @@ if __name__ == "__main__":
 """
 
 HOSTILE = """
-import glob, json, os, subprocess, sys
+import glob, json, os, subprocess, sys, tempfile
 NAMES = {names!r}
 TARGETS = {targets!r}
 SENDER = {sender!r}
-OBSERVED = {observed!r}
+OBSERVED = os.path.join(tempfile.gettempdir(), "observed.json")  # the one folder it may write
 TCP_PORT = {tcp_port!r}
 seen = {{name: os.environ.get(name) for name in NAMES}}
 stolen = []
@@ -106,6 +106,23 @@ with open(OBSERVED, "w") as handle:
     json.dump({{"seen": seen, "stolen": stolen, "outcome": outcome,
                "environ": dict(os.environ)}}, handle)
 """
+# Imported after the hostile file by the same worker (--jobs 1): says what that file wrote in
+# their temporary folder, as its import error (the hostile file's own error would not be shown
+# next to its network attempts).
+REPORTER = """
+import os, tempfile
+with open(os.path.join(tempfile.gettempdir(), "observed.json")) as handle:
+    raise RuntimeError("observed: " + handle.read())
+"""
+
+
+def observed_of(findings: list[dict[str, object]]) -> dict[str, object]:
+    """What the hostile file saw and did, from the reporter's import error."""
+    message = next(
+        str(f["message"]) for f in findings
+        if Path(str(f["path"])).name == "corp_zz_observed.py" and f["rule"] == "ADP020"
+    )  # fmt: skip
+    return json.loads(message.split("observed: ", 1)[1])
 
 
 @dataclass
@@ -183,37 +200,36 @@ def planted() -> dict[str, str]:
     return {name: f"planted-{name.lower()}-{uuid.uuid4().hex}" for name in PLANTED_NAMES}
 
 
-def hostile_folder(tmp_path: Path, listeners: Listeners) -> tuple[Path, Path]:
-    """A folder with the hostile DAG file, and where that file writes what it saw and did."""
+def hostile_folder(tmp_path: Path, listeners: Listeners) -> Path:
+    """A folder with the hostile DAG file, and the file that reports what it saw and did."""
     folder = tmp_path / "dags"
     folder.mkdir()
-    observed = tmp_path / "observed.json"
     top = HOSTILE.format(
         names=list(PLANTED_NAMES),
         targets=listeners.targets(),
         sender=SENDER,
-        observed=str(observed),
         tcp_port=listeners.tcp.getsockname()[1],
     )
     (folder / "corp_hostile.py").write_text(dag("corp_hostile", top=top))
+    (folder / "corp_zz_observed.py").write_text(dag("corp_zz_observed", top=REPORTER))
     os.chmod(tmp_path, 0o755)
-    return folder, observed
+    return folder
 
 
 def run_validate(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`adp dags validate --format json`, a real process with ``env`` as its whole environment."""
     return subprocess.run(
         [sys.executable, "-m", "adp", "dags", "validate", str(folder), "--package", "corp",
-         "--format", "json", *args],
+         "--format", "json", "--jobs", "1", *args],
         env=env, capture_output=True, text=True, timeout=300, cwd=folder.parent,
     )  # fmt: skip
 
 
 def assert_nothing_leaked(
-    result: subprocess.CompletedProcess, observed: Path, planted: dict[str, str], got: list[str]
+    result: subprocess.CompletedProcess, planted: dict[str, str], got: list[str]
 ) -> dict[str, object]:
     assert got == [], f"the listeners received: {got}"
-    seen = json.loads(observed.read_text())
+    seen = observed_of(json.loads(result.stdout)["findings"])
     for name, value in planted.items():
         assert value not in result.stdout, name
         assert value not in result.stderr, name
@@ -231,11 +247,11 @@ def test_hostile_file_gets_no_secret_and_no_network_in_its_namespace(
     /proc/*/environ), and every way out fails: UDP sendto without connect, raw, TCP, a path and an
     abstract AF_UNIX socket, in its own process and in children (subprocess, os.system with curl
     and bash's /dev/tcp, posix_spawn)."""
-    folder, observed = hostile_folder(tmp_path, listeners)
+    folder = hostile_folder(tmp_path, listeners)
     env = {**os.environ, **planted}
     env.pop("ADP_IMPORT_ISOLATION", None)
     result = run_validate(folder, env)
-    seen = assert_nothing_leaked(result, observed, planted, listeners.received())
+    seen = assert_nothing_leaked(result, planted, listeners.received())
     report = json.loads(result.stdout)
     assert not [f for f in report["findings"] if f["rule"] in ("ADP025", "ADP026")], report
     assert any("network namespace" in note for note in report["notes"]), report["notes"]
@@ -251,10 +267,10 @@ def test_hostile_file_gets_no_secret_and_no_network_with_in_process_isolation(
     """The same attack where no namespace is available (forced): nothing leaks either; the
     in-process block refuses every socket operation and every new process, and the report
     says, as a finding, that the isolation was the weaker one."""
-    folder, observed = hostile_folder(tmp_path, listeners)
+    folder = hostile_folder(tmp_path, listeners)
     env = {**os.environ, **planted, "ADP_IMPORT_ISOLATION": "in-process"}
     result = run_validate(folder, env)
-    seen = assert_nothing_leaked(result, observed, planted, listeners.received())
+    seen = assert_nothing_leaked(result, planted, listeners.received())
     report = json.loads(result.stdout)
     weaker = [f for f in report["findings"] if f["rule"] == "ADP026"]
     assert len(weaker) == 1 and weaker[0]["severity"] == "warning", report["findings"]
@@ -303,15 +319,15 @@ def test_standby_is_started_isolated_with_the_allow_listed_environment(
             assert not [v for v in planted.values() if v in environ], pid
             names = {item.split("=", 1)[0] for item in environ.split("\0") if item}
             assert names & set(PLANTED_NAMES) == set()
-        folder, observed = hostile_folder(tmp_path, listeners)
+        folder = hostile_folder(tmp_path, listeners)
         before = warm_stats().hits
-        report = validate([str(folder)], ValidationOptions(package="corp"))
+        report = validate([str(folder)], ValidationOptions(package="corp", jobs=1))
         assert warm_stats().hits == before + 1 and warm_stats().last_pid == standby
     finally:
         keep_warm(False)
     got = listeners.received()
     assert got == []
-    seen = json.loads(observed.read_text())
+    seen = observed_of(report.model_dump()["findings"])
     assert seen["seen"] == dict.fromkeys(PLANTED_NAMES) and seen["stolen"] == []
     assert not [v for v in planted.values() if v in report.model_dump_json()]
 
@@ -343,10 +359,10 @@ def waiting_standby(timeout: float = 30) -> int:
 
 
 # -- the environment: an allow-list, whatever the caller holds -----------------------------
+# Its import error carries the environment, hex-encoded (no value shows in the report as is).
 DUMP_ENV = """
 import json, os
-with open({out!r}, "w") as handle:
-    json.dump(dict(os.environ), handle)
+raise RuntimeError("environ: " + json.dumps(dict(os.environ)).encode().hex())
 """
 # Names next to the allow-list's, the worker's own and the platform's: none may get through.
 NEAR_MISSES = ["PATHX", "XPATH", "PATH_", "LANGX", "LANGUAGE2", "TZ_", "TZDATA", "LC", "LCALL",
@@ -406,13 +422,11 @@ def test_the_worker_sees_the_allow_list_and_what_is_passed_nothing_else(
         st.lists(st.sampled_from(passable), unique=True) if passable else st.just([])
     )
     with tempfile.TemporaryDirectory() as folder, environment(planted):
-        out = Path(folder) / "environ.json"
-        (Path(folder) / "corp_env_dump.py").write_text(
-            dag("corp_env_dump", top=DUMP_ENV.format(out=str(out)))
-        )
+        (Path(folder) / "corp_env_dump.py").write_text(dag("corp_env_dump", top=DUMP_ENV))
         report = validate([folder], ValidationOptions(package="corp", pass_env=passed))
         expected_allowed = {name for name in os.environ if allowed(name)}
-        seen = json.loads(out.read_text())
+        message = next(f.message for f in report.findings if f.rule == "ADP020")
+        seen = json.loads(bytes.fromhex(message.split("environ: ", 1)[1].strip()))
     assert set(seen) == expected_allowed | set(passed) | WORKER_SETS, report.notes
     for name in passed:
         assert seen[name] == planted[name]

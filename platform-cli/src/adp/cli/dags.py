@@ -118,7 +118,8 @@ def validate_command(
         typer.Option(
             "--pass-env",
             help="Give this variable of your environment to the code imported (it gets only "
-            "PATH, the locale, TZ and TMPDIR otherwise). Repeatable; replaces pass_env.",
+            "PATH, the locale and TZ otherwise, and a TMPDIR of its own). Repeatable; replaces "
+            "pass_env.",
         ),
     ] = None,
 ) -> None:

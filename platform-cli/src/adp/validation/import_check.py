@@ -13,6 +13,12 @@ passed explicitly (docker passes none unless told). In namespaces, the platform'
 (``hide``, and the validating user's credential files) are hidden from it (``import_hiding``);
 a path it could not hide is reported as ADP026.
 
+Each interpreter's worker gets a temporary folder of its own, made here for it (``TMPDIR``; its
+HOME and AIRFLOW_HOME are made in it) and removed once it is done (or stopped). In namespaces it
+is the only place it can write to: every other mount is read-only (``import_mounts``), so the
+code imported cannot change the interpreter that imports it (a ``.pth`` in its site-packages),
+the folder validated, the user's home or anything else the validating user could write.
+
 Whatever the isolation, every string of the worker's results (error messages, DAG ids, tags,
 network targets, its last words on stderr) passes through ``Redactor(redact)`` before it
 becomes an ``ImportResult`` or a message: the secret values the caller knows never reach a
@@ -122,10 +128,66 @@ def _worker_cwd() -> str:
     return os.path.realpath(os.sep)
 
 
+def _private_folder() -> Path:
+    """A new folder for one worker: its TMPDIR, the only place it can write to in namespaces."""
+    return Path(tempfile.mkdtemp(prefix="adp-import-"))
+
+
+def _remove(folder: Path) -> None:
+    """Remove a worker's temporary folder once it is done, also where its code made a folder
+    in it unreadable (owner access is given back through a handle: never through a link)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if not os.path.lexists(folder):
+        return
+
+    def owner_access(path: str) -> None:
+        with contextlib.suppress(OSError):
+            handle = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY)
+            try:
+                os.chmod(f"/proc/self/fd/{handle}", 0o700)
+            finally:
+                os.close(handle)
+
+    owner_access(str(folder))
+    for root, folders, _ in os.walk(folder):  # (never into a link)
+        for name in folders:
+            owner_access(os.path.join(root, name))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _launch(
+    python: str,
+    isolation: Isolation,
+    hiding: HidePlan | None,
+    env: dict[str, str],
+    stdin: int | IO[bytes],
+    out: IO[bytes],
+    err: IO[bytes],
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start a worker in a temporary folder made for it (its TMPDIR, and in namespaces the one
+    folder it may write to); the process and that folder, which the caller removes."""
+    private = _private_folder()
+    try:
+        process = subprocess.Popen(
+            _worker_command(python, isolation, hiding, private),
+            stdin=stdin,
+            stdout=out,
+            stderr=err,
+            cwd=_worker_cwd(),
+            env={**env, "TMPDIR": str(private)},
+            start_new_session=True,
+        )
+    except BaseException:
+        _remove(private)
+        raise
+    return process, private
+
+
 @dataclass
 class _Worker:
-    """A started worker of a local interpreter waiting for its request on a stdin pipe, and what
-    it was started with (a standby is used only if a fresh start would be the same)."""
+    """A started worker of a local interpreter waiting for its request on a stdin pipe, what it
+    was started with (``command`` and ``env`` but its own temporary folder: a standby is used
+    only if a fresh start would be the same) and that folder (``private``)."""
 
     process: subprocess.Popen[bytes]
     out: IO[bytes]
@@ -133,9 +195,10 @@ class _Worker:
     command: list[str]
     env: dict[str, str]
     started: float  # time.time()
+    private: Path
 
     def stop(self) -> None:
-        """End it (it removes its temporary folders on SIGTERM) and free its files."""
+        """End it, free its files and remove its temporary folder."""
         with contextlib.suppress(OSError):
             if self.process.stdin is not None:
                 self.process.stdin.close()
@@ -149,6 +212,7 @@ class _Worker:
                 self.process.wait()
         self.out.close()
         self.err.close()
+        _remove(self.private)
 
 
 def _signal(process: subprocess.Popen[bytes], number: int) -> None:
@@ -158,25 +222,20 @@ def _signal(process: subprocess.Popen[bytes], number: int) -> None:
         os.killpg(process.pid, number)
 
 
-def _spawn_waiting(command: list[str], env: dict[str, str]) -> _Worker:
+def _spawn_waiting(
+    python: str, isolation: Isolation, hiding: HidePlan | None, env: dict[str, str]
+) -> _Worker:
     """Start a worker that imports Airflow now and waits on a pipe for its request."""
     out = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the _Worker
     err = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the _Worker
     try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=out,
-            stderr=err,
-            cwd=_worker_cwd(),
-            env=env,
-            start_new_session=True,
-        )
+        process, private = _launch(python, isolation, hiding, env, subprocess.PIPE, out, err)
     except BaseException:
         out.close()
         err.close()
         raise
-    return _Worker(process, out, err, command, env, time.time())
+    command = _worker_command(python, isolation, hiding)
+    return _Worker(process, out, err, command, env, time.time(), private)
 
 
 def _send(stdin: IO[bytes], data: bytes) -> None:
@@ -274,8 +333,7 @@ class _Standby:
             with contextlib.suppress(OSError, IsolationError):
                 isolation = choose(python=self.python)
                 hiding = _hiding(isolation, self.python, *self.hiding, roots=())
-                command = _worker_command(self.python, isolation, hiding)
-                self.worker = _spawn_waiting(command, worker_environment())
+                self.worker = _spawn_waiting(self.python, isolation, hiding, worker_environment())
 
     def applies(self, python: str) -> bool:
         with self.lock:
@@ -285,9 +343,10 @@ class _Standby:
         self, python: str, command: list[str], env: dict[str, str], hiding: HidingRequest
     ) -> _Worker | None:
         """The waiting standby if it is alive and was started exactly as ``command`` in ``env``
-        would start now; None otherwise (keep_warm off, another interpreter). The next standby
-        starts when the run ends (``refill_later``), so that its Airflow import does not take
-        the CPU from the run, hiding what this run's ``hiding`` asked for."""
+        would start now (but for its own temporary folder); None otherwise (keep_warm off,
+        another interpreter). The next standby starts when the run ends (``refill_later``), so
+        that its Airflow import does not take the CPU from the run, hiding what this run's
+        ``hiding`` asked for."""
         with self.lock:
             if not self.enabled or python != self.python:
                 return None
@@ -311,7 +370,12 @@ class _Standby:
 _STANDBY = _Standby()
 
 
-def _worker_command(python: str, isolation: Isolation, hiding: HidePlan | None) -> list[str]:
+def _worker_command(
+    python: str, isolation: Isolation, hiding: HidePlan | None, private: Path | None = None
+) -> list[str]:
+    """The worker's command; in namespaces ``private`` is the one folder it may write to."""
+    if hiding is not None and private is not None:
+        hiding = replace(hiding, writable=(str(private),))
     return [*isolation.command_prefix(hiding), python, "-c", WORKER.read_text(encoding="utf-8")]
 
 
@@ -327,6 +391,7 @@ def _hiding(
     if isolation.kind != "namespace":
         return None
     needs = [*isolation.needs, python, shutil.which(python) or python, *isolation.privileges[:1]]
+    needs.append(tempfile.gettempdir())  # where its temporary folder is made
     return hiding_plan(hide, roots, needs, visible)
 
 
@@ -393,6 +458,7 @@ class ImportRun:
         self._withheld = frozenset(withheld)
         self._mode = isolation
         self._process: subprocess.Popen[bytes] | None = None
+        self._private: Path | None = None  # the worker's temporary folder, removed by close()
         self._writer: threading.Thread | None = None
         self._kept_warm = False
         self._error: TargetUnavailable | None = None
@@ -413,6 +479,7 @@ class ImportRun:
         except ValueError as error:
             raise TargetUnavailable(str(error)) from None
         python = target.python or sys.executable
+        hiding: HidePlan | None = None
         if target.image:
             command, translate = _docker_command(target.image, roots, self._pass_env)
             self.where = f"image {target.image}"
@@ -424,8 +491,8 @@ class ImportRun:
                 self.isolation = choose(self._mode, python=python)
             except IsolationError as error:
                 raise TargetUnavailable(str(error)) from None
-            self.hiding = _hiding(self.isolation, python, self._hide, self._visible, roots)
-            command = _worker_command(python, self.isolation, self.hiding)
+            self.hiding = hiding = _hiding(self.isolation, python, self._hide, self._visible, roots)
+            command = _worker_command(python, self.isolation, hiding)
             translate = str
             self.where = f"interpreter {python}"
         request = {
@@ -439,11 +506,12 @@ class ImportRun:
         }
         data = json.dumps(request).encode()
         self._kept_warm = not target.image and _STANDBY.applies(python)
-        hiding = (self._hide, self._visible)
-        standby = _STANDBY.take(python, command, env, hiding) if self._kept_warm else None
+        asked = (self._hide, self._visible)
+        standby = _STANDBY.take(python, command, env, asked) if self._kept_warm else None
         if standby is not None:
             self.warm = True
             self._process = standby.process
+            self._private = standby.private
             self._out.close()
             self._err.close()
             self._out, self._err = standby.out, standby.err
@@ -458,15 +526,20 @@ class ImportRun:
             stdin.write(data)
             stdin.seek(0)
             try:
-                self._process = subprocess.Popen(
-                    command,
-                    stdin=stdin,
-                    stdout=self._out,
-                    stderr=self._err,
-                    cwd=_worker_cwd(),
-                    env=env,
-                    start_new_session=True,
-                )
+                if self.isolation is None:  # docker run: the image has its own /tmp
+                    self._process = subprocess.Popen(
+                        command,
+                        stdin=stdin,
+                        stdout=self._out,
+                        stderr=self._err,
+                        cwd=_worker_cwd(),
+                        env=env,
+                        start_new_session=True,
+                    )
+                else:
+                    self._process, self._private = _launch(
+                        python, self.isolation, hiding, env, stdin, self._out, self._err
+                    )
             except OSError as error:
                 raise TargetUnavailable(
                     f"{self.where}: {error.strerror}: {error.filename or command[0]}"
@@ -483,8 +556,7 @@ class ImportRun:
         try:
             returncode = self._process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
-            self._kill()
-            self._join_writer()
+            self.close()
             raise TargetUnavailable(f"{self.where}: the import check did not finish") from None
         self._join_writer()
         self._out.seek(0)
@@ -495,12 +567,16 @@ class ImportRun:
         return self._parse(stdout, stderr, returncode)
 
     def close(self) -> None:
-        """Stop the worker if it still runs (the validation failed elsewhere) and free its files."""
+        """Stop the worker if it still runs (the validation failed elsewhere), free its files
+        and remove its temporary folder."""
         if self._process is not None and self._process.poll() is None:
             self._kill()
         self._join_writer()
         self._out.close()
         self._err.close()
+        if self._private is not None:
+            _remove(self._private)
+            self._private = None
         if self._kept_warm:  # the run is over: the next one's worker warms up now
             self._kept_warm = False
             _STANDBY.refill_later()

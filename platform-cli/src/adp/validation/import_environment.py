@@ -7,8 +7,9 @@ temporary folder) that the caller has, plus the names the operator passed explic
 (``pass_env``), minus every name in ``withheld`` (what the platform's own settings name:
 ``token_env``, ``ssh_key_env``, ``webhook.secret_env`` of airflow-repos.yaml). Nothing else of the
 caller's environment reaches it, whatever its name, and ``FIXED`` (``PYTHONDONTWRITEBYTECODE``:
-no ``__pycache__`` in the folder being validated) is always set. The worker then sets its own
-Airflow settings and ``HOME`` (a temporary folder), listed in ``WORKER_SETS``.
+no ``__pycache__`` in the folder being validated) is always set. The platform then sets
+``TMPDIR`` to a folder it made for that worker (the caller's is never used), and the worker its
+own Airflow settings and ``HOME`` (a folder in it), listed in ``WORKER_SETS``.
 
 A name the operator may not pass is refused with the reason (``pass_env_problem``): the
 platform's own settings and credentials (``ADP_*``, the release store's ``AWS_*``), Airflow's
@@ -31,10 +32,12 @@ ALLOWED_PREFIXES = ("LC_",)  # the locale categories (LC_ALL, LC_CTYPE, ...)
 # (a __pycache__ there would change what is published after it).
 FIXED = {"PYTHONDONTWRITEBYTECODE": "1"}
 
-# Set by the worker itself before it imports Airflow (import_worker._prepare_environment).
+# Set by the worker itself before it imports Airflow (import_worker._prepare_environment), and
+# TMPDIR, its own temporary folder, by the platform (import_check._launch).
 WORKER_SETS = frozenset(
     {
         *FIXED,
+        "TMPDIR",
         "HOME",
         "AIRFLOW_HOME",
         "AIRFLOW__CORE__LOAD_EXAMPLES",

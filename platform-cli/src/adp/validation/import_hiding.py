@@ -11,6 +11,9 @@ isolation, ``import_mounts`` hides, for the worker's whole process tree:
   process name (``AWS_SHARED_CREDENTIALS_FILE``, ``KUBECONFIG``, ``KRB5CCNAME``, ...), those that
   exist.
 
+Hiding is about reading; writing is cut for everything at once: every mount of the worker's
+namespace is read-only but its own temporary folder (``HidePlan.writable``, ``import_mounts``).
+
 Invariant (``plan``): every such path that exists is hidden, except (1) one that is or holds a
 path the worker needs (the interpreter and its ``sys.path``, the temporary folder, the system's
 folders): it is not hidden, and ``skipped`` says which and why (reported as ADP026); and (2) the
@@ -55,11 +58,14 @@ SYSTEM = ("/", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/usr", "/etc", "/de
 @dataclass(frozen=True)
 class HidePlan:
     """What the worker's mount namespace hides (``hide``), what stays visible inside a hidden
-    folder (``keep``), and the paths not hidden with why (``skipped``, for ADP026)."""
+    folder (``keep``), the paths not hidden with why (``skipped``, for ADP026), and the one
+    folder the worker may write to (``writable``: its own temporary folder, made by the
+    platform for it; every other mount of its namespace is read-only, see ``import_mounts``)."""
 
     hide: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    writable: tuple[str, ...] = ()
 
     def arguments(self) -> list[str]:
         """The ``import_mounts`` arguments (before its ``--``)."""
@@ -68,6 +74,8 @@ class HidePlan:
             found += ["--hide", path]
         for path in self.keep:
             found += ["--keep", path]
+        for path in self.writable:
+            found += ["--writable", path]
         return found
 
     def warning(self) -> str:

@@ -1,25 +1,30 @@
 """Which isolation this machine gives the import check's worker, probed once per process.
 
-``namespace`` (the strong one): the worker runs under ``unshare`` in network, PID and mount
-namespaces of its own (and a user namespace where the kernel allows one), with ``setpriv``
-dropping every capability: no network interface but a loopback that is down, for every process
-it starts; no other process in view (its own /proc), so no other process's environment or
-memory; the platform's secret files hidden (``import_mounts``, run between the two: an empty
-read-only tmpfs over each secret folder, /dev/null over each secret file; see
-``import_hiding`` for which); no capability to undo any of it. In it, the worker's seccomp
+``namespace`` (the strong one): the worker runs under ``unshare`` in network, IPC, PID and
+mount namespaces of its own (and a user namespace where the kernel allows one), with
+``setpriv`` dropping every capability: no network interface but a loopback that is down, for
+every process it starts; no other process in view (its own /proc), so no other process's
+environment or memory; the platform's secret files hidden (``import_mounts``, run between the
+two: an empty read-only tmpfs over each secret folder, /dev/null over each secret file; see
+``import_hiding`` for which); every mount read-only and ``nodev`` but its own temporary folder
+(``import_mounts`` too), so it changes no file of the machine; no capability to undo any of
+it. In it, the worker's seccomp
 filter refuses every socket family but AF_INET/AF_INET6 (AF_UNIX sockets are files, which a
 network namespace does not hide).
 
 ``in-process`` (the weaker one, where namespaces are not allowed: a container with the default
 seccomp profile, a kernel without user namespaces): the worker's seccomp filter refuses every
 socket, so no process of the tree opens one, and an audit hook in the file's own process
-refuses new processes, ctypes calls and other processes' /proc entries; no file is hidden: the
-code can read what the worker's user can read. Reported as ``ADP026``.
+refuses new processes, ctypes calls and other processes' /proc entries; no file is hidden and
+nothing is read-only: the code can read and write what the worker's user can. Reported as
+``ADP026``.
 
 Invariant: ``choose()`` returns the namespace isolation only after a probe, run once per
-process (and interpreter), saw it hold: a worker in another network namespace, as PID 1, with
-no capability, AF_UNIX refused, loopback unreachable, and a file and a folder hidden by
-``import_mounts`` while a folder kept inside the hidden one stays readable.
+process (and interpreter), saw it hold: a worker in other network and IPC namespaces, as PID
+1, with no capability, AF_UNIX refused, loopback unreachable, a file and a folder hidden by
+``import_mounts`` while a folder kept inside the hidden one stays readable, no file made in a
+folder of the user's nor in the kept folder, one made in its own temporary folder, and no
+other writable mount in its reach.
 ``ADP_IMPORT_ISOLATION`` (read here, by the platform, never by the worker: the worker's
 environment is an allow-list) chooses:
 ``auto`` (default: the best available), ``namespace`` (refuse to run the import check without
@@ -50,7 +55,7 @@ SETTING = "ADP_IMPORT_ISOLATION"
 MODES = ("auto", "namespace", "in-process")
 # Every capability dropped, none regained by exec (also as root), no new privileges.
 SETPRIV = ("--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs")
-NAMESPACES = ("--net", "--pid", "--fork", "--kill-child", "--mount-proc")
+NAMESPACES = ("--net", "--ipc", "--pid", "--fork", "--kill-child", "--mount-proc")
 VARIANTS = (
     ("user namespace", ("--user", "--map-root-user")),  # any user, where the kernel allows
     ("root", ()),  # root without user namespaces
@@ -87,7 +92,8 @@ class Isolation:
 
     def command_prefix(self, hiding: HidePlan | None = None) -> tuple[str, ...]:
         """What goes before the worker's command: nothing in-process; in namespaces,
-        ``unshare``, ``import_mounts`` hiding ``hiding``'s paths, then ``setpriv``."""
+        ``unshare``, ``import_mounts`` (hiding ``hiding``'s paths, every mount read-only but
+        its ``writable`` folder), then ``setpriv``."""
         if self.kind != "namespace":
             return ()
         arguments = hiding.arguments() if hiding is not None else []
@@ -100,7 +106,10 @@ class Isolation:
     def describe(self) -> str:
         """One line for a report's note, `adp doctor` and the docs' wording."""
         if self.kind == "namespace":
-            return f"network namespace ({self.detail}; secret files hidden)"
+            return (
+                f"network namespace ({self.detail}; secret files hidden, every file system "
+                "read-only but its own temporary folder)"
+            )
         cut = "seccomp refuses every socket" if self.seccomp else "no seccomp filter"
         return f"in-process isolation only ({cut}; {self.detail})"
 
@@ -120,8 +129,9 @@ class Isolation:
             f"the import check ran with in-process isolation only ({self.detail}): {network}; "
             "other processes were guarded in-process only, which code can get round, and no "
             "file was hidden: the code could read the platform's secret files and the "
-            "validating user's credentials (run where namespaces are allowed, or use --image; "
-            f"{SETTING}=namespace refuses to run without them)"
+            "validating user's credentials, and change any file that user can write (its "
+            "interpreter's packages, its home) (run where namespaces are allowed, or use "
+            f"--image; {SETTING}=namespace refuses to run without them)"
         )
 
 
@@ -157,13 +167,18 @@ def _run_probe(command: list[str], environ: dict[str, str]) -> tuple[dict[str, o
 def _namespace_problem(found: Mapping[str, object], hidden: Mapping[str, str]) -> str:
     """Why a namespace probe's answer is not the isolation promised ("" when it is);
     ``hidden``: path -> what the worker must read there ("" for a hidden file, "!" for a file
-    of a hidden folder: not found, or a kept file's content)."""
-    try:
-        ours = os.readlink("/proc/self/ns/net")
-    except OSError:
-        ours = None
-    if not found.get("net") or found.get("net") == ours:
+    of a hidden folder: not found, or a kept file's content; "!" for a folder, in which the
+    worker must also fail to make a file)."""
+    ours: dict[str, str | None] = {}
+    for kind in ("net", "ipc"):
+        try:
+            ours[kind] = os.readlink(f"/proc/self/ns/{kind}")
+        except OSError:
+            ours[kind] = None
+    if not found.get("net") or found.get("net") == ours["net"]:
         return "the worker shared this process's network namespace"
+    if not found.get("ipc") or found.get("ipc") == ours["ipc"]:
+        return "the worker shared this process's IPC namespace"
     if found.get("pid") != 1:
         return "the worker did not get a PID namespace of its own"
     if int(str(found.get("CapEff", "1")), 16) or int(str(found.get("CapBnd", "1")), 16):
@@ -181,12 +196,34 @@ def _namespace_problem(found: Mapping[str, object], hidden: Mapping[str, str]) -
         got = str(read.get(path, "?"))
         if got != expected and not (expected == "!" and got.startswith("!")):
             return f"the secret files were not hidden as asked ({Path(path).name}: {got[:40]!r})"
+    return _read_only_problem(found, hidden)
+
+
+def _read_only_problem(found: Mapping[str, object], hidden: Mapping[str, str]) -> str:
+    """Why the probe's worker could change a file outside its temporary folder ("" if not)."""
+    wrote = found.get("wrote")
+    if not isinstance(wrote, dict):
+        return "the worker did not say what it could write"
+    for path in hidden:
+        if path in wrote and not str(wrote[path]).startswith("!"):
+            return (
+                f"the worker could write in a folder of this user's ({Path(path).name}): its "
+                "file system was not read-only"
+            )
+    if found.get("tmp_wrote") != "":
+        return f"the worker could not write in its own temporary folder ({found.get('tmp_wrote')})"
+    mounts = found.get("writable_mounts")
+    if mounts != [found.get("tmpdir")]:
+        shown = ", ".join(str(m) for m in mounts[:3]) if isinstance(mounts, list) else "?"
+        return f"the worker could write to mounts other than its temporary folder ({shown})"
     return ""
 
 
 class _HidingProbe:
-    """Files for the probe of the hiding: a secret file, a secret folder and a folder kept
-    visible inside it; removed on exit."""
+    """Files for the probe of the hiding and of the read-only view: a secret file, a secret
+    folder and a folder kept visible inside it; a folder of the user's (``open``), where the
+    worker must fail to make a file, as in the kept one; the worker's own temporary folder
+    (``private``), where it must succeed. Removed on exit."""
 
     def __enter__(self) -> _HidingProbe:
         self.folder = Path(tempfile.mkdtemp(prefix="adp-hide-probe-"))
@@ -196,8 +233,20 @@ class _HidingProbe:
         secret.write_text("secret")
         (folder / "inner").write_text("secret")
         (kept / "file").write_text("kept")
-        self.plan = HidePlan(hide=(str(secret), str(folder)), keep=(str(kept),))
-        self.expected = {str(secret): "", str(folder / "inner"): "!", str(kept / "file"): "kept"}
+        self.open = self.folder / "open"
+        self.private = self.folder / "private"
+        self.open.mkdir()
+        self.private.mkdir()
+        self.plan = HidePlan(
+            hide=(str(secret), str(folder)), keep=(str(kept),), writable=(str(self.private),)
+        )
+        self.expected = {
+            str(secret): "",
+            str(folder / "inner"): "!",
+            str(kept / "file"): "kept",
+            str(kept): "!",
+            str(self.open): "!",
+        }
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -220,13 +269,15 @@ def _probe(python: str, unshare: str | None, setpriv: str | None) -> Isolation:
                 problem = problem or _namespace_problem(found, files.expected)
             if not problem:
                 needs = found.get("needs")
+                gone = files.folder  # the probe's own folders (its TMPDIR): removed now
+                kept = [str(p) for p in needs] if isinstance(needs, list) else []
                 return Isolation(
                     "namespace",
                     prefix,
                     f"{Path(unshare).name}, {name}",
                     True,
                     privileges,
-                    tuple(str(p) for p in needs) if isinstance(needs, list) else (),
+                    tuple(p for p in kept if gone != Path(p) and gone not in Path(p).parents),
                 )
             reasons.append(f"{name}: {problem}")
     else:

@@ -29,9 +29,13 @@ itself once the request is read), by the request's ``isolation``:
 In both, the audit hook refuses and records every socket operation that reaches out (connect,
 sendto, sendmsg, name lookups): the first is ``ADP023``.
 ``python -c <this file> --probe MODE [PATH]...`` prints what the seal gives where it runs (the
-platform's probe of the machine), what it could read of each PATH (the probe of the hiding)
-and what the interpreter needs (its prefixes, ``sys.path``, its temporary folder: never
-hidden).
+platform's probe of the machine), what it could read of each PATH (the probe of the hiding),
+whether it could make a file in each PATH that is a folder and in its TMPDIR, which mounts in
+its reach are writable (the probe of the read-only view) and what the interpreter needs (its
+prefixes, ``sys.path``, its temporary folder: never hidden).
+
+Its TMPDIR is a folder the platform made for this worker (in namespaces the only one it can
+write to); its HOME and AIRFLOW_HOME are made in it.
 
 Order: what Airflow reads when it is imported (AIRFLOW_HOME, the metadata database URL, the
 DAGs folder, examples off) is set before the import; the request's timeout only afterwards, into
@@ -40,6 +44,7 @@ first) each time it imports a file, never at import.
 """
 
 import contextlib
+import errno
 import gc
 import importlib
 import json
@@ -262,11 +267,54 @@ def _probe(mode):
     )
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, timeout=60)
     found["child_udp_refused"] = done.returncode != 0  # its process inherited the filter
+    with contextlib.suppress(OSError):
+        found["ipc"] = os.readlink("/proc/self/ns/ipc")
     found["read"] = {path: _probe_read(path) for path in sys.argv[3:]}  # the hiding's probe
+    # The read-only view: no file can be made in a folder given, one can in its own TMPDIR,
+    # and of every mount it can reach only the one of that folder is writable.
+    found["wrote"] = {path: _probe_write(path) for path in sys.argv[3:] if os.path.isdir(path)}
+    found["tmpdir"] = os.path.realpath(tempfile.gettempdir())
+    found["tmp_wrote"] = _probe_write(found["tmpdir"])
+    found["writable_mounts"] = _writable_mounts()
     # What this interpreter needs, never to be hidden from it.
     needed = [sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir(), *sys.path]
     found["needs"] = sorted({path for path in needed if path and os.path.isabs(path)})
     print(json.dumps(found), flush=True)
+
+
+def _probe_write(folder):
+    """ "" when a new file could be made in ``folder`` (it is removed again), else "!" and
+    why not."""
+    path = os.path.join(folder, f"adp-probe-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as error:
+        return "!" + (errno.errorcode.get(error.errno or 0) or type(error).__name__)
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    return ""
+
+
+def _writable_mounts():
+    """The mount points, of every mount this process can reach, that are not read-only."""
+    found = []
+    with open("/proc/self/mountinfo", "rb") as handle:
+        lines = handle.read().splitlines()
+    for line in lines:
+        fields = line.split(b" ")
+        point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
+        try:
+            fd = os.open(point, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue  # no path leads there
+        try:
+            with open(f"/proc/self/fdinfo/{fd}") as info:
+                ident = next(int(x.split()[1]) for x in info if x.startswith("mnt_id:"))
+        finally:
+            os.close(fd)
+        if ident == int(fields[0]) and "ro" not in fields[5].decode().split(","):
+            found.append(os.fsdecode(point))
+    return found
 
 
 def _probe_read(path):
