@@ -458,7 +458,9 @@ def test_a_package_writing_the_store_directly_cannot_take_another_packages_dag(
         lambda: [e for e in api.import_errors() if e["filename"].endswith("steal.py")],
         timeout=60,
     )
-    assert "may define only DAG ids starting with 'thief_'" in errors[0]["stack_trace"], errors
+    message = errors[0]["stack_trace"]
+    assert "DAG id 'victim_daily' is defined in a release of package 'thief'" in message, errors
+    assert "may not define package 'victim''s DAG ids" in message, errors
     details = api.request("GET", "/api/v2/dags/victim_daily/details").json()
     assert details["relative_fileloc"] == "victim/victim_daily.py", details
     retire(LocalStore(store), "dev", "thief")

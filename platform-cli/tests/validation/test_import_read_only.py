@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from dag_corpus import dag
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 # -- a throwaway interpreter: its own site-packages (writable by the user), the real Airflow ----
@@ -233,7 +233,7 @@ def mount_id(fd):
 DEVICES = {(1, 3), (1, 5), (1, 7), (1, 8), (1, 9)}  # null, zero, full, random, urandom
 writable, devices = [], []
 with open("/proc/self/mountinfo", "rb") as handle:
-    lines = handle.read().splitlines()
+    lines = [line for line in handle.read().split(b"\n") if line]  # not "\r": unescaped
 for line in lines:
     fields = line.split(b" ")
     point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
@@ -400,7 +400,9 @@ NAME = st.text(
 ).filter(lambda name: name not in (".", "..") and len(name.encode()) < 100)
 OPERATION_NAMES = ["create", "mkdir", "symlink", "hardlink", "rename", "unlink", "rmdir",
                    "chmod", "truncate", "append", "utime", "mkfifo", "child"]  # fmt: skip
-MOUNT_UNFRIENDLY = st.sampled_from(["tmp", "with space", "tab\there", "new\nline", "back\\slash"])
+MOUNT_UNFRIENDLY = st.sampled_from(
+    ["tmp", "with space", "tab\there", "new\nline", "back\\slash", "carriage\rreturn"]
+)
 
 
 def variants() -> list[tuple[str, object]]:
@@ -447,6 +449,8 @@ def prepare(folder: Path) -> None:
     parts=st.lists(NAME, min_size=1, max_size=3),
     private_name=st.one_of(MOUNT_UNFRIENDLY, NAME),
 )
+# "\r" is not escaped in /proc/self/mountinfo: a reader splitting lines on it broke (found by CI)
+@example(variant=0, operation="create", parts=["0"], private_name="\r")
 def test_outside_its_temporary_folder_no_operation_changes_anything(
     variant: int, operation: str, parts: list[str], private_name: str
 ) -> None:

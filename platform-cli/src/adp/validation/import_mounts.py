@@ -105,7 +105,9 @@ def _mount_id(fd):
 def _mounts():
     """(id, mount point as bytes, per-mount options) of every mount of this namespace."""
     with open("/proc/self/mountinfo", "rb") as handle:
-        lines = handle.read().splitlines()
+        # one mount a line, split on "\n" only: the kernel escapes space, tab, newline and
+        # backslash in a mount point (octal), but not "\r", which splitlines() would cut at
+        lines = [line for line in handle.read().split(b"\n") if line]
     found = []
     for line in lines:
         fields = line.split(b" ")

@@ -299,7 +299,7 @@ def _writable_mounts():
     """The mount points, of every mount this process can reach, that are not read-only."""
     found = []
     with open("/proc/self/mountinfo", "rb") as handle:
-        lines = handle.read().splitlines()
+        lines = [line for line in handle.read().split(b"\n") if line]  # not "\r": unescaped
     for line in lines:
         fields = line.split(b" ")
         point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
