@@ -22,9 +22,11 @@ test: system-deps lint ## Lint, then run every test (needs a Docker engine)
 system-deps: ## Install the Debian packages the tests use (KDC, PostgreSQL, ...)
 	scripts/install-system-deps test
 
-lint: dev-env ## ruff check and ruff format --check over the repository
+lint: dev-env ## ruff check, ruff format --check, the import contracts and mypy (no Docker)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	cd platform-cli && ../.venv/bin/mypy
 
 format: dev-env ## Format the code with ruff
 	.venv/bin/ruff format .

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import docker
 import yaml
+from adp.airflow_api import AirflowClient
 from adp.dev import stack as stack_lib
-from adp.dev.api import AirflowClient
 from adp.dev.project import find_datakit
 from adp.dev.settings import DevSettings
 from adp_test_servers.airflow_stack import release_store_override

@@ -16,7 +16,7 @@ import argparse
 import statistics
 import time
 
-from adp.dev.api import AirflowClient
+from adp.airflow_api import AirflowClient
 from bench_stack import dag_file, running_bench_stack, wait_for_description
 
 ANCHOR = "new file, same settings (FACTS.md): median 5.5 s, 1.1-5.7 s"

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from adp.releases.s3_store import S3Store
 from adp.sync import Syncer
+from adp_test_helpers.sync_support import CountingStore, publish_files
 from adp_test_servers.s3 import cache_dir, running_s3
 from adp_test_servers.tools import project_tool
 
@@ -62,9 +63,6 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform-cli/tests/sync"))
-    from sync_support import CountingStore, publish_files
-
     aws = awscli()
     with tempfile.TemporaryDirectory() as temp, running_s3(Path(temp) / "moto") as s3:
         os.environ.update(s3.env)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 import yaml
-from adp.dev.api import AirflowClient
+from adp.airflow_api import AirflowClient
 from adp.repos.state import StateDir
 from adp_test_servers.ports import free_port
 from bench_stack import dag_file, release_store, running_bench_stack, wait_for_description

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from adp.dev.api import AirflowClient
+from adp.airflow_api import AirflowClient
 from bench_stack import dag_file, release_store, running_bench_stack, wait_for_description
 
 GOAL = "goal (issue): median <= 5 s; the seed's aws s3 sync sidecar: 30-60 s"

@@ -1,8 +1,8 @@
-"""validate() of a 1-DAG folder in a long-running process, keep_warm off vs on.
+"""validate() of a 1-DAG folder in a long-running process, without and with an ImportStandby.
 
-The webhook receiver (`adp repos serve`) validates every pushed commit in one process. With
-keep_warm off each validation starts a fresh import worker (a new interpreter that imports
-Airflow: seconds of CPU); with ``keep_warm()`` on it takes a worker started in advance, which
+The webhook receiver (`adp repos serve`) validates every pushed commit in one process. Without
+a standby each validation starts a fresh import worker (a new interpreter that imports
+Airflow: seconds of CPU); given an ``ImportStandby`` it takes a worker started in advance, which
 has imported Airflow while the process waited for the push. Pushes are spaced, so the runs are
 too: --gap seconds of sleep before each run (the standby warms meanwhile).
 
@@ -29,21 +29,26 @@ import tempfile
 import time
 from pathlib import Path
 
-from adp.validation import Report, ValidationOptions, keep_warm, validate
-from adp.validation.import_check import warm_stats
+from adp.validation import ImportStandby, Report, ValidationOptions, validate
 from dags_validate import PACKAGE, dag_file, summary, versions, warn_if_found
 
 GOAL_S = 2.0
 GOAL_CORES = 2
 
 
-def timed_runs(folder: Path, options: ValidationOptions, runs: int, gap: float) -> list[float]:
+def timed_runs(
+    folder: Path,
+    options: ValidationOptions,
+    runs: int,
+    gap: float,
+    standby: ImportStandby | None = None,
+) -> list[float]:
     times = []
     report: Report | None = None
     for _ in range(runs):
         time.sleep(gap)
         start = time.perf_counter()
-        report = validate([folder], options)
+        report = validate([folder], options, standby)
         times.append(time.perf_counter() - start)
     assert report is not None
     each = " ".join(f"{seconds:.2f}" for seconds in times)
@@ -83,26 +88,25 @@ def main() -> int:
     )
     print(f"Python {sys.version.split()[0]}; {versions()}\n")
     try:
-        print("keep_warm off (a fresh worker per run) ...", flush=True)
+        print("no standby (a fresh worker per run) ...", flush=True)
         cold = timed_runs(folder, options, args.runs, args.gap)
-        print("keep_warm on (each run takes the standby, the next one starts) ...", flush=True)
-        keep_warm()
-        before = warm_stats()
-        warm = timed_runs(folder, options, args.runs, args.gap)
-        after = warm_stats()
-        keep_warm(False)
+        print("an ImportStandby (each run takes its worker, the next one starts) ...", flush=True)
+        with ImportStandby() as standby:
+            before = standby.stats()
+            warm = timed_runs(folder, options, args.runs, args.gap, standby)
+            after = standby.stats()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     hits, misses = after.hits - before.hits, after.misses - before.misses
     print(f"\n  {'validate(), 1 DAG file':<34}{'median':>9}{'min':>8}{'max':>8}   goal")
-    print(row("keep_warm off", cold))
-    print(row("keep_warm on", warm, f" (standby taken {hits}/{args.runs}, missed {misses})"))
+    print(row("no standby", cold))
+    print(row("ImportStandby", warm, f" (standby taken {hits}/{args.runs}, missed {misses})"))
     cores = os.cpu_count()
     on = "" if cores == GOAL_CORES else f"; measured on {cores} cores"
     print(
         f"median {statistics.median(cold):.2f} s -> {statistics.median(warm):.2f} s with "
-        f"keep_warm (goal: push -> promoted <= {GOAL_S:g} s on {GOAL_CORES} cores, validation "
-        f"included){on}"
+        f"an ImportStandby (goal: push -> promoted <= {GOAL_S:g} s on {GOAL_CORES} cores, "
+        f"validation included){on}"
     )
     return 0
 

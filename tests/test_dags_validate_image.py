@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from adp.validation import ImportTarget, ValidationOptions, validate
-from dag_corpus import GITHUB_TOKEN, dag
+from adp_test_helpers.dag_corpus import GITHUB_TOKEN, dag
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from adp.airflow_api import AirflowClient, DagRun
 from adp.cli.main import app
-from adp.dev.api import AirflowClient, DagRun
 from adp.repos.state import StateDir
 from adp_test_servers.airflow_stack import (
     AIRFLOW_SERVICES,
@@ -438,8 +438,8 @@ def test_a_package_writing_the_store_directly_cannot_take_another_packages_dag(
     listed, and victim_daily stays victim's."""
     from adp.releases.local_store import LocalStore
     from adp.releases.pointer import retire
-    from dag_corpus import dag
-    from sync_support import publish_files
+    from adp_test_helpers.dag_corpus import dag
+    from adp_test_helpers.sync_support import publish_files
 
     stack, store, _ = release_stack
     api = stack.api

@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from adp.airflow_api import AirflowClient
 from adp.cli.main import app
-from adp.dev.api import AirflowClient
 from adp.repos.state import StateDir
 from adp_test_servers.airflow_stack import (
     AIRFLOW_SERVICES,

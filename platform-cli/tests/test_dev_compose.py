@@ -16,6 +16,7 @@ from adp.dev.compose import SHAPES, StackSpec, compose_args, compose_command, re
 from adp.dev.project import find_datakit
 from adp.dev.settings import DevSettings
 from adp.dev.stack import Stack
+from adp_test_helpers.golden import update_requested
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -39,7 +40,7 @@ def test_rendering_matches_the_golden_copy(shape: str) -> None:
     with ADP_UPDATE_GOLDEN=1 and review)."""
     golden = GOLDEN / f"compose-{shape}.yml"
     text = render(spec(shape))
-    if os.environ.get("ADP_UPDATE_GOLDEN") == "1":
+    if update_requested():  # never under CI
         golden.write_text(text)
     assert text == golden.read_text()
 

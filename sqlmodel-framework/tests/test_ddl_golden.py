@@ -7,12 +7,12 @@ Regenerate after an intended change with ``ADP_UPDATE_GOLDEN=1 pytest ...`` and 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from adp_test_helpers.golden import update_requested
 from sqlalchemy import create_mock_engine
 from sqlalchemy.dialects import mssql
 from sqlmodel import Field
@@ -58,7 +58,7 @@ def ddl_script(dialect: str, model: Any) -> str:
 
 def check_golden(name: str, actual: str) -> None:
     path = GOLDEN / name
-    if os.environ.get("ADP_UPDATE_GOLDEN") == "1":
+    if update_requested():  # never under CI
         path.write_text(actual)
     assert path.exists(), f"{path} missing: run with ADP_UPDATE_GOLDEN=1 to create it"
     assert actual == path.read_text(), f"DDL differs from {path} (ADP_UPDATE_GOLDEN=1 to accept)"

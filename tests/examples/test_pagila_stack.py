@@ -25,7 +25,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from adp.dev.api import AirflowClient, DagRun
+from adp.airflow_api import AirflowClient, DagRun
 from adp.dev.project import Datakit
 from adp_test_servers.ports import free_port
 from adp_test_servers.tools import project_tool

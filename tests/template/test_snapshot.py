@@ -13,6 +13,8 @@ import os
 import re
 from pathlib import Path
 
+from adp_test_helpers.golden import update_requested
+
 GOLDEN = Path(__file__).parent / "golden" / "default-datakit.snapshot"
 VOLATILE = [
     (re.compile(r"^_commit: .*$", re.MULTILINE), "_commit: <masked>"),
@@ -35,7 +37,7 @@ def snapshot(project: Path) -> str:
 def test_default_rendering_matches_golden(tmp_path, template_repo, render) -> None:
     project = render(template_repo, tmp_path / "my-datakit")
     actual = snapshot(project)
-    if os.environ.get("ADP_UPDATE_GOLDEN") == "1":
+    if update_requested():  # never under CI
         GOLDEN.write_text(actual)
     assert GOLDEN.exists(), "no golden file yet: run with ADP_UPDATE_GOLDEN=1"
     expected = GOLDEN.read_text()

@@ -12,13 +12,14 @@ import subprocess
 from pathlib import Path
 
 from adp import facts
+from adp.errors import Failure
 
 SCRIPT = "find-buildkit-docker"
 # The script runs whatever PATH holds (a PATH without bash still finds no client, clearly).
 BASH = "/bin/bash" if Path("/bin/bash").is_file() else "bash"
 
 
-class NoBuildKitClient(RuntimeError):
+class NoBuildKitClient(Failure, RuntimeError):
     """No docker client builds with BuildKit; the message lists the clients tried and the fix."""
 
 

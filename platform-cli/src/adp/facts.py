@@ -7,17 +7,18 @@ source tree, adp reads the root file itself. Pure logic: no Docker, no network.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from adp import envfile, pydantic_problems
+from adp.errors import UsageError
+
 FILE_NAME = "facts.env"
-_LINE = re.compile(r"^(?P<key>[A-Z_][A-Z0-9_]*)=(?P<value>[^\s\"'$`]+)$")
 
 
-class FactsError(RuntimeError):
+class FactsError(UsageError, RuntimeError):
     """facts.env is missing or malformed; the message names the line and the fix."""
 
 
@@ -44,29 +45,20 @@ class Facts(BaseModel):
 
 def parse(text: str, source: str = FILE_NAME) -> Facts:
     """Parse facts.env text: `KEY=value` lines, `#` comments, no quotes, spaces or expansion."""
-    values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _LINE.match(line)
-        if not match:
-            raise FactsError(
-                f"{source}:{number}: expected KEY=value with no quotes or spaces, got {raw!r}"
-            )
-        key = match["key"]
-        if key in values:
-            raise FactsError(f"{source}:{number}: {key} is written twice; keep one line")
-        values[key] = match["value"]
+    try:
+        values = envfile.values(text, source, grammar="strict")
+    except envfile.EnvFileError as error:
+        raise FactsError(problems=error.problems) from None
     try:
         return Facts(**values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: "
-            + ("missing, add the line" if err["type"] == "missing" else "unknown key, remove it")
-            for err in exc.errors()
+        found = pydantic_problems.problems(
+            exc,
+            message=lambda item: (
+                "missing, add the line" if item["type"] == "missing" else "unknown key, remove it"
+            ),
         )
-        raise FactsError(f"{source}: {problems}") from None
+        raise FactsError(f"{source}: {pydantic_problems.render(found)}") from None
 
 
 def repo_root(start: Path | None = None) -> Path | None:

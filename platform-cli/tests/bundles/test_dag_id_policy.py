@@ -17,8 +17,8 @@ from pathlib import Path
 
 from adp.releases.local_store import LocalStore
 from adp.sync import Syncer
-from dag_corpus import dag
-from sync_support import publish_files
+from adp_test_helpers.dag_corpus import dag
+from adp_test_helpers.sync_support import publish_files
 
 # One DagBag per file, as the dag-processor parses (so no bag sees two files' DAGs at once).
 PARSE = """

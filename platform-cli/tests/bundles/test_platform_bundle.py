@@ -13,9 +13,9 @@ from adp.bundles.platform_bundle import BundleConfigError, PlatformDagBundle
 from adp.releases.local_store import LocalStore
 from adp.releases.s3_store import S3Store
 from adp.releases.store import Store
+from adp_test_helpers.release_corpus import new_bucket
+from adp_test_helpers.sync_support import publish_files, read_tree
 from airflow.dag_processing.bundles.manager import DagBundlesManager
-from release_corpus import new_bucket
-from sync_support import publish_files, read_tree
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 from adp.cli.main import app
-from adp_test_servers.git_servers import GitHttpServer, running_git_http
-from mcp_support import (
+from adp_test_helpers.mcp_support import (
     CredentialTrap,
     McpClient,
     User,
@@ -30,7 +29,8 @@ from mcp_support import (
     snapshot,
     text_of,
 )
-from repo_support import Upstream, dag_text, write_config
+from adp_test_helpers.repo_support import Upstream, dag_text, write_config
+from adp_test_servers.git_servers import GitHttpServer, running_git_http
 from typer.testing import CliRunner
 
 TOKEN = "tok-" + "Rv7" * 12  # the team's token: TEAM_TOKEN (allowed) and secrets/team-token

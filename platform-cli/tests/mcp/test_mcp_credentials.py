@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from adp_test_helpers.mcp_support import McpClient, User, server_env, snapshot
+from adp_test_helpers.repo_support import Upstream, dag_text, files_holding
 from adp_test_servers.git_servers import GitHttpServer, running_git_http
-from mcp_support import McpClient, User, server_env, snapshot
-from repo_support import Upstream, dag_text, files_holding
 
 TOKEN = "tok-" + "Kp4" * 12
 WRONG = "tok-wrong-" + "Jx9" * 10

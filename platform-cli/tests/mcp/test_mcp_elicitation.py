@@ -13,8 +13,8 @@ import mcp_types as types
 import pytest
 from adp.releases.local_store import LocalStore
 from adp.releases.pointer import read_pointer
-from mcp_support import McpClient, snapshot
-from repo_support import Upstream, dag_text, write_config
+from adp_test_helpers.mcp_support import McpClient, snapshot
+from adp_test_helpers.repo_support import Upstream, dag_text, write_config
 
 
 @dataclass

@@ -19,8 +19,8 @@ from adp.releases.local_store import LocalStore
 from adp.releases.pointer import read_pointer
 from adp.releases.publish import PublishRequest, publish_validated
 from adp.validation import DagInfo, Report
-from mcp_support import McpClient, User, snapshot
-from repo_support import FAKE_TOKEN, Upstream, dag_text
+from adp_test_helpers.mcp_support import McpClient, User, snapshot
+from adp_test_helpers.repo_support import FAKE_TOKEN, Upstream, dag_text
 from typer.testing import CliRunner
 
 ENV = "dev"

@@ -9,7 +9,7 @@ import pytest
 from adp.releases.local_store import LocalStore
 from adp.releases.s3_store import S3Store
 from adp.releases.store import Store
-from release_corpus import new_bucket
+from adp_test_helpers.release_corpus import new_bucket
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from adp.cli.main import app
+from adp_test_helpers.dag_corpus import dag
+from adp_test_helpers.release_corpus import good_dags, new_bucket, write_dags
 from adp_test_servers.s3 import S3Server
-from dag_corpus import dag
-from release_corpus import good_dags, new_bucket, write_dags
 from typer.testing import CliRunner
 
 runner = CliRunner()

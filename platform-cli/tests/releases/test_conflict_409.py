@@ -12,9 +12,9 @@ from adp.releases.pointer import PointerConflict, read_pointer
 from adp.releases.publish import PublishRequest, publish_validated
 from adp.releases.s3_store import S3Store
 from adp.validation import Report, ValidationOptions, validate
+from adp_test_helpers.release_corpus import good_dags, new_bucket
 from adp_test_servers.fault_proxy import FaultProxy
 from adp_test_servers.s3 import S3Server
-from release_corpus import good_dags, new_bucket
 
 
 @pytest.fixture

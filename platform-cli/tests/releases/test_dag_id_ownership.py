@@ -16,9 +16,9 @@ from adp.releases import names
 from adp.releases.local_store import LocalStore
 from adp.releases.pointer import ReleaseError
 from adp.releases.publish import check_ownership
+from adp_test_helpers.sync_support import publish_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sync_support import publish_files
 
 PACKAGES = st.sampled_from(["a", "a_b", "a_b_c", "ab", "b", "b_a"])
 SUFFIXES = st.sampled_from(["x", "b", "b_x", "b_c_x", "c_x", "a_x"])

@@ -26,7 +26,7 @@ from adp.releases.local_store import LocalStore
 from adp.releases.names import InvalidName, check_key
 from adp.releases.pointer import read_pointer
 from adp.releases.store import Busy
-from sync_support import publish_files
+from adp_test_helpers.sync_support import publish_files
 
 ATTACKER = 1001
 # The attacker's interpreter: the system's (any user may run it), else this one.

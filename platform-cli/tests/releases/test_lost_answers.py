@@ -14,9 +14,9 @@ from adp.releases.pointer import read_pointer, rollback
 from adp.releases.publish import PublishRequest, VersionExists, plan_release, publish_validated
 from adp.releases.s3_store import S3Store
 from adp.validation import Report, ValidationOptions, validate
+from adp_test_helpers.release_corpus import good_dags, new_bucket
 from adp_test_servers.fault_proxy import FaultProxy
 from adp_test_servers.s3 import S3Server
-from release_corpus import good_dags, new_bucket
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,8 @@ from adp.releases.publish import (
 )
 from adp.releases.store import UNCHANGED, Store
 from adp.validation import Report, ValidationOptions, validate
-from dag_corpus import dag
-from release_corpus import good_dags, write_dags
+from adp_test_helpers.dag_corpus import dag
+from adp_test_helpers.release_corpus import good_dags, write_dags
 
 OPTIONS = ValidationOptions(package="sales")
 

@@ -16,9 +16,9 @@ from adp.cli.main import app
 from adp.releases.local_store import LocalStore
 from adp.releases.locate import open_store
 from adp.releases.names import InvalidName
+from adp_test_helpers.release_corpus import good_dags
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from release_corpus import good_dags
 from typer.testing import CliRunner
 
 runner = CliRunner()

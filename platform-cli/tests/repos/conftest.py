@@ -1,16 +1,16 @@
-"""The promoter's tests validate a commit in nearly every test: they keep the import check
-warm, as `adp repos serve` does (each validation then takes about 1 s, not 3 s)."""
+"""The promoter's tests validate a commit in nearly every test: the ones that sync again and
+again give their promoter an import-check standby, as `adp repos serve` does (each validation
+then takes about 1 s, not 3 s)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from adp.validation import keep_warm
+from adp.validation import ImportStandby
 
 
-@pytest.fixture(autouse=True, scope="package")
-def warm_import_check() -> Iterator[None]:
-    keep_warm(True)
-    yield
-    keep_warm(False)
+@pytest.fixture(scope="package")
+def import_standby() -> Iterator[ImportStandby]:
+    with ImportStandby() as standby:
+        yield standby

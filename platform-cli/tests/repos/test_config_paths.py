@@ -17,9 +17,9 @@ from adp.cli.main import app
 from adp.repos.config import ReposConfigError, load_config
 from adp.repos.git import read_secret
 from adp.repos.promote import Promoter
+from adp_test_helpers.repo_support import Upstream, dag_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from repo_support import Upstream, dag_text
 from typer.testing import CliRunner
 
 

@@ -21,9 +21,9 @@ from adp.repos.config import load_config
 from adp.repos.git import Credentials
 from adp.repos.mirror import Mirror
 from adp.repos.promote import Promoter
+from adp_test_helpers.repo_support import GIT_ENV, Upstream, dag_text, git, write_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from repo_support import GIT_ENV, Upstream, dag_text, git, write_config
 
 # Every attribute that changes what git archive (or a checkout) writes for a path.
 REWRITING = [

@@ -16,7 +16,14 @@ from adp.releases.s3_store import S3Store
 from adp.releases.store import Store
 from adp.repos.config import load_config
 from adp.repos.promote import Promoter, PromotionError
-from repo_support import FAKE_TOKEN, Upstream, dag_text, files_holding, write_config
+from adp.validation import ImportStandby
+from adp_test_helpers.repo_support import (
+    FAKE_TOKEN,
+    Upstream,
+    dag_text,
+    files_holding,
+    write_config,
+)
 
 ENV, NS = "dev", "sales"
 
@@ -27,11 +34,14 @@ class Setup:
     config: Path
     store: Store
     root: Path
+    standby: ImportStandby | None = None
 
     def promoter(self, **entry: object) -> Promoter:
         if entry:
             self.write(**entry)
-        return Promoter(load_config(self.config), actor="tester", store=self.store)
+        return Promoter(
+            load_config(self.config), actor="tester", store=self.store, standby=self.standby
+        )
 
     def write(self, **entry: object) -> None:
         repo = {
@@ -49,14 +59,16 @@ class Setup:
 
 
 @pytest.fixture(params=["local"])
-def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Setup:
+def setup(request: pytest.FixtureRequest, tmp_path: Path, import_standby: ImportStandby) -> Setup:
     store: Store = LocalStore(tmp_path / "store")
     if request.param == "s3":
         server = request.getfixturevalue("s3_env")
         bucket = f"repos-{uuid.uuid4().hex[:8]}"
         server.create_bucket(bucket)
         store = S3Store(bucket, server.endpoint)
-    made = Setup(Upstream(tmp_path), tmp_path / "airflow-repos.yaml", store, tmp_path)
+    made = Setup(
+        Upstream(tmp_path), tmp_path / "airflow-repos.yaml", store, tmp_path, import_standby
+    )
     made.write()
     return made
 

@@ -12,8 +12,8 @@ from adp.releases.local_store import LocalStore
 from adp.releases.pointer import read_pointer
 from adp.repos.config import load_config
 from adp.repos.promote import Promoter
+from adp_test_helpers.repo_support import Upstream, dag_text, files_holding, write_config
 from adp_test_servers.git_servers import make_client_key, running_git_http, running_git_ssh
-from repo_support import Upstream, dag_text, files_holding, write_config
 
 TOKEN = "tok-" + "x7Q" * 10
 

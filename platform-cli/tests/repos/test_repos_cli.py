@@ -11,7 +11,7 @@ import pytest
 from adp.cli.main import app
 from adp.releases.local_store import LocalStore
 from adp.releases.pointer import read_pointer
-from repo_support import Upstream, dag_text
+from adp_test_helpers.repo_support import Upstream, dag_text
 from typer.testing import CliRunner
 
 COMMENTED = """\

@@ -14,7 +14,7 @@ from adp.repos.config import load_config
 from adp.repos.state import CommitNote, FindingNote, RepoState, StateDir, now
 from adp.sources import UnknownSource, list_sources, source_status
 from adp.validation import DagInfo, Report
-from repo_support import dag_text, write_config
+from adp_test_helpers.repo_support import dag_text, write_config
 
 
 def publish(store: LocalStore, root: Path, package: str, version: str) -> None:

@@ -10,10 +10,10 @@ import pytest
 from adp.releases.local_store import LocalStore
 from adp.releases.s3_store import S3Store
 from adp.releases.store import Store
+from adp_test_helpers.release_corpus import new_bucket
+from adp_test_helpers.sync_support import CountingStore
 from adp_test_servers.fault_proxy import FaultProxy
 from adp_test_servers.s3 import S3Server
-from release_corpus import new_bucket
-from sync_support import CountingStore
 
 
 @pytest.fixture(params=["local", "s3"])

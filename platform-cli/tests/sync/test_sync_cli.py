@@ -16,8 +16,8 @@ from pathlib import Path
 
 import adp
 from adp.releases.local_store import LocalStore
+from adp_test_helpers.sync_support import publish_files, read_current
 from adp_test_servers.ports import free_port
-from sync_support import publish_files, read_current
 
 SOURCE = str(Path(adp.__file__).parents[1])
 SALES = {"sales_a.py": b"# v1\n"}

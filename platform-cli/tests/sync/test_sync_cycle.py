@@ -11,7 +11,7 @@ from adp.sync import Syncer, materialize_snapshot
 from adp.sync.agent import Agent
 from adp.sync.health import read_health
 from adp.sync.snapshot import snapshot_key
-from sync_support import CountingStore, publish_files, read_current
+from adp_test_helpers.sync_support import CountingStore, publish_files, read_current
 
 SALES = {"sales_daily.py": b"# daily\n", "sql/report.sql": b"select 1;\n"}
 HR = {"hr_pay.py": b"# pay\n"}
@@ -125,7 +125,7 @@ def test_materialize_snapshot_rebuilds_exactly_a_snapshot_on_a_fresh_folder(
     assert syncer.cycle().swapped
     folder = materialize_snapshot(store, "dev", pinned, tmp_path / "worker")
     assert folder == tmp_path / "worker" / "snapshots" / pinned
-    from sync_support import read_tree
+    from adp_test_helpers.sync_support import read_tree
 
     assert read_tree(folder) == expected
     assert not (tmp_path / "worker" / "current").exists()

@@ -15,7 +15,7 @@ from adp.releases.local_store import LocalStore
 from adp.sync import Syncer
 from adp.sync.agent import Agent
 from adp.sync.health import read_health
-from sync_support import publish_files, read_current
+from adp_test_helpers.sync_support import publish_files, read_current
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from adp.releases.manifest import pack_bytes, parse_manifest
 from adp.releases.s3_store import S3Store
 from adp.sync import Syncer
 from adp.sync.materialize import DOWNLOAD_THREADS
+from adp_test_helpers.release_corpus import new_bucket
+from adp_test_helpers.sync_support import CountingStore, publish_files, read_current
 from adp_test_servers.fault_proxy import FaultProxy
 from adp_test_servers.s3 import S3Server
 from botocore.config import Config
-from release_corpus import new_bucket
-from sync_support import CountingStore, publish_files, read_current
 
 
 def files_of(version: int, count: int) -> dict[str, bytes]:

@@ -16,11 +16,11 @@ from adp.releases.s3_store import S3Store
 from adp.sync import Syncer
 from adp.sync.agent import Agent
 from adp.sync.health import read_health
+from adp_test_helpers.release_corpus import new_bucket
+from adp_test_helpers.sync_support import publish_files, read_current
 from adp_test_servers.fault_proxy import FaultProxy
 from adp_test_servers.s3 import S3Server
 from botocore.config import Config
-from release_corpus import new_bucket
-from sync_support import publish_files, read_current
 
 
 def proxied_store(server: S3Server, proxy: FaultProxy) -> S3Store:

@@ -29,11 +29,11 @@ from adp.sync import Syncer, materialize_snapshot
 from adp.sync.errors import SyncError
 from adp.sync.materialize import snapshot_problems
 from adp.sync.snapshot import parse_snapshot
+from adp_test_helpers.release_corpus import new_bucket
+from adp_test_helpers.sync_support import CountingStore, publish_files, read_current, read_tree
 from adp_test_servers.s3 import S3Server
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from release_corpus import new_bucket
-from sync_support import CountingStore, publish_files, read_current, read_tree
 
 A = {"pkg_a_daily.py": b"# a v1\n"}
 B = {"pkg_b_daily.py": b"# b v7\n", "sql/b.sql": b"select 7;\n"}

@@ -35,11 +35,11 @@ from adp.releases.store import DOCUMENT_MAX_BYTES, Blob, Store, TooLarge
 from adp.sync import Syncer, materialize_snapshot
 from adp.sync.agent import Agent
 from adp.sync.health import read_health
+from adp_test_helpers.release_corpus import new_bucket
+from adp_test_helpers.sync_support import CountingStore, publish_files, read_current
 from adp_test_servers.s3 import S3Server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from release_corpus import new_bucket
-from sync_support import CountingStore, publish_files, read_current
 
 MiB = 1 << 20
 DISK = 2 * MiB  # the reviewer's tmpfs

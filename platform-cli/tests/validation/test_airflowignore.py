@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from adp.validation import ValidationOptions, validate
 from adp.validation.airflowignore import AirflowIgnore
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 
 TREE = [
     "corp_a.py",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from adp.cli.main import app
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 from typer.testing import CliRunner
 
 runner = CliRunner()

@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from adp.validation import Report, ValidationOptions, render, validate
-from dag_corpus import GITHUB_TOKEN, dag
+from adp_test_helpers.dag_corpus import GITHUB_TOKEN, dag
 
 # @microsoft/jest-sarif ships the SARIF 2.1.0 schema; pinned by its digest.
 SCHEMA_TARBALL = "https://registry.npmjs.org/@microsoft/jest-sarif/-/jest-sarif-1.0.0-beta.0.tgz"

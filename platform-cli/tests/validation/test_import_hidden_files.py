@@ -27,11 +27,15 @@ import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+if TYPE_CHECKING:
+    from adp.validation import ImportStandby
 
 # -- recovering a secret from text: what the tests (and the property) call a leak ----------------
 HEX_RUN = re.compile(r"[0-9A-Fa-f]{2,}")
@@ -237,7 +241,7 @@ def promoter_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PromoterS
     (public, the one synced; its webhook's secret_file), `other` (an oauth token_file) and
     `deploy` (an ssh_key_file); a file in the state folder; the user's credential files under
     a HOME of the test's."""
-    from repo_support import Upstream, write_config
+    from adp_test_helpers.repo_support import Upstream, write_config
 
     planted = Planted()
     secrets = tmp_path / "secrets"
@@ -304,7 +308,7 @@ def everything_recorded(setup: PromoterSetup, result: object, captured: str) -> 
 
 def the_commits(setup: PromoterSetup) -> tuple[dict[str, str], dict[str, str]]:
     """A clean commit (a DAG reading a file of its own folder) and then the hostile one."""
-    from repo_support import dag_text
+    from adp_test_helpers.repo_support import dag_text
 
     clean = {
         "dags/sales_daily.py": dag_text("sales_daily", extra=READER),
@@ -330,34 +334,36 @@ def test_a_hostile_commit_reads_no_credential_file_in_its_namespace(
     namespace each reads empty or does not exist (as do airflow-repos.yaml and the local release
     store, which it could otherwise rewrite); the commit is refused with an ADP020 that holds
     none of them, nor does the state, the audit, the store or any output. The clean
-    commit before it, whose DAG reads a file of its own folder, was promoted; keep_warm's
-    standby (as `adp repos serve` runs) is used with the same hiding."""
+    commit before it, whose DAG reads a file of its own folder, was promoted; the promoter's
+    ImportStandby (as `adp repos serve` runs it) is used with the same hiding."""
     from adp.releases.local_store import LocalStore
     from adp.repos.config import load_config
     from adp.repos.promote import Promoter
-    from adp.validation import keep_warm
-    from adp.validation.import_check import warm_stats
+    from adp.validation import ImportStandby
 
     caplog.set_level(logging.DEBUG)
     monkeypatch.delenv("ADP_IMPORT_ISOLATION", raising=False)
     setup = promoter_setup(tmp_path, monkeypatch)
     clean, bad = the_commits(setup)
-    keep_warm(True)
+    standby = ImportStandby().start()
     try:
         promoter = Promoter(
-            load_config(setup.config), actor="tester", store=LocalStore(tmp_path / "store")
+            load_config(setup.config),
+            actor="tester",
+            store=LocalStore(tmp_path / "store"),
+            standby=standby,
         )
         first = setup.upstream.commit(clean, "clean")  # type: ignore[attr-defined]
         promoted = promoter.sync("sales")
         assert (promoted.outcome, promoted.commit) == ("promoted", first), promoted
         assert promoted.findings == [], promoted.findings  # the DAG read its own folder
-        wait_for_standby()
-        hits = warm_stats().hits
+        wait_for_standby(standby)
+        hits = standby.stats().hits
         second = setup.upstream.commit(bad, "hostile")  # type: ignore[attr-defined]
         refused = promoter.sync("sales")
-        assert warm_stats().hits == hits + 1, "the standby was not started with the hiding"
+        assert standby.stats().hits == hits + 1, "the standby was not started with the hiding"
     finally:
-        keep_warm(False)
+        standby.stop()
     assert (refused.outcome, refused.commit) == ("refused", second), refused
     seen = assert_hidden(observed_in([f.message for f in refused.findings]), setup.planted)
     listed = seen["listed"]
@@ -374,11 +380,9 @@ def test_a_hostile_commit_reads_no_credential_file_in_its_namespace(
     assert leaks(recorded, setup.planted.secrets) == []
 
 
-def wait_for_standby(timeout: float = 60) -> int:
-    from adp.validation.import_check import warm_stats
-
+def wait_for_standby(standby: ImportStandby, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
-    while (pid := warm_stats().standby_pid) is None:
+    while (pid := standby.stats().standby_pid) is None:
         assert time.monotonic() < deadline, "no standby started"
         time.sleep(0.02)
     return pid

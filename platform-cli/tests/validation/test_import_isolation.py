@@ -16,11 +16,15 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+if TYPE_CHECKING:
+    from adp.validation import ImportStandby
 
 # The issue's five: an `ssh_key_env`, a `token_env`, a webhook `secret_env`, Airflow's Fernet key
 # and a database password, none of which a name-based filter of credentials caught all of.
@@ -280,7 +284,7 @@ def test_hostile_file_gets_no_secret_and_no_network_with_in_process_isolation(
         assert what.startswith("refused"), (attempt, what)
 
 
-# -- the standby (keep_warm) --------------------------------------------------------------
+# -- the standby (ImportStandby) ----------------------------------------------------------
 def descendants(pid: int) -> list[int]:
     """``pid`` and every process under it."""
     found, queue = [], [pid]
@@ -299,18 +303,17 @@ def test_standby_is_started_isolated_with_the_allow_listed_environment(
     planted: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """keep_warm's worker, started while the five variables are set, holds none of them in any
-    of its processes, runs in the namespaces, and the hostile file it then imports gets
+    """An ImportStandby's worker, started while the five variables are set, holds none of them
+    in any of its processes, runs in the namespaces, and the hostile file it then imports gets
     nothing out."""
-    from adp.validation import ValidationOptions, keep_warm, validate
-    from adp.validation.import_check import warm_stats
+    from adp.validation import ImportStandby, ValidationOptions, validate
 
     for name, value in planted.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ADP_IMPORT_ISOLATION", raising=False)
-    keep_warm()
+    warm = ImportStandby().start()
     try:
-        standby = waiting_standby()
+        standby = waiting_standby(warm)
         processes = started_tree(standby)  # unshare, and the worker under it
         command = Path(f"/proc/{standby}/cmdline").read_bytes().split(b"\0")
         assert Path(command[0].decode()).name == "unshare" and b"--net" in command
@@ -320,11 +323,11 @@ def test_standby_is_started_isolated_with_the_allow_listed_environment(
             names = {item.split("=", 1)[0] for item in environ.split("\0") if item}
             assert names & set(PLANTED_NAMES) == set()
         folder = hostile_folder(tmp_path, listeners)
-        before = warm_stats().hits
-        report = validate([str(folder)], ValidationOptions(package="corp", jobs=1))
-        assert warm_stats().hits == before + 1 and warm_stats().last_pid == standby
+        before = warm.stats().hits
+        report = validate([str(folder)], ValidationOptions(package="corp", jobs=1), warm)
+        assert warm.stats().hits == before + 1 and warm.stats().last_pid == standby
     finally:
-        keep_warm(False)
+        warm.stop()
     got = listeners.received()
     assert got == []
     seen = observed_of(report.model_dump()["findings"])
@@ -346,13 +349,11 @@ def started_tree(pid: int, timeout: float = 30) -> list[int]:
         time.sleep(0.02)
 
 
-def waiting_standby(timeout: float = 30) -> int:
+def waiting_standby(warm: ImportStandby, timeout: float = 30) -> int:
     import time
 
-    from adp.validation.import_check import warm_stats
-
     deadline = time.monotonic() + timeout
-    while (pid := warm_stats().standby_pid) is None:
+    while (pid := warm.stats().standby_pid) is None:
         assert time.monotonic() < deadline, "no standby started"
         time.sleep(0.02)
     return pid

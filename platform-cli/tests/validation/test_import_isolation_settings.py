@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from adp.cli.main import app
 from adp.validation import ValidationOptions
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -137,14 +137,14 @@ def test_pass_env_naming_a_credential_of_the_file_is_refused_at_load(field: str,
 def test_the_promoter_gives_a_commit_only_the_allow_list_and_pass_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A pushed commit's DAG file, validated by the promoter (keep_warm on, as `adp repos
-    serve`): it sees CORP_REGION (validation.pass_env), none of the variables the promoter
+    """A pushed commit's DAG file, validated by the promoter (with an ImportStandby, as `adp
+    repos serve`): it sees CORP_REGION (validation.pass_env), none of the variables the promoter
     holds, and the webhook's secret_env least of all."""
     from adp.releases.local_store import LocalStore
     from adp.repos.config import load_config
     from adp.repos.promote import Promoter
-    from adp.validation import keep_warm
-    from repo_support import Upstream, dag_text
+    from adp.validation import ImportStandby
+    from adp_test_helpers.repo_support import Upstream, dag_text
 
     names = ("SALES_HOOK_KEY", "DEPLOY_KEY", "SALES_GIT_PAT", "DB_PASS",
              "AIRFLOW__CORE__FERNET_KEY", "ADP_AIRFLOW_TOKEN")  # fmt: skip
@@ -168,14 +168,14 @@ def test_the_promoter_gives_a_commit_only_the_allow_list_and_pass_env(
             store=tmp_path / "store", url=upstream.url, auth="public", credential="", passed="TZ"
         )
     )
-    keep_warm(True)
-    try:
+    with ImportStandby() as standby:
         promoter = Promoter(
-            load_config(config), actor="tester", store=LocalStore(tmp_path / "store")
+            load_config(config),
+            actor="tester",
+            store=LocalStore(tmp_path / "store"),
+            standby=standby,
         )
         result = promoter.sync("sales")
-    finally:
-        keep_warm(False)
     assert (result.outcome, result.commit) == ("promoted", sha), result
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -279,7 +279,7 @@ def test_every_mount_the_code_can_reach_is_read_only_but_its_temporary_folder(
     assert seen["devices"] == [], seen
 
 
-# -- keep_warm's standby -------------------------------------------------------------------
+# -- the ImportStandby's worker ------------------------------------------------------------
 WRITER = """
 import os, sysconfig
 TARGETS = {targets!r}
@@ -316,13 +316,12 @@ def worker_under(pid: int, timeout: float = 60) -> int:
 def test_the_standby_has_the_same_read_only_view_and_its_own_temporary_folder(
     tmp_path: Path, venv: Venv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """keep_warm (as `adp repos serve` runs it), for a throwaway interpreter: the standby waits
+    """An ImportStandby (as `adp repos serve` runs it), for a throwaway interpreter: it waits
     with a temporary folder of its own that exists (it is its TMPDIR); the run that takes it
     writes nothing beside the folder validated nor into the interpreter's site-packages, its
     ordinary file caches in its temporary folder and imports, and the folder is removed once
     the run is over."""
-    from adp.validation import ImportTarget, ValidationOptions, keep_warm, validate
-    from adp.validation.import_check import warm_stats
+    from adp.validation import ImportStandby, ImportTarget, ValidationOptions, validate
 
     monkeypatch.delenv("ADP_IMPORT_ISOLATION", raising=False)
     beside = tmp_path / "beside"
@@ -332,10 +331,10 @@ def test_the_standby_has_the_same_read_only_view_and_its_own_temporary_folder(
     targets = [str(beside / "planted.txt"), str(folder / "planted.py")]
     (folder / "corp_writer.py").write_text(dag("corp_writer", top=WRITER.format(targets=targets)))
     (folder / "corp_caching.py").write_text(dag("corp_caching", top=CACHING))
-    keep_warm(True, python=str(venv.python))
+    warm = ImportStandby(python=str(venv.python)).start()
     try:
         deadline = time.monotonic() + 60
-        while (standby := warm_stats().standby_pid) is None:
+        while (standby := warm.stats().standby_pid) is None:
             assert time.monotonic() < deadline, "no standby started"
             time.sleep(0.05)
         worker = worker_under(standby)
@@ -344,12 +343,12 @@ def test_the_standby_has_the_same_read_only_view_and_its_own_temporary_folder(
         private = Path(variables["TMPDIR"])
         assert private.is_dir(), private
         assert Path(tempfile.gettempdir()) in private.parents, private
-        before = warm_stats().hits
+        before = warm.stats().hits
         options = ValidationOptions(package="corp", target=ImportTarget(python=str(venv.python)))
-        report = validate([str(folder)], options)
-        assert warm_stats().hits == before + 1, "the run did not take the standby"
+        report = validate([str(folder)], options, warm)
+        assert warm.stats().hits == before + 1, "the run did not take the standby"
     finally:
-        keep_warm(False)
+        warm.stop()
     assert [f for f in report.findings if f.rule.startswith("ADP02")] == [], report.findings
     assert sorted(d.dag_id for d in report.dags) == ["corp_caching", "corp_writer"]
     assert list(beside.iterdir()) == []
@@ -541,15 +540,14 @@ def test_the_probe_chooses_the_namespace_only_where_the_view_is_read_only() -> N
 def test_the_standby_is_stopped_and_its_temporary_folder_removed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """keep_warm(False) stops the waiting standby and removes the folder made for it."""
-    from adp.validation import keep_warm
-    from adp.validation.import_check import warm_stats
+    """ImportStandby.stop() stops the waiting worker and removes the folder made for it."""
+    from adp.validation import ImportStandby
 
     monkeypatch.delenv("ADP_IMPORT_ISOLATION", raising=False)
-    keep_warm(True)
+    warm = ImportStandby().start()
     try:
         deadline = time.monotonic() + 60
-        while (standby := warm_stats().standby_pid) is None:
+        while (standby := warm.stats().standby_pid) is None:
             assert time.monotonic() < deadline, "no standby started"
             time.sleep(0.05)
         worker = worker_under(standby)
@@ -559,5 +557,5 @@ def test_the_standby_is_stopped_and_its_temporary_folder_removed(
         )
         assert private.is_dir()
     finally:
-        keep_warm(False)
+        warm.stop()
     assert not private.exists(), "the standby's folder was not removed"

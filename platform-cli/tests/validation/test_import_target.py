@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from adp.validation import ImportTarget, ValidationOptions, validate
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from adp.validation import (
     load_pyproject,
     validate,
 )
-from dag_corpus import dag
+from adp_test_helpers.dag_corpus import dag
 
 PACKAGE_FILES = {"corp/__init__.py": "", "corp/models.py": "LIMIT = 3\n"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from adp.validation import Finding, Report, ValidationOptions, validate
-from dag_corpus import PACKAGE, Case, write
+from adp_test_helpers.dag_corpus import PACKAGE, Case, write
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def by_case(report: Report, root: Path) -> dict[str, list[Finding]]:
 
 
 def _cases() -> list[Case]:
-    from dag_corpus import cases
+    from adp_test_helpers.dag_corpus import cases
 
     return cases()
 
@@ -116,7 +116,7 @@ def test_dags_are_reported_for_the_manifest(report: Report) -> None:
 
 def test_no_secret_value_in_any_report(report: Report) -> None:
     from adp.validation import render
-    from dag_corpus import AWS_KEY, GITHUB_TOKEN
+    from adp_test_helpers.dag_corpus import AWS_KEY, GITHUB_TOKEN
 
     for fmt in ("text", "json", "sarif"):
         out = render(report, fmt)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from webhook_support import (
+from adp_test_helpers.webhook_support import (
     SHA_1,
     bitbucket_headers,
     bitbucket_push,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adp.webhooks.dedup import DeliveryLog
-from webhook_support import (
+from adp_test_helpers.webhook_support import (
     SHA_1,
     bitbucket_headers,
     bitbucket_push,

@@ -24,10 +24,7 @@ from typing import Any
 
 import pytest
 from adp.webhooks import create_app
-from hypothesis import HealthCheck, event, example, given, settings
-from hypothesis import strategies as st
-from starlette.applications import Starlette
-from webhook_support import (
+from adp_test_helpers.webhook_support import (
     Recorder,
     bitbucket_headers,
     bitbucket_push,
@@ -39,6 +36,9 @@ from webhook_support import (
     running_receiver,
     targets,
 )
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
 
 Headers = list[tuple[bytes, bytes]]
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from webhook_support import (
+from adp_test_helpers.webhook_support import (
     BITBUCKET_SECRET,
     GITHUB_SECRET,
     GITLAB_SECRET,

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from webhook_support import (
+from adp_test_helpers.webhook_support import (
     Receiver,
     Recorder,
     bitbucket_headers,

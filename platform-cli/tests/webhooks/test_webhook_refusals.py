@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from adp.webhooks.dedup import DeliveryLog
 from adp.webhooks.targets import HookTarget
-from webhook_support import (
+from adp_test_helpers.webhook_support import (
     BITBUCKET_SECRET,
     GITHUB_SECRET,
     GITLAB_SECRET,

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from adp.webhooks import HookTarget
+from adp_test_helpers.webhook_support import GITHUB_SECRET, SHA_1, github_headers, github_push
 from adp_test_servers.ports import free_port
 from adp_test_servers.system import wait_until_answers
-from webhook_support import GITHUB_SECRET, SHA_1, github_headers, github_push
 
 SERVER = textwrap.dedent(
     """

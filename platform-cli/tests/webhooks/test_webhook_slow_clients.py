@@ -22,9 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from adp.webhooks.connections import ConnectionLimits
-from hypothesis import HealthCheck, event, example, given, settings
-from hypothesis import strategies as st
-from webhook_support import (
+from adp_test_helpers.webhook_support import (
     SHA_1,
     Receiver,
     github_headers,
@@ -32,6 +30,8 @@ from webhook_support import (
     running_receiver,
     targets,
 )
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
 
 DEFAULTS = ConnectionLimits()
 HEAD = (

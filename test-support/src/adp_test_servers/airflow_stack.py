@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
-from adp.dev.api import AirflowClient, unhealthy
+from adp.airflow_api import AirflowClient, unhealthy
 from adp.dev.compose import SERVICE_NAMES, Shape, compose_command
 from adp.dev.postgres import resolve_postgres_image
 from adp.dev.project import Datakit

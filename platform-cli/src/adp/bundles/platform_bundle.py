@@ -18,6 +18,7 @@ from typing import Any
 
 from airflow.dag_processing.bundles.base import BaseDagBundle, BundleVersion
 
+from adp.errors import UsageError
 from adp.releases import names
 from adp.releases.locate import open_store
 from adp.releases.store import Store
@@ -30,7 +31,7 @@ from adp.sync.snapshot import check_id
 log = logging.getLogger(__name__)
 
 
-class BundleConfigError(ValueError):
+class BundleConfigError(UsageError, ValueError):
     """A bad ``kwargs`` value of the bundle's ``dag_bundle_config_list`` entry."""
 
 

@@ -52,8 +52,8 @@ def package_of(fileloc: str) -> str | None:
     for folder in path.parents:
         package, releases = folder.parent, folder.parent.parent
         if (
-            _SHA256.match(folder.name)
-            and _PACKAGE.match(package.name)
+            _SHA256.fullmatch(folder.name)
+            and _PACKAGE.fullmatch(package.name)
             and releases.name == "releases"
             and _is_sync_dir(str(releases.parent))
         ):
@@ -75,7 +75,7 @@ def _packages(fileloc: str) -> list[str]:
     if releases is None:
         return []
     try:
-        return [p for p in os.listdir(releases) if _PACKAGE.match(p)]
+        return [p for p in os.listdir(releases) if _PACKAGE.fullmatch(p)]
     except OSError:
         return []
 

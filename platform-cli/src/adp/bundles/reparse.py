@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 import httpx
 
-from adp.dev.api import AirflowApiError, AirflowClient
+from adp import airflow_access
+from adp.airflow_api import AirflowApiError, AirflowClient
 
 Outcome = Literal["requested", "no-dag-yet", "failed"]
 
@@ -37,3 +38,15 @@ def request_reparse(client: AirflowClient, bundle: str) -> Reparse:
     except (AirflowApiError, httpx.HTTPError, KeyError, ValueError) as error:
         return Reparse("failed", f"{type(error).__name__}: {error}"[:300])
     return Reparse("requested", f"asked Airflow to refresh bundle {bundle}")
+
+
+def ask_airflow(airflow_url: str | None, bundle: str, token: str | None = None) -> Reparse | None:
+    """The one way ``adp`` asks Airflow to re-parse after a release pointer moved: one request
+    for ``bundle`` to the Airflow at ``airflow_url`` with ``token`` (default:
+    ``ADP_AIRFLOW_TOKEN``); None without a URL. Never raises for Airflow's or the network's
+    failure (the outcome says ``failed``; the bundle's refresh_interval is the fallback)."""
+    if not airflow_url:
+        return None
+    token = token or airflow_access.airflow_token()
+    with AirflowClient(airflow_url, timeout=10, token=token) as api:
+        return request_reparse(api, bundle)

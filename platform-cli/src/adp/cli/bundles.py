@@ -1,7 +1,8 @@
 """`adp dags bundle-config`: the Airflow setting that makes an environment's releases one DAG
-bundle (thin over adp.bundles.config).
+bundle (thin over adp.operations.bundles).
 
-Exit codes: 0 printed, 2 usage (a bad env, store or option).
+Exit codes: 0 printed, 2 usage (a bad env, store or option: ``InvalidName``, printed by the one
+handler of ``adp.cli.errors``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Annotated
 
 import typer
 
-from adp.bundles.config import SETTING, bundle_entry, config_list
-from adp.cli.releases import Bucket, Endpoint, Env, _error
-from adp.releases.names import InvalidName
+from adp.cli.releases import Bucket, Endpoint, Env
+from adp.operations.bundles import SETTING, bundle_entry, config_list
 
 
 class Format(StrEnum):
@@ -61,12 +61,9 @@ def bundle_config_command(
     no configuration change. The Airflow processes need read access to the store (the
     dag-processor also writes <env>/_snapshots/), through the standard AWS chain.
     """
-    try:
-        entry = bundle_entry(
-            env, bucket, name=name, endpoint_url=endpoint_url, refresh_interval=refresh_interval
-        )
-    except InvalidName as error:
-        raise _error(str(error), 2) from None
+    entry = bundle_entry(
+        env, bucket, name=name, endpoint_url=endpoint_url, refresh_interval=refresh_interval
+    )
     if output is Format.entry:
         typer.echo(json.dumps(entry, indent=2))
     elif output is Format.env:

@@ -17,18 +17,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from adp.cli import bundles, generate, releases
-from adp.validation import (
+from adp.operations.validate import (
     RULES,
-    ConfigError,
     PackageImports,
     Severity,
-    build_options,
-    load_pyproject,
+    project_options,
     render,
-    validate,
-    write_baseline,
+    summary_line,
+    validate_folders,
 )
-from adp.validation.formats import summary_line
 
 app = typer.Typer(
     name="dags",
@@ -136,42 +133,24 @@ def validate_command(
         raise _fail("--write-baseline needs --reason: why these findings are accepted")
     if python and image:
         raise _fail("--python and --image both choose the import check's target: give one")
-    try:
-        config_path = config or Path("pyproject.toml")
-        settings: dict[str, object] = {}
-        if config is not None and not config.is_file():
-            raise ConfigError(f"--config {config}: no such file")
-        if config_path.is_file():
-            settings = load_pyproject(config_path)
-        cli: dict[str, object] = {
-            "package": package,
-            "fail_on": fail_on,
-            "import_check": import_check,
-            "package_imports": package_imports,
-            "baseline": baseline,
-            "jobs": jobs,
-        }
-        settings.update({key: value for key, value in cli.items() if value is not None})
-        if env_manifest:
-            settings["env_manifests"] = env_manifest
-        if pass_env:
-            settings["pass_env"] = pass_env
-        if python or image:
-            settings["target"] = {"python": python, "image": image}
-        options = build_options(settings, f"{config_path} and the command line")
-        if options.package is None:
-            raise ConfigError(
-                "no package: pass --package <name>, or set package in [tool.adp.dags] of "
-                "pyproject.toml (DAG ids must start with '<package>_')"
-            )
-        roots = paths or [Path("dags")]
-        report = validate([str(p) for p in roots], options)
-        if write_baseline_to:
-            count = write_baseline(report, write_baseline_to, reason or "")
-            err.print(f"wrote {count} finding(s) to {write_baseline_to}", highlight=False)
-            raise typer.Exit(0)
-    except ConfigError as error:
-        raise _fail(str(error)) from None
+    overrides: dict[str, object] = {
+        "package": package,
+        "fail_on": fail_on,
+        "import_check": import_check,
+        "package_imports": package_imports,
+        "baseline": baseline,
+        "jobs": jobs,
+        "env_manifests": env_manifest or None,
+        "pass_env": pass_env or None,
+        "target": {"python": python, "image": image} if python or image else None,
+    }
+    options = project_options(config, overrides)
+    report, written = validate_folders(
+        paths or [Path("dags")], options, write_baseline_to, reason or ""
+    )
+    if write_baseline_to:
+        err.print(f"wrote {written} finding(s) to {write_baseline_to}", highlight=False)
+        raise typer.Exit(0)
     rendered = render(report, fmt, options.fail_on)
     if output:
         output.write_text(rendered + "\n", encoding="utf-8")

@@ -1,4 +1,7 @@
-"""`adp dev`: run a datakit in the local, Astro-shaped Airflow stack (thin over adp.dev)."""
+"""`adp dev`: run a datakit in the local, Astro-shaped Airflow stack (thin over adp.dev).
+
+A problem is a ``DevError`` or ``AirflowApiError`` (exit 1) or, for a bad --conf, a
+``UsageError`` (exit 2); the one handler of ``adp.cli.errors`` prints it."""
 
 from __future__ import annotations
 
@@ -12,10 +15,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from adp.dev.api import AirflowApiError
 from adp.dev.errors import DevError
 from adp.dev.project import find_datakit
 from adp.dev.settings import load_settings
+from adp.errors import UsageError
 
 if TYPE_CHECKING:
     import docker
@@ -44,18 +47,14 @@ ProjectDir = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]adp dev:[/red] {escape(message)}")
-    raise typer.Exit(code)
-
-
 def _lib() -> Any:
     """adp.dev.stack, which needs the Docker SDK (the extra platform-cli[dev])."""
     try:
         from adp.dev import stack
     except ImportError as exc:
-        _fail(f"{exc}: adp dev needs the Docker SDK: pip install 'platform-cli[dev]'")
-        raise
+        raise DevError(
+            f"{exc}: adp dev needs the Docker SDK: pip install 'platform-cli[dev]'"
+        ) from None
     return stack
 
 
@@ -67,20 +66,16 @@ def _docker() -> docker.DockerClient:
         client = docker.from_env()
         client.ping()
     except (docker.errors.DockerException, OSError) as exc:
-        _fail(
+        raise DevError(
             f"no Docker engine answers ({exc}); start it (scripts/ensure-docker in the "
             "platform repository does it on Debian), then re-run"
-        )
+        ) from None
     return client
 
 
 def _stack(project_dir: Path | None, **kwargs: object) -> stack_lib.Stack:
     stack_lib = _lib()
-    try:
-        return stack_lib.Stack(find_datakit(project_dir), load_settings(), **kwargs)  # type: ignore[arg-type]
-    except DevError as exc:
-        _fail(str(exc))
-        raise
+    return stack_lib.Stack(find_datakit(project_dir), load_settings(), **kwargs)
 
 
 @app.command("start")
@@ -111,13 +106,9 @@ def start_command(
     stack = _stack(project_dir, api_port=port, postgres_port=postgres_port)
     stack_lib = _lib()
     client = _docker()
-    try:
-        report = stack_lib.start(
-            stack, client, build=build, wait=wait, say=lambda line: err.print(f"  {escape(line)}")
-        )
-    except (DevError, AirflowApiError) as exc:
-        _fail(str(exc))
-        return
+    report = stack_lib.start(
+        stack, client, build=build, wait=wait, say=lambda line: err.print(f"  {escape(line)}")
+    )
     total = sum(seconds for _, seconds in report.steps)
     typer.echo(f"Airflow of {stack.datakit.name} is up in {total:.0f} s: {report.url}")
     typer.echo("  no login needed locally (every user is an admin, as under astro dev start)")
@@ -138,10 +129,7 @@ def stop_command(
     --volumes)."""
     stack = _stack(project_dir)
     stack_lib = _lib()
-    try:
-        stack_lib.stop(stack, volumes=volumes)
-    except DevError as exc:
-        _fail(str(exc))
+    stack_lib.stop(stack, volumes=volumes)
     typer.echo(f"stopped {stack.project}{' and deleted its volumes' if volumes else ''}")
 
 
@@ -181,12 +169,8 @@ def logs_command(
     """Show the logs of the stack's services (compose logs)."""
     stack = _stack(project_dir)
     args = ["logs", "--tail", str(tail), *(["--follow"] if follow else []), *(services or [])]
-    try:
-        argv = stack.compose_argv(*args)
-        env = stack.compose_env()
-    except DevError as exc:
-        _fail(str(exc))
-        return
+    argv = stack.compose_argv(*args)
+    env = stack.compose_env()
     raise typer.Exit(subprocess.call(argv, stdout=sys.stdout, stderr=sys.stderr, env=env))
 
 
@@ -196,11 +180,7 @@ def pytest_command(ctx: typer.Context, project_dir: ProjectDir = None) -> None:
     project folders mounted and no network, as `astro dev pytest` does."""
     stack = _stack(project_dir)
     stack_lib = _lib()
-    try:
-        code, output = stack_lib.run_pytest(stack, _docker(), list(ctx.args))
-    except DevError as exc:
-        _fail(str(exc))
-        return
+    code, output = stack_lib.run_pytest(stack, _docker(), list(ctx.args))
     typer.echo(output, nl=False)
     raise typer.Exit(code)
 
@@ -238,16 +218,9 @@ def exec_command(
         argv = argv[1:] or ["sh"]
     stack = _stack(project_dir)
     stack_lib = _lib()
-    try:
-        stack_lib.require_service(stack, service)
-    except DevError as exc:
-        _fail(str(exc))
+    stack_lib.require_service(stack, service)
     client = _docker()
-    try:
-        code = stack_lib.exec_in(stack, client, service, argv)
-    except DevError as exc:
-        _fail(str(exc))
-        return
+    code = stack_lib.exec_in(stack, client, service, argv)
     raise typer.Exit(code)
 
 
@@ -262,19 +235,16 @@ def parse_conf(text: str | None) -> dict[str, Any] | None:
     try:
         conf = json.loads(text)
     except json.JSONDecodeError as exc:
-        _fail(
+        raise UsageError(
             f"--conf is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-            f"pass a JSON object, e.g. {CONF_EXAMPLE}",
-            code=2,
-        )
-        raise
+            f"pass a JSON object, e.g. {CONF_EXAMPLE}"
+        ) from None
     if not isinstance(conf, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
             type(conf), "a number"
         )
-        _fail(
-            f"--conf must be a JSON object (the DAG run's conf), not {kind}; e.g. {CONF_EXAMPLE}",
-            code=2,
+        raise UsageError(
+            f"--conf must be a JSON object (the DAG run's conf), not {kind}; e.g. {CONF_EXAMPLE}"
         )
     return conf
 
@@ -299,12 +269,8 @@ def trigger_command(
     stack = _stack(project_dir)
     stack_lib = _lib()
     client = _docker()
-    try:
-        url = stack.api_url(client)
-        run, tasks = stack_lib.run_dag(url, dag_id, timeout, conf=run_conf)
-    except (DevError, AirflowApiError) as exc:
-        _fail(str(exc))
-        return
+    url = stack.api_url(client)
+    run, tasks = stack_lib.run_dag(url, dag_id, timeout, conf=run_conf)
     for task in tasks:
         typer.echo(f"  {task['task_id']:<30} {task['state']}")
     typer.echo(f"run {run.run_id} of {dag_id}: {run.state}")

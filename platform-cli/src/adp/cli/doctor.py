@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from adp.errors import Failure
+
 MARKS = {"ok": "ok  ", "fail": "FAIL", "warn": "warn", "skip": "skip"}
 
 
@@ -41,8 +43,9 @@ def doctor_command(
     try:
         from adp.doctor import Context, failed, run_checks
     except ImportError as exc:
-        typer.echo(f"adp doctor: {exc}: it needs the Docker SDK: pip install 'platform-cli[dev]'")
-        raise typer.Exit(1) from None
+        raise Failure(
+            f"{exc}: adp doctor needs the Docker SDK: pip install 'platform-cli[dev]'"
+        ) from None
     checks = run_checks(
         Context(layer1_image=layer1_image, require_kerberos=kerberos, require_astro=astro)
     )

@@ -2,7 +2,8 @@
 adp.generate).
 
 Exit codes: 0 written (or up to date), 1 out of date (--check), a refused overwrite or a failed
-render, 2 a bad spec or option (nothing written).
+render, 2 a bad spec or option (nothing written). Errors propagate as ``AdpError`` to the one
+handler of ``adp.cli.errors``.
 """
 
 from __future__ import annotations
@@ -11,21 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from adp.generate.plan import Action, Plan, Refused, apply, plan
-from adp.generate.render import RenderError
+from adp.errors import Failure, UsageError
+from adp.generate.plan import Action, Plan, apply, plan
 from adp.generate.spec import SpecError, load_spec
 
-err = Console(stderr=True, soft_wrap=True)
-
 DEFAULT_SPEC = Path("kpo-dags.yaml")
-
-
-def _error(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
 
 
 def _line(verb: str, path: Path, refusal: str | None = None) -> str:
@@ -38,26 +30,25 @@ _DONE = {Action.create: "created", Action.update: "updated", Action.delete: "del
 
 
 def _load(spec_path: Path, out: Path, image_tag: str | None) -> Plan:
+    """The plan of ``spec_path`` into ``out``: SpecError (exit 2) for a bad spec or option,
+    RenderError or Failure (exit 1) when it cannot be rendered or ``out`` read."""
     if out.exists() and not out.is_dir():
-        raise _error(f"--out {out}: not a folder; pass the DAG folder to write", 2)
+        raise UsageError(f"--out {out}: not a folder; pass the DAG folder to write")
+    spec = load_spec(spec_path)
     try:
-        spec = load_spec(spec_path)
-        try:
-            spec = spec.with_tag(image_tag)
-        except ValueError as error:
-            raise SpecError(f"--image-tag: {error}") from None
-        if not spec.image.tag:
-            raise SpecError(
-                f"{spec_path}: image.tag: no tag: set it in the spec or pass --image-tag "
-                "(CI passes the tag it just built)"
-            )
+        spec = spec.with_tag(image_tag)
+    except ValueError as error:
+        raise SpecError(str(error), loc="image_tag") from None
+    if not spec.image.tag:
+        raise SpecError(
+            "no tag: set it in the spec or pass --image-tag (CI passes the tag it just built)",
+            file=str(spec_path),
+            loc=("image", "tag"),
+        )
+    try:
         return plan(spec, spec_path, out)
-    except SpecError as error:
-        raise _error(str(error), 2) from None
-    except RenderError as error:
-        raise _error(str(error), 1) from None
     except OSError as error:
-        raise _error(f"cannot read {out}: {error}", 1) from None
+        raise Failure(f"cannot read {out}: {error}") from None
 
 
 def generate_command(
@@ -114,11 +105,9 @@ def generate_command(
             raise typer.Exit(1)
         return
     try:
-        done = apply(result, force=force)
-    except Refused as error:
-        raise _error(str(error), 1) from None
+        done = apply(result, force=force)  # OverwriteRefused (exit 1): hand-edited files
     except OSError as error:
-        raise _error(f"cannot write to {out}: {error}", 1) from None
+        raise Failure(f"cannot write to {out}: {error}") from None
     for change in done:
         typer.echo(_line(_DONE[change.action], change.path))
     unchanged = len(result.changes) - len(done)

@@ -2,6 +2,7 @@
 adp.images).
 
 Exit codes: 0 everything worked, 1 a build/push/lock failed, 2 bad configuration or usage.
+Errors propagate as ``AdpError`` to the one handler of ``adp.cli.errors``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from adp.errors import UsageError
 from adp.images import builder, discovery, locking, scaffold
-from adp.images.config import ConfigError, ImageConfig, load_config, source_tree
+from adp.images.config import ImageConfig, load_config, source_tree
 
 app = typer.Typer(
     name="images",
@@ -53,29 +54,20 @@ TypesArg = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead.")]
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(code)
-
-
 def _root(root: Path | None) -> Path:
     """`--root`, else the source tree's runtime-environments/ (exit 2 outside the tree)."""
     if root is not None:
         return root
-    try:
-        return source_tree().runtime_root
-    except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
+    return source_tree().runtime_root
 
 
-def _load(root: Path | None, config_file: Path | None, names: list[str] | None = None):
-    try:
-        config = load_config(config_file)
-        runtimes = discovery.select(discovery.discover(root), names)
-        for runtime in runtimes:
-            config.tag_for(runtime.name)
-    except (ConfigError, discovery.DiscoveryError) as exc:
-        raise _fail(str(exc), 2) from None
+def _load(
+    root: Path | None, config_file: Path | None, names: list[str] | None = None
+) -> tuple[ImageConfig, list[discovery.RuntimeType]]:
+    config = load_config(config_file)
+    runtimes = discovery.select(discovery.discover(root), names)
+    for runtime in runtimes:
+        config.tag_for(runtime.name)
     return config, runtimes
 
 
@@ -126,17 +118,14 @@ def show_config(
     config_file: ConfigOpt = None,
 ) -> None:
     """Print the effective settings (images.env over facts.env, environment overrides)."""
-    try:
-        config = load_config(config_file)
-    except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
+    config = load_config(config_file)
     values = config.settings()
     if key is None:
         print("\n".join(f"{k}={v}" for k, v in values.items()))
     elif key in values:
         print(values[key])
     else:
-        raise _fail(f"unknown key {key}; known keys: {', '.join(values)}", 2)
+        raise UsageError(f"unknown key {key}; known keys: {', '.join(values)}")
 
 
 @app.command()
@@ -145,10 +134,7 @@ def tag(
     config_file: ConfigOpt = None,
 ) -> None:
     """Print one type's full image reference (for scripts and DAG code generation)."""
-    try:
-        print(load_config(config_file).tag_for(runtime_type))
-    except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
+    print(load_config(config_file).tag_for(runtime_type))
 
 
 def _summary(results: list[builder.BuildResult], config: ImageConfig, verb: str) -> Table:
@@ -195,42 +181,37 @@ def build(
 
     config, runtimes = _load(root, config_file, types)
     if not runtimes:
-        raise _fail(f"{_root(root)}: no runtime types found (folders with a pyproject.toml)", 2)
-    try:
-        options = builder.BuildOptions(no_cache=no_cache, secrets=list(secret or []))
-        docker = builder.docker_client()
-        n_jobs = jobs or builder.default_jobs()
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=json_out,
-        ) as progress:
-            tasks = {r.name: progress.add_task(f"{r.name}: waiting", start=False) for r in runtimes}
+        raise UsageError(f"{_root(root)}: no runtime types found (folders with a pyproject.toml)")
+    options = builder.BuildOptions(no_cache=no_cache, secrets=list(secret or []))
+    docker = builder.docker_client()
+    n_jobs = jobs or builder.default_jobs()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=json_out,
+    ) as progress:
+        tasks = {r.name: progress.add_task(f"{r.name}: waiting", start=False) for r in runtimes}
 
-            def started(r: discovery.RuntimeType) -> None:
-                progress.start_task(tasks[r.name])
-                progress.update(tasks[r.name], description=f"{r.name}: building")
+        def started(r: discovery.RuntimeType) -> None:
+            progress.start_task(tasks[r.name])
+            progress.update(tasks[r.name], description=f"{r.name}: building")
 
-            def done(res: builder.BuildResult) -> None:
-                word = "[green]built[/]" if res.ok else "[red]failed[/]"
-                progress.update(tasks[res.name], description=f"{res.name}: {word}")
-                progress.stop_task(tasks[res.name])
+        def done(res: builder.BuildResult) -> None:
+            word = "[green]built[/]" if res.ok else "[red]failed[/]"
+            progress.update(tasks[res.name], description=f"{res.name}: {word}")
+            progress.stop_task(tasks[res.name])
 
-            results = builder.build_all(
-                runtimes,
-                config,
-                options,
-                jobs=n_jobs,
-                docker=docker,
-                on_start=started,
-                on_done=done,
-            )
-    except ConfigError as exc:
-        raise _fail(str(exc), 2) from None
-    except builder.DockerError as exc:
-        raise _fail(str(exc), 1) from None
+        results = builder.build_all(
+            runtimes,
+            config,
+            options,
+            jobs=n_jobs,
+            docker=docker,
+            on_start=started,
+            on_done=done,
+        )
     if json_out:
         print(json.dumps([r.as_dict() for r in results], indent=2))
     else:
@@ -254,13 +235,8 @@ def dockerfile(
     root: RootOpt = None,
 ) -> None:
     """Print the Dockerfile a type builds from: the shared one with its runtime.dockerfile."""
-    try:
-        (runtime,) = discovery.select(discovery.discover(_root(root)), [runtime_type])
-        print(builder.dockerfile_for(runtime), end="")
-    except (discovery.DiscoveryError, ConfigError) as exc:
-        raise _fail(str(exc), 2) from None
-    except builder.DockerError as exc:
-        raise _fail(str(exc), 1) from None
+    (runtime,) = discovery.select(discovery.discover(_root(root)), [runtime_type])
+    print(builder.dockerfile_for(runtime), end="")
 
 
 @app.command()
@@ -273,15 +249,11 @@ def push(
     """Push the built images to IMAGE_REGISTRY (refuses when no registry is configured)."""
     config, runtimes = _load(root, config_file, types)
     if not config.registry:
-        raise _fail(
+        raise UsageError(
             "IMAGE_REGISTRY is empty (runtime-environments/images.env): nowhere to push; set "
-            "it there or pass IMAGE_REGISTRY=registry.example.com/team",
-            2,
+            "it there or pass IMAGE_REGISTRY=registry.example.com/team"
         )
-    try:
-        results = builder.push_all(runtimes, config)
-    except builder.DockerError as exc:
-        raise _fail(str(exc), 1) from None
+    results = builder.push_all(runtimes, config)
     if json_out:
         print(json.dumps([r.as_dict() for r in results], indent=2))
     else:
@@ -306,22 +278,17 @@ def lock(
     root = _root(root)
     names = types or None
     runtimes = []
-    try:
-        # A type being created has no lock yet: find it without requiring one.
-        for name in names or [
-            p.name for p in sorted(root.iterdir()) if (p / "pyproject.toml").is_file()
-        ]:
-            path = root / name
-            if not (path / "pyproject.toml").is_file():
-                raise discovery.DiscoveryError(f"{path / 'pyproject.toml'}: missing")
-            runtimes.append(discovery.RuntimeType(name=name, path=path))
-        for runtime in runtimes:
-            locking.lock(runtime, upgrade=upgrade)
-            console.print(f"locked {runtime.lock}")
-    except (discovery.DiscoveryError, ConfigError) as exc:
-        raise _fail(str(exc), 2) from None
-    except locking.LockError as exc:
-        raise _fail(str(exc), 1) from None
+    # A type being created has no lock yet: find it without requiring one.
+    for name in names or [
+        p.name for p in sorted(root.iterdir()) if (p / "pyproject.toml").is_file()
+    ]:
+        path = root / name
+        if not (path / "pyproject.toml").is_file():
+            raise discovery.DiscoveryError(f"{path / 'pyproject.toml'}: missing")
+        runtimes.append(discovery.RuntimeType(name=name, path=path))
+    for runtime in runtimes:
+        locking.lock(runtime, upgrade=upgrade)  # LockError: exit 1
+        console.print(f"locked {runtime.lock}")
 
 
 @app.command("new")
@@ -331,14 +298,9 @@ def new(
     root: RootOpt = None,
 ) -> None:
     """Create a new runtime type folder (it builds from the shared Dockerfile)."""
-    try:
-        runtime = scaffold.new_runtime(name, _root(root))
-        if not no_lock:
-            locking.lock(runtime)
-    except (scaffold.ScaffoldError, ConfigError) as exc:
-        raise _fail(str(exc), 2) from None
-    except locking.LockError as exc:
-        raise _fail(str(exc), 1) from None
+    runtime = scaffold.new_runtime(name, _root(root))
+    if not no_lock:
+        locking.lock(runtime)
     console.print(
         f"created {runtime.path}: add Python dependencies to pyproject.toml and Debian "
         f"packages to packages.txt, then `make lock TYPE={name}` and `make images TYPES={name}`"

@@ -1,5 +1,8 @@
 """`adp kerberos`: host-side help for the platform's Kerberos ticket sharer (thin commands
-over adp.kerberos)."""
+over adp.kerberos).
+
+A missing ticket is a ``TicketError`` (exit 1): with --json it is the JSON answer on stdout,
+otherwise the one handler of ``adp.cli.errors`` prints it."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -30,12 +33,12 @@ app = typer.Typer(
 )
 
 
-def _fail(message: str, as_json: bool) -> None:
+def _refuse(error: TicketError, as_json: bool) -> NoReturn:
+    """--json: ``{"ok": false, "error": ...}`` on stdout and exit 1; else ``error`` goes on."""
     if as_json:
-        typer.echo(json.dumps({"ok": False, "error": message}))
-    else:
-        typer.echo(f"adp kerberos: {message}", err=True)
-    raise typer.Exit(1)
+        typer.echo(json.dumps({"ok": False, "error": str(error)}))
+        raise typer.Exit(error.exit_code)
+    raise error
 
 
 @app.command("export")
@@ -84,7 +87,7 @@ def export_command(
             summary = export_cache(source, target)
         except TicketError as exc:
             if not watch:
-                _fail(str(exc), as_json)
+                _refuse(exc, as_json)
             if last is not None:
                 with contextlib.suppress(FileNotFoundError):
                     target.unlink()
@@ -119,8 +122,7 @@ def status_command(
     try:
         _, _, _, _, summary = read_cache(source)
     except TicketError as exc:
-        _fail(str(exc), as_json)
-        return
+        _refuse(exc, as_json)
     data = asdict(summary)
     data.pop("fingerprint")
     if as_json:

@@ -1,11 +1,17 @@
-"""Entry point of the `adp` command: one typer app, one sub-command group per concern."""
+"""Entry point of the `adp` command: one typer app, one sub-command group per concern.
+
+Every error of a command reaches the user through one handler: the root group
+(:class:`adp.cli.errors.AdpGroup`) prints an ``AdpError``'s problems and exits with its code.
+"""
 
 import typer
 
 from adp import __version__
 from adp.cli import dags, dev, doctor, images, kerberos, mcp, repos, sync
+from adp.cli.errors import AdpGroup
 
 app = typer.Typer(
+    cls=AdpGroup,
     name="adp",
     help="The Airflow Data Platform's command line.",
     no_args_is_help=True,

@@ -4,7 +4,7 @@ The operator's credential policy is set here and nowhere else: the variables
 (``--credential-env``) and the secrets folder (``--secrets-dir``) a chat may name, and the
 hosts (``--allow-host``) a credential may go to. Without them a chat adds public repositories
 only. Exit codes: 0 the client closed the connection, 2 bad options or the SDK is not
-installed.
+installed (a ``UsageError``, printed by the one handler of ``adp.cli.errors``).
 """
 
 from __future__ import annotations
@@ -14,21 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from adp.cli.repos import Actor, AirflowUrl, ConfigPath
-from adp.repos.config import DEFAULT_FILE, ENV_VAR_RE
+from adp.errors import UsageError
+from adp.operations.repos import DEFAULT_FILE, ENV_VAR_RE
 
 if TYPE_CHECKING:
     from adp.mcp.credential_policy import CredentialPolicy
-
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(2)
 
 
 def mcp_command(
@@ -92,14 +84,14 @@ def mcp_command(
     except ModuleNotFoundError as error:
         if not (error.name or "").startswith("mcp"):
             raise
-        raise _fail(
+        raise UsageError(
             f"adp mcp needs the MCP Python SDK 2.x ({error.name} is missing): "
             "pip install 'platform-cli[mcp]'"
         ) from None
     roots = [p.absolute() for p in validate_root] if validate_root else [Path.cwd()]
     missing = [str(p) for p in roots if not p.is_dir()]
     if missing:
-        raise _fail(f"--validate-root {', '.join(missing)}: not a folder")
+        raise UsageError(f"--validate-root {', '.join(missing)}: not a folder")
     settings = Settings(
         config=config.absolute(),
         actor=actor,
@@ -117,8 +109,8 @@ def _policy(envs: list[str], secrets_dir: Path | None, hosts: list[str]) -> Cred
     from adp.mcp.hosts import HostAllowList, HostError, HostPattern
 
     for name in envs:
-        if not ENV_VAR_RE.match(name):
-            raise _fail(
+        if not ENV_VAR_RE.fullmatch(name):
+            raise UsageError(
                 f"--credential-env {name!r}: not a variable's name (uppercase letters, digits "
                 "and '_'): name the variable that holds the credential"
             )
@@ -126,11 +118,11 @@ def _policy(envs: list[str], secrets_dir: Path | None, hosts: list[str]) -> Cred
     if secrets_dir is not None:
         folder = Path(os.path.abspath(secrets_dir))
         if not folder.is_dir():
-            raise _fail(f"--secrets-dir {folder}: not a folder; create it or give another")
+            raise UsageError(f"--secrets-dir {folder}: not a folder; create it or give another")
     patterns = []
     for entry in hosts:
         try:
             patterns.append(HostPattern.parse(entry))
         except HostError as error:
-            raise _fail(f"--allow-host {error}") from None
+            raise UsageError(f"--allow-host {error}") from None
     return CredentialPolicy(frozenset(envs), folder, HostAllowList(tuple(patterns)))

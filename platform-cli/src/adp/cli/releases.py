@@ -1,4 +1,5 @@
-"""`adp dags publish|rollback|list`: the release store's commands (thin over adp.releases).
+"""`adp dags publish|rollback|list`: the release store's commands (thin over
+adp.operations.releases; errors reported by the one handler of `adp`, adp.cli.errors).
 
 Exit codes: 0 ok, 1 findings, conflict or a refused release, 2 usage (bad names or options).
 """
@@ -6,7 +7,6 @@ Exit codes: 0 ok, 1 findings, conflict or a refused release, 2 usage (bad names 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,23 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adp.bundles.config import default_bundle_name
-from adp.bundles.reparse import request_reparse
-from adp.dev.api import AirflowClient
-from adp.releases import names
-from adp.releases.listing import list_releases
-from adp.releases.locate import open_store
-from adp.releases.names import InvalidName
-from adp.releases.pointer import PointerConflict, ReleaseError, read_pointer, rollback
-from adp.releases.publish import PublishRequest, ValidationFailed, default_publisher, publish
-from adp.releases.store import Store, StoreError
-from adp.validation import (
-    ConfigError,
-    ValidationOptions,
-    build_options,
-    load_pyproject,
-    render,
-)
+from adp.operations import Caller, Reparse
+from adp.operations import releases as ops
 
 console = Console() if sys.stdout.isatty() else Console(width=120)
 err = Console(stderr=True, soft_wrap=True)
@@ -72,44 +57,29 @@ BundleName = Annotated[
 ]
 
 
-def _reparse(airflow_url: str | None, bundle: str | None, env: str) -> None:
-    """After a pointer moved: ask Airflow to refresh the bundle; a failure only warns."""
-    if not airflow_url:
+def _reparse(reparse: Reparse | None) -> None:
+    """What Airflow said when asked to re-parse; a failure only warns."""
+    if reparse is None:
         return
-    name = bundle or default_bundle_name(env)
-    with AirflowClient(airflow_url, timeout=10, token=os.environ.get("ADP_AIRFLOW_TOKEN")) as api:
-        result = request_reparse(api, name)
-    if result.outcome == "failed":
+    if reparse.outcome == "failed":
         err.print(
-            f"[yellow]warning:[/] could not ask {escape(airflow_url)} to re-parse bundle "
-            f"{escape(name)} ({escape(result.detail)}); it shows at the bundle's next refresh",
+            f"[yellow]warning:[/] could not ask {escape(reparse.airflow_url)} to re-parse bundle "
+            f"{escape(reparse.bundle)} ({escape(reparse.detail)}); it shows at the bundle's next "
+            "refresh",
             highlight=False,
         )
     else:
-        typer.echo(f"{result.detail} ({airflow_url})")
+        typer.echo(f"{reparse.detail} ({reparse.airflow_url})")
 
 
 def _error(message: str, code: int) -> typer.Exit:
+    """Print ``message`` as an error (for ``adp dags bundle-config``); the exit to raise."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
-def _store(bucket: str, endpoint_url: str | None) -> Store:
-    try:
-        return open_store(bucket, endpoint_url or None)
-    except InvalidName as error:
-        raise _error(str(error), 2) from None
-
-
-def _options(config: Path | None, package: str) -> ValidationOptions:
-    """The validation settings: [tool.adp.dags] of pyproject.toml, this package, import check on
-    (it yields the DAG ids the publisher checks)."""
-    config_path = config or Path("pyproject.toml")
-    if config is not None and not config.is_file():
-        raise ConfigError(f"--config {config}: no such file")
-    settings = load_pyproject(config_path) if config_path.is_file() else {}
-    settings.update({"package": package, "import_check": True})
-    return build_options(settings, f"{config_path} and the command line")
+def _caller(publisher: str | None, airflow_url: str | None) -> Caller:
+    return Caller(actor=publisher, airflow_url=airflow_url)  # token: adp.airflow_access
 
 
 def publish_command(
@@ -151,38 +121,27 @@ def publish_command(
     conflict (exit 1) instead of losing its update. Findings at error level, DAG ids not
     starting with <package>_ and an existing version are refused (exit 1), writing nothing.
     """
-    store = _store(bucket, endpoint_url)
-    request = PublishRequest(env, package, path, version, image_tag, publisher)
     try:
-        names.check_env(env)
-        names.check_package(package)
-        if version is not None:
-            names.check_version(version)
-        options = _options(config, package)
-        plan = publish(store, request, options, dry_run=dry_run)
-    except (InvalidName, ConfigError) as error:
-        raise _error(str(error), 2) from None
-    except ValidationFailed as error:
-        if error.findings:
-            failing = error.report.model_copy(update={"findings": error.findings})
-            typer.echo(render(failing, "text", options.fail_on))
-        raise _error(str(error), 1) from None
-    except (ReleaseError, StoreError) as error:
-        raise _error(str(error), 1) from None
-    m = plan.manifest
+        done = ops.publish_release(
+            bucket, env, package, path, version, image_tag, config, endpoint_url, dry_run,
+            _caller(publisher, airflow_url), bundle,
+        )  # fmt: skip
+    except ops.PublishRefused as error:
+        if error.findings_text:
+            typer.echo(error.findings_text)
+        raise
     if dry_run:
-        typer.echo(f"dry run: would write {len(plan.keys)} object(s) to {store.url}:")
-        for key in plan.keys:
+        typer.echo(f"dry run: would write {len(done.keys)} object(s) to {done.store}:")
+        for key in done.keys:
             typer.echo(f"  {key}")
-        was = plan.expected.version or "absent"
-        typer.echo(f"  {env}/{package}/current.json: {was} -> {m.version}")
+        typer.echo(f"  {env}/{package}/current.json: {done.previous or 'absent'} -> {done.version}")
         typer.echo("nothing was written")
         return
     typer.echo(
-        f"published {env}/{package} {m.version} ({len(m.files)} file(s), {len(m.dags)} DAG(s)) "
-        f"to {store.url}; current: {plan.expected.version or 'none'} -> {m.version}"
+        f"published {env}/{package} {done.version} ({done.files} file(s), {done.dags} DAG(s)) "
+        f"to {done.store}; current: {done.previous or 'none'} -> {done.version}"
     )
-    _reparse(airflow_url, bundle, env)
+    _reparse(done.reparse)
 
 
 def rollback_command(
@@ -201,19 +160,14 @@ def rollback_command(
 
     Refuses a version that does not exist or whose manifest cannot be read (exit 1).
     """
-    store = _store(bucket, endpoint_url)
-    try:
-        before = read_pointer(store, env, package).version
-        pointer = rollback(store, env, package, to, publisher or default_publisher())
-    except InvalidName as error:
-        raise _error(str(error), 2) from None
-    except (PointerConflict, ReleaseError, StoreError) as error:
-        raise _error(str(error), 1) from None
-    if before == to:
+    moved = ops.rollback_release(
+        bucket, env, package, to, endpoint_url, _caller(publisher, airflow_url), bundle
+    )
+    if not moved.changed:
         typer.echo(f"{env}/{package} already runs {to}: nothing changed")
         return
-    typer.echo(f"{env}/{package} current: {pointer.previous or 'none'} -> {pointer.version}")
-    _reparse(airflow_url, bundle, env)
+    typer.echo(f"{env}/{package} current: {moved.previous or 'none'} -> {moved.version}")
+    _reparse(moved.reparse)
 
 
 def list_command(
@@ -224,13 +178,7 @@ def list_command(
     endpoint_url: Endpoint = None,
 ) -> None:
     """List each package's releases (oldest first) and its current pointer."""
-    store = _store(bucket, endpoint_url)
-    try:
-        packages = list_releases(store, env, package)
-    except InvalidName as error:
-        raise _error(str(error), 2) from None
-    except (ReleaseError, StoreError) as error:
-        raise _error(str(error), 1) from None
+    store, packages = ops.releases(bucket, env, package, endpoint_url)
     if as_json:
         data = [
             {

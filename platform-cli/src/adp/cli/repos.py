@@ -1,4 +1,6 @@
-"""`adp repos ...`: git repositories as DAG sources (thin over adp.repos and adp.webhooks).
+"""`adp repos ...`: git repositories as DAG sources (thin over adp.operations.repos; the
+webhook receiver of `adp repos serve` over adp.webhooks). Errors are the operations' own,
+reported by the one handler of `adp` (adp.cli.errors).
 
 Exit codes: 0 ok (promoted, unchanged or pending approval), 1 a refused, rewritten,
 unreachable or failed sync or a refused request, 2 a bad airflow-repos.yaml or bad options.
@@ -6,8 +8,10 @@ unreachable or failed sync or a refused request, 2 a bad airflow-repos.yaml or b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,14 +20,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adp.releases.names import InvalidName
-from adp.repos.config import DEFAULT_FILE, ReposConfig, ReposConfigError, load_config
-from adp.repos.git import CredentialError, read_secret
-from adp.repos.git_bundles import RESTART_NOTE, connection_env, git_bundle_entries
-from adp.repos.manage import MissingConfig, NewRepository, add_repository, remove_repository
-from adp.repos.promote import Promoter, PromotionError, SyncResult
-from adp.repos.state import StateDir
-from adp.sources import repository_sources
+from adp.operations import AdpError, Caller, SyncOutcome
+from adp.operations import repos as ops
+from adp.operations.repos import DEFAULT_FILE, NewRepository, ReposConfig, SyncResult
 
 app = typer.Typer(
     help="Git repositories as DAG sources: validated, scanned, then promoted and published.",
@@ -31,7 +30,6 @@ app = typer.Typer(
 )
 console = Console() if sys.stdout.isatty() else Console(width=140)
 err = Console(stderr=True, soft_wrap=True)
-FAILED = {"refused", "rewritten", "unreachable", "failed"}
 
 ConfigPath = Annotated[
     Path,
@@ -57,22 +55,24 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _config(path: Path) -> ReposConfig:
+@contextlib.contextmanager
+def _positional() -> Iterator[None]:
+    """An operation's error about NAME or SHA (arguments, not options): shown without a flag."""
     try:
-        return load_config(path)
-    except ReposConfigError as error:
-        raise _fail(str(error), 2) from None
+        yield
+    except AdpError as error:
+        if error.loc[:1] not in (("name",), ("sha",)) or any(p.file for p in error.problems):
+            raise
+        problems = [p.model_copy(update={"loc": ()}) for p in error.problems]
+        raise type(error)(problems=problems) from None
 
 
-def _promoter(config: ReposConfig, actor: str | None, airflow_url: str | None) -> Promoter:
-    try:
-        return Promoter(config, actor=actor, airflow_url=airflow_url)
-    except InvalidName as error:
-        raise _fail(f"{config.path}: release_store: {error}", 2) from None
+def _caller(actor: str | None, airflow_url: str | None) -> Caller:
+    return Caller(actor=actor, airflow_url=airflow_url)
 
 
-def _say(result: SyncResult) -> None:
-    colour = "red" if result.outcome in FAILED else "green"
+def _say(result: SyncOutcome) -> None:
+    colour = "green" if result.ok else "red"
     typer.echo(f"{result.repository}: ", nl=False)
     console.print(f"[{colour}]{result.outcome}[/] {escape(result.detail)}", highlight=False)
     for note in result.findings:
@@ -92,34 +92,28 @@ def sync_command(
     """Fetch, validate and scan the tracked branch's new commit; promote and publish it if it
     passes and auto_deploy is on, else keep it for approval. The promoted commit stays on any
     failure."""
-    cfg = _config(config)
+    cfg = ops.open_config(config)
     if name is None and not all_:
         raise _fail("name a repository or pass --all", 2)
-    promoter = _promoter(cfg, actor, airflow_url)
+    caller = _caller(actor, airflow_url)
+    ops.promoter(cfg, caller)  # a store that cannot be opened is refused before any sync
     names = [r.name for r in cfg.repositories] if name is None else [name]
     worst = 0
     for each in names:
-        try:
-            result = promoter.sync(each, reason="adp repos sync")
-        except ReposConfigError as error:
-            raise _fail(str(error), 2) from None
+        with _positional():
+            result = ops.sync(cfg, each, caller, reason="adp repos sync")
         _say(result)
-        worst = max(worst, 1 if result.outcome in FAILED else 0)
+        worst = max(worst, 0 if result.ok else 1)
     raise typer.Exit(worst)
 
 
 def _decide(
     config: Path, actor: str | None, airflow_url: str | None, action: str, name: str, sha: str
 ) -> None:
-    """A person's decision on one commit: ``approve`` or ``rollback`` of the promoter."""
-    cfg = _config(config)
-    promoter = _promoter(cfg, actor, airflow_url)
-    try:
-        _say(getattr(promoter, action)(name, sha))
-    except ReposConfigError as error:
-        raise _fail(str(error), 2) from None
-    except PromotionError as error:
-        raise _fail(str(error), 1) from None
+    """A person's decision on one commit: ``approve`` or ``rollback``."""
+    decide = ops.approve if action == "approve" else ops.rollback
+    with _positional():
+        _say(decide(config, name, sha, _caller(actor, airflow_url)))
 
 
 @app.command("approve")
@@ -146,17 +140,18 @@ def rollback_command(
     _decide(config, actor, airflow_url, "rollback", name, sha)
 
 
-def _status_data(cfg: ReposConfig, promoter: Promoter | None) -> list[dict[str, Any]]:
-    """Each repository as adp.sources reads it (the store only with a promoter's)."""
-    store = promoter.store if promoter is not None else None
-    return [r.model_dump(mode="json", exclude={"audit"}) for r in repository_sources(cfg, store)]
+def _status_data(cfg: ReposConfig, with_store: bool) -> list[dict[str, Any]]:
+    """Each repository as adp.sources reads it (the store only ``with_store``)."""
+    return [
+        r.model_dump(mode="json", exclude={"audit"}) for r in ops.list_repositories(cfg, with_store)
+    ]
 
 
 @app.command("list")
 def list_command(config: ConfigPath = Path(DEFAULT_FILE), as_json: AsJson = False) -> None:
     """The repositories of the file, with their promoted commit and last sync."""
-    cfg = _config(config)
-    rows = _status_data(cfg, None)
+    cfg = ops.open_config(config)
+    rows = _status_data(cfg, False)
     if as_json:
         typer.echo(json.dumps({"env": cfg.env, "repositories": rows}, indent=2))
         return
@@ -187,14 +182,12 @@ def status_command(
     did not promote (pending approval, findings, rewritten history, unreachable); first the
     release store and state folder used (relative paths of the file are relative to its
     folder)."""
-    cfg = _config(config)
+    cfg = ops.open_config(config)
     if name is not None:
-        try:
-            cfg.repository(name)
-        except ReposConfigError as error:
-            raise _fail(str(error), 2) from None
-    promoter = _promoter(cfg, None, None)
-    rows = [r for r in _status_data(cfg, promoter) if name in (None, r["name"])]
+        with _positional():
+            ops.find_repository(cfg, name)
+    promoter = ops.promoter(cfg)
+    rows = [r for r in _status_data(cfg, True) if name in (None, r["name"])]
     settings = cfg.model.release_store  # its paths made absolute against the file's folder
     store = {
         "url": promoter.store.url,
@@ -235,8 +228,7 @@ def audit_command(
     as_json: AsJson = False,
 ) -> None:
     """Every promotion, refusal, approval, rollback, addition and removal, oldest first."""
-    cfg = _config(config)
-    entries = StateDir(cfg.state_dir).audit_entries(name)
+    entries = ops.audit(config, name)
     if as_json:
         typer.echo(json.dumps(entries, indent=2))
         return
@@ -304,17 +296,13 @@ def add_command(
         webhook_secret_env=webhook_secret_env,
         webhook_secret_file=webhook_secret_file,
     )
-    try:
-        cfg = add_repository(config, new, actor, bucket, env)
-    except MissingConfig:
-        raise _fail(f"{config} does not exist: pass --bucket and --env to create it", 2) from None
-    except ReposConfigError as error:
-        raise _fail(f"{error}\nnothing was written", 2) from None
+    added = ops.add_repository(
+        config, new, _caller(actor, airflow_url), bucket, env, not no_sync, "adp repos add"
+    )
     typer.echo(f"added {name} to {config}")
-    if not no_sync:
-        result = _promoter(cfg, actor, airflow_url).sync(name, reason="adp repos add")
-        _say(result)
-        raise typer.Exit(1 if result.outcome in FAILED else 0)
+    if added.sync is not None:
+        _say(added.sync)
+        raise typer.Exit(0 if added.sync.ok else 1)
 
 
 @app.command("remove")
@@ -326,14 +314,8 @@ def remove_command(
 ) -> None:
     """Remove a repository: out of the file, and its namespace out of the environment (its
     pointer is removed; its releases stay for the record). No Airflow restart."""
-    cfg = _config(config)
-    promoter = _promoter(cfg, actor, airflow_url)
-    try:
-        removal = remove_repository(promoter, name)
-    except ReposConfigError as error:
-        raise _fail(f"{error}\nnothing was changed", 2) from None
-    except PromotionError as error:
-        raise _fail(str(error), 1) from None
+    with _positional():
+        removal = ops.remove_repository(config, name, _caller(actor, airflow_url))
     typer.echo(
         f"removed {name}: {removal.env}/{removal.namespace} ({removal.release or 'no release'}) "
         "is out of the environment"
@@ -356,16 +338,11 @@ def bundle_config_command(
     """Print stock GitDagBundle entries tracking each promoted branch, and their connections.
 
     The platform's own bundle needs no restart when a repository is added; these do."""
-    cfg = _config(config)
-    try:
-        conns = connection_env(cfg, mirror_url)
-    except (ValueError, KeyError, IndexError) as error:
-        raise _fail(str(error), 2) from None
-    err.print(f"[yellow]note:[/] {RESTART_NOTE}", highlight=False)
-    entries = git_bundle_entries(cfg)
-    value = json.dumps(entries, separators=(",", ":"))
+    bundles = ops.git_bundles(config, mirror_url)
+    err.print(f"[yellow]note:[/] {bundles.note}", highlight=False)
+    value = json.dumps(bundles.entries, separators=(",", ":"))
     typer.echo(f"AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST={value}")
-    for key, value in conns.items():
+    for key, value in bundles.connections.items():
         typer.echo(f"{key}={value}")
 
 
@@ -403,7 +380,7 @@ def serve_command(
 ) -> None:
     """The webhook receiver: POST /hooks/<name> (GitHub, GitLab, Bitbucket; signed), with
     polling at each sync_interval as the fallback; GET /healthz and /metrics."""
-    from adp.validation import keep_warm
+    from adp.operations.validate import ImportStandby
     from adp.webhooks.app import create_app, serve
     from adp.webhooks.connections import ConnectionLimits
     from adp.webhooks.targets import HookTarget
@@ -412,27 +389,16 @@ def serve_command(
         limits = ConnectionLimits(read_timeout, max_connections, max_connections_per_client)
     except ValueError as error:  # the message starts with the setting's name: name the option
         raise _fail("--" + str(error).replace("_", "-"), 2) from None
-    cfg = _config(config)
-    promoter = _promoter(
-        cfg, actor or f"{_promoter(cfg, None, None).actor} (adp repos serve)", airflow_url
+    cfg = ops.open_config(config)
+    promoter = ops.promoter(
+        cfg, _caller(actor or f"{ops.promoter(cfg).actor} (adp repos serve)", airflow_url)
     )
     targets = []
     for repo in cfg.repositories:
-        secret: bytes | None = None
-        provider = "github"
-        if repo.webhook is not None:
-            provider = repo.webhook.provider
-            try:
-                secret = read_secret(
-                    cfg,
-                    repo.webhook.secret_env,
-                    repo.webhook.secret_file,
-                    f"repository {repo.name}: webhook secret",
-                ).encode()
-            except CredentialError as error:
-                raise _fail(str(error), 2) from None
+        secret = ops.webhook_secret(cfg, repo)
+        provider = repo.webhook.provider if repo.webhook is not None else "github"
         targets.append(
-            HookTarget(repo.name, provider, secret, repo.branch, poll_interval=repo.sync_interval)  # type: ignore[arg-type]
+            HookTarget(repo.name, provider, secret, repo.branch, poll_interval=repo.sync_interval)
         )
 
     def sync(name: str, reason: str) -> SyncResult:
@@ -442,6 +408,7 @@ def serve_command(
 
     # A long-running receiver keeps one import-check worker warm (Airflow imported) for the
     # next push: validating a small commit takes about 1 s instead of 3 s.
-    keep_warm(True)
-    receiver = create_app(targets, sync, cfg.state_dir / "webhooks")
-    serve(receiver, host=host, port=port, limits=limits)
+    with ImportStandby() as standby:
+        promoter.standby = standby
+        receiver = create_app(targets, sync, cfg.state_dir / "webhooks")
+        serve(receiver, host=host, port=port, limits=limits)

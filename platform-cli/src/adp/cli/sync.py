@@ -2,76 +2,56 @@
 --exec -- CMD). Thin over adp.sync.
 
 Exit codes: 0 a good sync (--once) or --check healthy, 1 a failed sync or unhealthy, 2 a
-missing or invalid setting; with --exec, the program's own exit code.
+missing or invalid setting (``SettingsError``, each problem printed by the one handler of
+``adp.cli.errors``); with --exec, the program's own exit code.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from adp.cli.errors import option_name
+from adp.errors import UsageError
 from adp.sync.agent import Agent, run_with_exec
 from adp.sync.cycle import Syncer
 from adp.sync.health import HealthServer, default_max_age, read_health, verdict
 from adp.sync.layout import SyncDir
-from adp.sync.settings import SettingsError, load_settings, open_checked_store
+from adp.sync.settings import HealthSettings, SyncSettings, open_checked_store
 
 
 def _log(message: str) -> None:
     print(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} adp sync: {message}", file=sys.stderr)
 
 
+def _option(field: str) -> Any:
+    """The flag of a SyncSettings field; its help, variable and default are the model's."""
+    return typer.Option(option_name(field), help=SyncSettings.help(field), show_default=False)
+
+
 def sync_command(
     ctx: typer.Context,
-    store: Annotated[
-        str | None,
-        typer.Option(
-            "--store",
-            help="Release store: s3://<bucket>, file:///<folder> or a path with a '/' "
-            "(ADP_RELEASE_STORE).",
-        ),
-    ] = None,
-    env: Annotated[str | None, typer.Option("--env", help="Environment (ADP_ENV).")] = None,
-    sync_dir: Annotated[
-        Path | None, typer.Option("--sync-dir", help="Local folder (ADP_SYNC_DIR).")
-    ] = None,
-    interval: Annotated[
-        float | None,
-        typer.Option("--interval", help="Seconds between syncs (ADP_SYNC_INTERVAL, 30)."),
-    ] = None,
-    health_port: Annotated[
-        int | None,
-        typer.Option(
-            "--health-port", help="Serve GET /health on this port (ADP_SYNC_HEALTH_PORT)."
-        ),
-    ] = None,
-    health_host: Annotated[
-        str | None, typer.Option("--health-host", help="Health address (default 127.0.0.1).")
-    ] = None,
-    health_max_age: Annotated[
-        float | None,
-        typer.Option(
-            "--health-max-age",
-            help="Healthy while the last good sync is younger (default max(3 x interval, 90)).",
-        ),
-    ] = None,
-    keep: Annotated[
-        int | None, typer.Option("--keep", help="Local snapshots kept (ADP_SYNC_KEEP, 5).")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None, typer.Option("--endpoint-url", help="S3-compatible server (AWS_ENDPOINT_URL).")
-    ] = None,
+    store: Annotated[str | None, _option("store")] = None,
+    env: Annotated[str | None, _option("env")] = None,
+    sync_dir: Annotated[Path | None, _option("sync_dir")] = None,
+    interval: Annotated[float | None, _option("interval")] = None,
+    health_port: Annotated[int | None, _option("health_port")] = None,
+    health_host: Annotated[str | None, _option("health_host")] = None,
+    health_max_age: Annotated[float | None, _option("health_max_age")] = None,
+    keep: Annotated[int | None, _option("keep")] = None,
+    endpoint_url: Annotated[str | None, _option("endpoint_url")] = None,
     no_record: Annotated[
         bool,
         typer.Option(
             "--no-record-snapshots",
-            help="Do not write <env>/_snapshots/<id>.json (read-only credentials).",
+            help="Do not write <env>/_snapshots/<id>.json (read-only credentials; "
+            f"{SyncSettings.variable('record_snapshots')}=false).",
         ),
     ] = False,
     once: Annotated[bool, typer.Option("--once", help="One sync, then exit 0 (ok) or 1.")] = False,
@@ -93,15 +73,12 @@ def sync_command(
     if check:
         raise typer.Exit(_check(options))
     if exec_ and not command:
-        _fail(["--exec needs a command after --: adp sync --exec -- CMD ARGS"])
+        raise UsageError("--exec needs a command after --: adp sync --exec -- CMD ARGS")
     if command and not exec_:
-        _fail([f"unexpected arguments {command}: give --exec -- CMD to run a program"])
-    try:
-        settings = load_settings(options)
-        fresh = SyncDir(settings.sync_dir).current_id() is None
-        store_ = open_checked_store(settings, reach=fresh)
-    except SettingsError as error:
-        _fail(error.problems)
+        raise UsageError(f"unexpected arguments {command}: give --exec -- CMD to run a program")
+    settings = SyncSettings.load(options, flag=option_name)  # SettingsError: exit 2
+    fresh = SyncDir(settings.sync_dir).current_id() is None
+    store_ = open_checked_store(settings, reach=fresh)
     syncer = Syncer(
         store_, settings.env, settings.sync_dir, settings.record_snapshots, settings.keep
     )
@@ -128,29 +105,12 @@ def sync_command(
             server.stop()
 
 
-def _check(options: dict[str, object]) -> int:
+def _check(options: Mapping[str, object]) -> int:
     """--check: 0 if health.json shows a good sync young enough, 1 otherwise."""
-
-    def value(field: str, variable: str) -> str | None:
-        given = options.get(field)
-        return str(given) if given is not None else os.environ.get(variable) or None
-
-    directory = value("sync_dir", "ADP_SYNC_DIR")
-    if not directory:
-        _fail(["sync dir is not set: give --sync-dir or ADP_SYNC_DIR"])
-    try:
-        interval = float(value("interval", "ADP_SYNC_INTERVAL") or 30)
-        given_age = value("health_max_age", "ADP_SYNC_HEALTH_MAX_AGE")
-        max_age = float(given_age) if given_age else default_max_age(interval)
-    except ValueError as error:
-        _fail([f"--interval / --health-max-age: not a number ({error})"])
-    healthy, body = verdict(read_health(SyncDir(Path(directory)).health), max_age)
+    settings = HealthSettings.load(
+        {field: options.get(field) for field in HealthSettings.model_fields}, flag=option_name
+    )
+    max_age = settings.health_max_age or default_max_age(settings.interval)
+    healthy, body = verdict(read_health(SyncDir(settings.sync_dir).health), max_age)
     typer.echo(f"{'healthy' if healthy else 'unhealthy'}: {json.dumps(body, sort_keys=True)}")
     return 0 if healthy else 1
-
-
-def _fail(problems: list[str]) -> NoReturn:
-    print("adp sync: cannot start:", file=sys.stderr)
-    for problem in problems:
-        print(f"  - {problem}", file=sys.stderr)
-    raise typer.Exit(2)

@@ -12,7 +12,7 @@ compose file, the project, the image or a log.
 Modules: `project` (which datakit, its names), `settings` (ADP_DEV_* and IMAGE_POSTGRES),
 `compose` (the reviewed compose template and the compose command), `secrets`,
 `postgres` (the metadata database image, built offline when no registry answers),
-`ports`, `api` (Airflow's REST API),
+`ports` (Airflow's REST API client is `adp.airflow_api`),
 `airflow_settings` (airflow_settings.yaml into the running Airflow), `stack` (start,
 stop, status, logs, exec in a service, trigger a DAG with its conf).
 

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adp.dev.api import AirflowClient
+from adp import pydantic_problems
+from adp.airflow_api import AirflowClient
 from adp.dev.errors import DevError
 
 
@@ -79,11 +80,9 @@ def load(path: Path) -> Settings:
     try:
         return Settings.model_validate(section)
     except ValidationError as exc:
-        problems = [
-            ".".join(str(part) for part in ("airflow", *error["loc"])) + f": {error['msg']}"
-            for error in exc.errors()[:3]
-        ]
-        raise DevError(f"{path}: {'; '.join(problems)} (fix the entry, or remove it)") from None
+        found = pydantic_problems.problems(exc, loc_prefix=("airflow",), limit=3)
+        problems = pydantic_problems.render(found)
+        raise DevError(f"{path}: {problems} (fix the entry, or remove it)") from None
 
 
 def apply(client: AirflowClient, settings: Settings) -> dict[str, int]:

@@ -9,7 +9,6 @@ Two shapes, both as the Astro CLI writes them for Airflow 3:
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from typing import Literal
 import jinja2
 
 from adp.dev.errors import DevError
+from adp.dev.settings import ComposeSettings
 
 Shape = Literal["astro", "astro-v1"]
 SHAPES: tuple[Shape, ...] = ("astro", "astro-v1")
@@ -93,7 +93,7 @@ def write(spec: StackSpec, path: Path) -> Path:
 
 def compose_command() -> list[str]:
     """$ADP_COMPOSE (split like a shell), else Debian's docker-compose, else `docker compose`."""
-    configured = os.environ.get("ADP_COMPOSE")
+    configured = ComposeSettings.load().compose
     if configured:
         return shlex.split(configured)
     if shutil.which("docker-compose"):

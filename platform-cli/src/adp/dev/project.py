@@ -12,9 +12,6 @@ import yaml
 
 from adp.dev.errors import DevError
 
-# What makes a folder a datakit (an Astro project): astro-cli needs the same two.
-MARKERS = ("Dockerfile", "dags")
-
 
 def _slug(name: str) -> str:
     """Lowercase letters, digits and dashes: valid in a compose project and an image name."""

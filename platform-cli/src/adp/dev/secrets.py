@@ -14,6 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
+from adp import envfile, fsatomic
+
 FILE_NAME = "secrets.env"
 
 
@@ -31,12 +33,7 @@ def generate() -> dict[str, str]:
 
 
 def read(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[key] = value
-    return values
+    return envfile.values(path.read_text(), str(path), skip_bad=True)
 
 
 def ensure(folder: Path) -> Path:
@@ -47,11 +44,7 @@ def ensure(folder: Path) -> Path:
     if path.exists():
         os.chmod(path, 0o600)
         return path
-    temp = folder / f".{FILE_NAME}.{os.getpid()}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("# Secrets of one local Airflow stack (adp dev). Never commit or share.\n")
-        for key, value in generate().items():
-            out.write(f"{key}={value}\n")
-    os.replace(temp, path)
+    lines = ["# Secrets of one local Airflow stack (adp dev). Never commit or share."]
+    lines += [f"{key}={value}" for key, value in generate().items()]
+    fsatomic.write_text(path, "\n".join(lines) + "\n", mode=0o600)
     return path

@@ -9,8 +9,9 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from adp import facts
+from adp import facts, pydantic_problems
 from adp.dev.errors import DevError
+from adp.settings_base import AdpSettings
 
 ENV_PREFIX = "ADP_DEV_"
 
@@ -54,6 +55,17 @@ class DevSettings(BaseSettings):
         return base / compose_project
 
 
+class ComposeSettings(AdpSettings):
+    """The Docker Compose command `adp dev` runs (an AdpSettings model, unlike DevSettings)."""
+
+    compose: str | None = Field(
+        None,
+        validation_alias="ADP_COMPOSE",
+        description="Docker Compose command of adp dev, split like a shell "
+        "(else docker-compose, else docker compose)",
+    )
+
+
 def env_name(field: str) -> str:
     """The environment variable of a DevSettings field."""
     alias = DevSettings.model_fields[field].validation_alias
@@ -73,11 +85,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> DevSettings:
         }
         return DevSettings.model_validate(values)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            field = str(error["loc"][0])
-            name = field if field.isupper() else env_name(field)
-            problems.append(f"{name}={error.get('input')!r}: {error['msg']}")
+        found = pydantic_problems.problems(  # these settings hold no secret: values shown
+            exc, message=lambda item: f"{item.get('input')!r}: {item['msg']}"
+        )
+        problems = pydantic_problems.render(found, loc_text=_variable, between="=")
         raise DevError(
-            "bad adp dev setting: " + "; ".join(problems) + " (fix or unset the variable)"
+            "bad adp dev setting: " + problems + " (fix or unset the variable)"
         ) from None
+
+
+def _variable(loc: tuple[str | int, ...]) -> str:
+    field = str(loc[0])
+    return field if field.isupper() else env_name(field)

@@ -23,8 +23,8 @@ import docker.errors
 import httpx
 import yaml
 
+from adp.airflow_api import AirflowApiError, AirflowClient, DagRun, unhealthy
 from adp.dev import airflow_settings, compose, secrets
-from adp.dev.api import AirflowApiError, AirflowClient, DagRun, unhealthy
 from adp.dev.errors import DevError
 from adp.dev.ports import require_free
 from adp.dev.postgres import resolve_postgres_image
@@ -162,7 +162,7 @@ class Stack:
         found = client.containers.list(
             all=True, filters={"label": f"com.docker.compose.project={self.project}"}
         )
-        return {c.labels.get("com.docker.compose.service", c.name): c for c in found}
+        return {c.labels.get("com.docker.compose.service", c.name or ""): c for c in found}
 
     def running(self, client: docker.DockerClient) -> bool:
         api = self.containers(client).get("api-server")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import docker
 import docker.errors
 
-from adp import __version__
+from adp import __version__, envfile
 from adp.dev.errors import DevError
 from adp.dev.ports import port_is_free
 from adp.dev.project import find_datakit
@@ -93,10 +93,7 @@ class Context:
         repo = self.repo()
         env_file = repo / "layer1-base-image" / ".env" if repo else None
         if env_file and env_file.is_file():
-            for line in env_file.read_text().splitlines():
-                match = re.match(r"^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$", line)
-                if match:
-                    values[match.group(1)] = match.group(2).strip("'\"")
+            values = envfile.values(env_file.read_text(), str(env_file), skip_bad=True)
         return {**values, **self.env}
 
     def kerberos_required(self) -> bool:
@@ -324,6 +321,7 @@ def check_shared_ticket(ctx: Context) -> Check:
         detail = f"no ticket sharer writes into the volume {volume}"
         return Check("shared ticket", bad, detail, fix, required)
     code, output = sharers[0].exec_run([SHARER_SERVICE, "status", "--json"])
+    assert isinstance(output, bytes)  # not streamed: the whole output at once
     try:
         data = json.loads(output.decode())
     except ValueError:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import difflib
 import enum
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adp import fsatomic
+from adp.errors import Failure
 from adp.generate.render import file_name, read_header, render
 from adp.generate.spec import DagSpec
 
@@ -55,12 +56,8 @@ class Plan:
     def refused(self) -> list[FileChange]:
         return [c for c in self.changes if c.refusal]
 
-    @property
-    def up_to_date(self) -> bool:
-        return not self.pending
 
-
-class Refused(RuntimeError):
+class OverwriteRefused(Failure, RuntimeError):
     """Files that are not (or no longer) the generator's would be replaced or deleted."""
 
     def __init__(self, changes: list[FileChange]) -> None:
@@ -129,22 +126,14 @@ def plan(spec: DagSpec, spec_path: Path, out: Path) -> Plan:
 
 
 def _write(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    fsatomic.write_text(path, text, mode=0o644)
 
 
 def apply(result: Plan, force: bool = False) -> list[FileChange]:
     """Write the plan (refusing, before any write, files that are not the generator's unless
     ``force``); returns the changes made."""
     if result.refused and not force:
-        raise Refused(result.refused)
+        raise OverwriteRefused(result.refused)
     pending = result.pending
     if pending:
         result.out.mkdir(parents=True, exist_ok=True)

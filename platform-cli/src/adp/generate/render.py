@@ -20,6 +20,7 @@ from pathlib import Path
 
 import jinja2
 
+from adp.errors import Failure
 from adp.generate.spec import DagSpec, Job
 from adp.validation.scanners import ScannerMissing, ruff_binary
 
@@ -33,7 +34,7 @@ HEADER_RE = re.compile(
 _PLACEHOLDER = "0" * 16
 
 
-class RenderError(RuntimeError):
+class RenderError(Failure, RuntimeError):
     """The file could not be rendered or formatted; the message says why."""
 
 

@@ -24,7 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from adp.releases.names import PACKAGE_RE
+from adp import pydantic_problems
+from adp.errors import UsageError
+from adp.names import PACKAGE_RE, PACKAGE_RULE
 
 JOB_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 MAX_JOB_NAME = 48  # a pod name <package>-<name> stays well inside Kubernetes' 63 characters
@@ -47,7 +49,7 @@ CRON_FIELD_RE = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
-class SpecError(ValueError):
+class SpecError(UsageError, ValueError):
     """The spec cannot be used; the message names the file, each bad field and its fix."""
 
 
@@ -56,7 +58,7 @@ class _Model(BaseModel):
 
 
 def check_tag(tag: str) -> str:
-    if not TAG_RE.match(tag):
+    if not TAG_RE.fullmatch(tag):
         raise ValueError(
             f"{tag!r} is not an image tag: use 1-128 letters, digits, '_', '.' and '-', not "
             "starting with '.' or '-' (for example 2026.01.1 or a git sha)"
@@ -71,7 +73,7 @@ class Image(_Model):
     @field_validator("repository")
     @classmethod
     def _repository(cls, value: str) -> str:
-        if not REPOSITORY_RE.match(value) or len(value) > 255:
+        if not REPOSITORY_RE.fullmatch(value) or len(value) > 255:
             raise ValueError(
                 f"{value!r} is not an image repository: use [registry[:port]/]path with "
                 "lowercase path components and no tag (for example registry.example.com/sales/jobs)"
@@ -96,7 +98,7 @@ class Quantities(_Model):
     @field_validator("cpu", "memory", "ephemeral_storage")
     @classmethod
     def _quantity(cls, value: str | None) -> str | None:
-        if value is not None and not QUANTITY_RE.match(value):
+        if value is not None and not QUANTITY_RE.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a Kubernetes quantity: write it as a string such as "
                 "'500m', '2', '512Mi' or '1Gi'"
@@ -118,7 +120,7 @@ class Resources(_Model):
 
 
 def _check_dag_tag(value: str) -> str:
-    if not TAG_VALUE_RE.match(value):
+    if not TAG_VALUE_RE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a DAG tag: use 1-100 letters, digits, '_', '.', ':', '/' and "
             "'-', starting with a letter or digit"
@@ -127,7 +129,7 @@ def _check_dag_tag(value: str) -> str:
 
 
 def _check_owner(value: str) -> str:
-    if not OWNER_RE.match(value) or value == "airflow":
+    if not OWNER_RE.fullmatch(value) or value == "airflow":
         raise ValueError(
             f"{value!r} is not an owner: name the team (letters, digits, '_', '.', '@' and '-'), "
             "not Airflow's default 'airflow'"
@@ -167,7 +169,7 @@ class Job(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not JOB_NAME_RE.match(value) or len(value) > MAX_JOB_NAME:
+        if not JOB_NAME_RE.fullmatch(value) or len(value) > MAX_JOB_NAME:
             raise ValueError(
                 f"{value!r} is not a job name: use up to {MAX_JOB_NAME} lowercase letters, "
                 "digits, '-' and '_', starting with a letter, no '-' or '_' at the end or twice "
@@ -189,7 +191,7 @@ class Job(_Model):
         fields = value.split()
         if (
             len(fields) != 5
-            or not all(CRON_FIELD_RE.match(field) for field in fields)
+            or not all(CRON_FIELD_RE.fullmatch(field) for field in fields)
             or not _cron_is_valid(value)
         ):
             raise ValueError(
@@ -202,7 +204,7 @@ class Job(_Model):
     @classmethod
     def _env(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
-            if not ENV_NAME_RE.match(key):
+            if not ENV_NAME_RE.fullmatch(key):
                 raise ValueError(
                     f"{key!r} is not an environment variable name: use letters, digits and "
                     "'_', not starting with a digit"
@@ -228,17 +230,14 @@ class DagSpec(_Model):
     @field_validator("package")
     @classmethod
     def _package(cls, value: str) -> str:
-        if not PACKAGE_RE.match(value):
-            raise ValueError(
-                f"{value!r} is not a package name: use 1-64 lowercase letters, digits and '_', "
-                "starting with a letter (for example customer_360)"
-            )
+        if not PACKAGE_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a package name: use {PACKAGE_RULE}")
         return value
 
     @field_validator("namespace")
     @classmethod
     def _namespace(cls, value: str | None) -> str | None:
-        if value is not None and not NAMESPACE_RE.match(value):
+        if value is not None and not NAMESPACE_RE.fullmatch(value):
             raise ValueError(
                 f"{value!r} is not a Kubernetes namespace: use 1-63 lowercase letters, digits and "
                 "'-', starting and ending with a letter or digit"
@@ -275,6 +274,8 @@ class DagSpec(_Model):
         return self.model_copy(update={"image": image})
 
 
+# Private, not an AdpError: raised inside a pydantic validator (pydantic wraps a ValueError
+# into a field error) and read back by _problems; a caller only ever sees SpecError.
 class _FieldProblem(ValueError):
     """A problem of one field, found by a check across fields."""
 
@@ -288,7 +289,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key written twice in one mapping (PyYAML keeps the last)."""
 
 
-def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
@@ -325,27 +328,31 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 
 def _problems(error: ValidationError) -> list[str]:
-    problems = []
-    for item in error.errors():
-        loc = tuple(item["loc"])
-        if isinstance(item.get("ctx", {}).get("error"), _FieldProblem):
-            problem = item["ctx"]["error"]
-            problems.append(f"{problem.field}: {problem.message}")
-            continue
-        if item["type"] == "value_error":
-            message = str(item["ctx"]["error"])
-        elif item["type"] in {"greater_than_equal", "less_than_equal"}:
-            bound = item["ctx"].get("ge", item["ctx"].get("le"))
-            word = "at least" if item["type"] == "greater_than_equal" else "at most"
-            message = f"{item['input']!r}: must be {word} {bound}"
-        elif item["type"] in _FIXES:
-            message = _FIXES[item["type"]]
-            if item["type"] == "extra_forbidden":
-                message = f"{message} ({_allowed(loc)})"
-        else:
-            message = item["msg"]
-        problems.append(f"{_location(loc)}: {message}")
-    return problems
+    found = pydantic_problems.problems(error, message=_message, loc=_loc)
+    return pydantic_problems.lines(found, loc_text=_location)
+
+
+def _loc(item: pydantic_problems.Item) -> tuple[int | str, ...]:
+    problem = item.get("ctx", {}).get("error")
+    return (problem.field,) if isinstance(problem, _FieldProblem) else tuple(item["loc"])
+
+
+def _message(item: pydantic_problems.Item) -> str:
+    problem = item.get("ctx", {}).get("error")
+    if isinstance(problem, _FieldProblem):
+        return problem.message
+    if item["type"] == "value_error":
+        return str(item["ctx"]["error"])
+    if item["type"] in {"greater_than_equal", "less_than_equal"}:
+        bound = item["ctx"].get("ge", item["ctx"].get("le"))
+        word = "at least" if item["type"] == "greater_than_equal" else "at most"
+        return f"{item['input']!r}: must be {word} {bound}"
+    if item["type"] in _FIXES:
+        message = _FIXES[item["type"]]
+        if item["type"] == "extra_forbidden":
+            message = f"{message} ({_allowed(tuple(item['loc']))})"
+        return message
+    return str(item["msg"])
 
 
 def _allowed(loc: tuple[int | str, ...]) -> str:

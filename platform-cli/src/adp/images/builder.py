@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from adp.docker_cli import NoBuildKitClient, buildkit_client
-from adp.images.config import ConfigError, ImageConfig, source_tree
+from adp.errors import Failure
+from adp.images.config import ImageConfig, ImagesConfigError, source_tree
 from adp.images.discovery import RuntimeType
 
 LOG_TAIL_LINES = 15
@@ -30,7 +31,7 @@ INDEX_ENV_SCRIPT = "adp-index-env"
 FRAGMENT_MARKER = "# --- <type>/runtime.dockerfile, if the type has one, is inserted here ---"
 
 
-class DockerError(RuntimeError):
+class DockerError(Failure, RuntimeError):
     """No usable docker client or base image; the message says what to do."""
 
 
@@ -153,7 +154,9 @@ def build_command(
     Every build argument the shared Dockerfile declares is passed (it has no defaults to
     drift from facts.env); secrets only as `--secret`, never as an argument."""
     if not config.uv_version:
-        raise ConfigError("UV_VERSION is empty: make the ImageConfig with load_config (facts.env)")
+        raise ImagesConfigError(
+            "UV_VERSION is empty: make the ImageConfig with load_config (facts.env)"
+        )
     build_args = {
         "IMAGE_PYTHON": config.image_python,
         "UV_VERSION": config.uv_version,
@@ -233,7 +236,7 @@ def build_one(
                     env=docker_env(),
                     check=False,
                 )
-    except (OSError, DockerError, ConfigError) as exc:
+    except (OSError, DockerError, ImagesConfigError) as exc:
         seconds = time.monotonic() - start
         return BuildResult(runtime.name, tag, False, seconds, None, str(log), str(exc))
     seconds = time.monotonic() - start
@@ -261,7 +264,9 @@ def build_all(
     """
     options = options or BuildOptions()
     if not config.uv_version:
-        raise ConfigError("UV_VERSION is empty: make the ImageConfig with load_config (facts.env)")
+        raise ImagesConfigError(
+            "UV_VERSION is empty: make the ImageConfig with load_config (facts.env)"
+        )
     docker = docker or docker_client()
     require_base_image(docker, config)
     jobs = max(1, min(jobs or default_jobs(), len(runtimes) or 1))

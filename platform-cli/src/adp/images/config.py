@@ -9,7 +9,7 @@ new one named. Pure logic: no Docker, no network.
 
 The driver works on the platform's source tree: `source_tree()` finds it from this package's
 file (adp run from the repository), else from the current folder's ancestors (adp installed from
-a wheel, run inside a clone), and raises ConfigError saying so when there is none.
+a wheel, run inside a clone), and raises ImagesConfigError saying so when there is none.
 """
 
 from __future__ import annotations
@@ -20,21 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from adp import facts
+from adp import envfile, facts, names
+from adp.errors import UsageError
+from adp.images.variables import FILE_KEYS, ImageVariables
 
 RUNTIME_FOLDER = "runtime-environments"
 CONFIG_NAME = "images.env"
-# What images.env may set: committed values, never a secret or a path of one machine.
-FILE_KEYS = (
-    "IMAGE_REGISTRY",
-    "RUNTIME_REPO",
-    "IMAGE_PYTHON",
-    "PACKAGE_INDEX_URL",
-    "PACKAGE_INDEX_USERNAME",
-)
-# What the environment may set: those, facts.env's PLATFORM_VERSION, and files of this machine
-# that builds receive as BuildKit secrets.
-ENV_KEYS = (*FILE_KEYS, "PLATFORM_VERSION", "NETRC_FILE", "INDEX_PASSWORD_FILE")
+# What images.env may set (FILE_KEYS) and the environment overrides (ENV_KEYS): the variables
+# of adp.images.variables, declared there once.
 # Old name -> (new name, what it holds). Refused wherever they appear, naming the new one.
 RENAMED = {
     "RUNTIME_REGISTRY": ("IMAGE_REGISTRY", "the registry host and optional path"),
@@ -52,12 +45,16 @@ _REGISTRY_RE = re.compile(
 )
 _REPO_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 _VERSION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-TYPE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+TYPE_NAME_RE = names.TYPE_NAME_RE  # adp.names: also copier.yml's datakit_name
 MAX_TAG_LENGTH = 128
 
 
-class ConfigError(ValueError):
+class ImagesConfigError(UsageError, ValueError):
     """A configuration value is wrong; the message names it and says what to do."""
+
+
+# Its name before issue 27 (validation.options has a ConfigError too); the tests import it.
+ConfigError = ImagesConfigError
 
 
 @dataclass(frozen=True)
@@ -94,17 +91,17 @@ class SourceTree:
     def airflow_constraints(self, environ: Mapping[str, str] | None = None) -> Path:
         """The constraints every image installs Airflow under: AIRFLOW_CONSTRAINTS of the
         environment, else facts.env's, relative to the repository root (as Layer 1 reads it)."""
-        environ = os.environ if environ is None else environ
-        return self.root / (environ.get("AIRFLOW_CONSTRAINTS") or self.facts.AIRFLOW_CONSTRAINTS)
+        given = ImageVariables.load(environ=environ).airflow_constraints
+        return self.root / (given or self.facts.AIRFLOW_CONSTRAINTS)
 
 
 def source_tree(here: Path | None = None, cwd: Path | None = None) -> SourceTree:
     """The platform's source tree above `here` (default: this package), else above `cwd`
-    (default: the current folder); ConfigError when neither is inside one."""
+    (default: the current folder); ImagesConfigError when neither is inside one."""
     root = facts.repo_root(here) or facts.repo_root(cwd or Path.cwd())
     if root is None or not (root / RUNTIME_FOLDER).is_dir():
         where = here or Path(__file__)
-        raise ConfigError(
+        raise ImagesConfigError(
             f"not inside the platform's source tree: neither adp ({where.resolve()}) nor the "
             f"current folder ({(cwd or Path.cwd()).resolve()}) is in a clone of the platform "
             f"repository (a folder holding facts.env, copier.yml and {RUNTIME_FOLDER}/); cd "
@@ -117,7 +114,7 @@ def source_tree(here: Path | None = None, cwd: Path | None = None) -> SourceTree
         try:
             platform_facts = facts.parse(path.read_text(), source=str(path))
         except facts.FactsError as exc:
-            raise ConfigError(str(exc)) from None
+            raise ImagesConfigError(str(exc)) from None
     return SourceTree(root=root, facts=platform_facts)
 
 
@@ -143,14 +140,14 @@ class ImageConfig:
 
     def tag_for(self, runtime_type: str) -> str:
         """The full reference of one runtime type's image: `<registry>/<repo>:<type>-<version>`."""
-        if not TYPE_NAME_RE.match(runtime_type):
-            raise ConfigError(
+        if not TYPE_NAME_RE.fullmatch(runtime_type):
+            raise ImagesConfigError(
                 f"runtime type {runtime_type!r}: use lowercase letters, digits and single "
                 "hyphens, starting with a letter (e.g. dbt-runner)"
             )
         tag = f"{runtime_type}-{self.version}"
         if len(tag) > MAX_TAG_LENGTH:
-            raise ConfigError(
+            raise ImagesConfigError(
                 f"image tag {tag!r} is {len(tag)} characters; Docker allows {MAX_TAG_LENGTH}: "
                 "shorten the type name or PLATFORM_VERSION"
             )
@@ -180,9 +177,9 @@ class ImageConfig:
         }
 
 
-def _renamed(old: str, where: str) -> ConfigError:
+def _renamed(old: str, where: str) -> ImagesConfigError:
     new, meaning = RENAMED[old]
-    return ConfigError(f"{old} was renamed {new} ({where}): set {new} instead ({meaning})")
+    return ImagesConfigError(f"{old} was renamed {new} ({where}): set {new} instead ({meaning})")
 
 
 def _redact(url: str) -> str:
@@ -193,14 +190,11 @@ def _redact(url: str) -> str:
 def parse_env_file(text: str, source: str = "images.env") -> dict[str, str]:
     """Parse `KEY=value` lines; `#` starts a comment line. No shell expansion."""
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", key):
-            raise ConfigError(f"{source}:{number}: expected KEY=value, got {raw!r}")
+    try:
+        found = envfile.assignments(text, source)
+    except envfile.EnvFileError as error:
+        raise ImagesConfigError(problems=error.problems) from None
+    for number, key, value in ((a.line, a.key, a.value) for a in found):
         if key in RENAMED:
             raise _renamed(key, f"{source}:{number}")
         if key not in FILE_KEYS:
@@ -211,10 +205,10 @@ def parse_env_file(text: str, source: str = "images.env") -> dict[str, str]:
                 "INDEX_PASSWORD_FILE": "; it names a file of one machine: set it in the "
                 "environment",
             }.get(key, "")
-            raise ConfigError(
+            raise ImagesConfigError(
                 f"{source}:{number}: unknown key {key}; known keys: {', '.join(FILE_KEYS)}{hint}"
             )
-        values[key] = value.strip().strip("'\"")
+        values[key] = value
     return values
 
 
@@ -225,7 +219,7 @@ def load_config(
 ) -> ImageConfig:
     """Read `path` (default: the source tree's images.env) over facts.env's defaults, let
     `environ` (default: os.environ) override each key, and validate."""
-    environ = os.environ if environ is None else environ
+    variables = ImageVariables.load(environ=environ)
     tree = source_tree() if tree is None else tree
     path = tree.config_file if path is None else path
     values = {
@@ -235,24 +229,21 @@ def load_config(
     try:
         in_file = parse_env_file(path.read_text(), source=str(path))
     except FileNotFoundError:
-        raise ConfigError(
+        raise ImagesConfigError(
             f"{path}: missing; it holds IMAGE_REGISTRY, RUNTIME_REPO and the package index "
             "settings (restore it from git)"
         ) from None
     if not in_file.get("IMAGE_PYTHON"):  # empty in the file: facts.env's default
         in_file.pop("IMAGE_PYTHON", None)
     values.update(in_file)
-    for old in RENAMED:
-        if old in environ and old != "UV_DEFAULT_INDEX":
-            raise _renamed(old, "in the environment")
-    for key in ENV_KEYS:
-        if key in environ:
-            values[key] = environ[key].strip()
+    if retired := variables.retired():
+        raise _renamed(retired[0], "in the environment")
+    values.update(variables.overrides())
     # uv's own variable: harmless when it agrees, a second source of truth when it does not.
-    uv_index = environ.get("UV_DEFAULT_INDEX", "").strip()
+    uv_index = (variables.uv_default_index or "").strip()
     index = values.get("PACKAGE_INDEX_URL", "")
     if uv_index and uv_index != index:
-        raise ConfigError(
+        raise ImagesConfigError(
             f"UV_DEFAULT_INDEX={_redact(uv_index)} is set in the environment and differs from "
             f"PACKAGE_INDEX_URL={_redact(index) or '(empty: pypi.org)'}: "
             "runtime image builds take their package index from PACKAGE_INDEX_URL only; set "
@@ -269,7 +260,9 @@ def _file_setting(values: Mapping[str, str], key: str) -> str:
         return ""
     path = Path(value).expanduser()
     if not path.is_file() or not os.access(path, os.R_OK):
-        raise ConfigError(f"{key}={value} is not a readable file; fix the path or unset {key}")
+        raise ImagesConfigError(
+            f"{key}={value} is not a readable file; fix the path or unset {key}"
+        )
     return str(path)
 
 
@@ -279,33 +272,33 @@ def validate(values: Mapping[str, str], source: str = "images.env") -> ImageConf
     version = values.get("PLATFORM_VERSION", "")
     image_python = values.get("IMAGE_PYTHON", "")
     if "://" in registry:
-        raise ConfigError(
+        raise ImagesConfigError(
             f"IMAGE_REGISTRY={registry!r} ({source}): give the host and optional path "
             "without a scheme, e.g. registry.example.com/data-platform"
         )
-    if registry and not _REGISTRY_RE.match(registry):
-        raise ConfigError(
+    if registry and not _REGISTRY_RE.fullmatch(registry):
+        raise ImagesConfigError(
             f"IMAGE_REGISTRY={registry!r} ({source}): not a registry reference; use "
             "lowercase host[:port][/path] with no trailing slash"
         )
-    if not repo or not _REPO_RE.match(repo):
-        raise ConfigError(
+    if not repo or not _REPO_RE.fullmatch(repo):
+        raise ImagesConfigError(
             f"RUNTIME_REPO={repo!r} ({source}): use lowercase letters, digits and . _ - / "
             "separators, e.g. adp-runtime"
         )
-    if not version or not _VERSION_RE.match(version):
-        raise ConfigError(
+    if not version or not _VERSION_RE.fullmatch(version):
+        raise ImagesConfigError(
             f"PLATFORM_VERSION={version!r} ({source}): use letters, digits, '.', '_' and '-', "
             "not starting with '.' or '-', e.g. 0.1.0"
         )
     if not image_python:
-        raise ConfigError(
+        raise ImagesConfigError(
             f"IMAGE_PYTHON is empty ({source}): set it to the Debian/Python base image, or "
             "unset it for facts.env's IMAGE_PYTHON"
         )
     index = values.get("PACKAGE_INDEX_URL", "")
-    if index and not re.match(r"^https?://[^\s@/]+(/\S*)?$", index):
-        raise ConfigError(
+    if index and not re.fullmatch(r"^https?://[^\s@/]+(/\S*)?$", index):
+        raise ImagesConfigError(
             f"PACKAGE_INDEX_URL ({source}): expected http(s)://host/path with no credentials "
             "in it (build arguments are visible in `docker history`); put the password in a "
             "file named by INDEX_PASSWORD_FILE (with PACKAGE_INDEX_USERNAME), or the login in "
@@ -313,13 +306,13 @@ def validate(values: Mapping[str, str], source: str = "images.env") -> ImageConf
         )
     username = values.get("PACKAGE_INDEX_USERNAME", "")
     if username and not re.fullmatch(r"[A-Za-z0-9._~%+-]+", username):
-        raise ConfigError(
+        raise ImagesConfigError(
             f"PACKAGE_INDEX_USERNAME={username!r} ({source}): it goes into the index URL; use "
             "letters, digits and . _ ~ + -, percent-encoding anything else (@ as %40)"
         )
     password_file = _file_setting(values, "INDEX_PASSWORD_FILE")
     if password_file and not (index and username):
-        raise ConfigError(
+        raise ImagesConfigError(
             "INDEX_PASSWORD_FILE is set but "
             + ("PACKAGE_INDEX_URL" if not index else "PACKAGE_INDEX_USERNAME")
             + f" is empty ({source}): the password is sent as <username>:<password> to "

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from adp.errors import UsageError
 from adp.images.config import TYPE_NAME_RE, source_tree
 
 REQUIRED_FILES = ("pyproject.toml", "requirements.lock", "packages.txt", "README.md")
@@ -22,7 +23,7 @@ FRAGMENT_FILE = "runtime.dockerfile"
 _FROM_RE = re.compile(r"^\s*FROM\s", re.IGNORECASE | re.MULTILINE)
 
 
-class DiscoveryError(ValueError):
+class DiscoveryError(UsageError, ValueError):
     """A runtime folder is incomplete or misnamed."""
 
 
@@ -62,7 +63,7 @@ def discover(root: Path | None = None) -> list[RuntimeType]:
     root = source_tree().runtime_root if root is None else root
     if not root.is_dir():
         raise DiscoveryError(
-            f"{root}: not a folder; point --root at the runtime-environments folder"
+            "not a folder; point --root at the runtime-environments folder", file=str(root)
         )
     types = []
     for child in sorted(root.iterdir()):
@@ -84,10 +85,11 @@ def is_type_folder(folder: Path) -> bool:
 
 def check_folder(child: Path) -> None:
     """Raise DiscoveryError naming what is wrong with a type folder."""
-    if not TYPE_NAME_RE.match(child.name):
+    if not TYPE_NAME_RE.fullmatch(child.name):
         raise DiscoveryError(
-            f"{child}: folder name {child.name!r} is not a valid runtime type name; "
-            "rename it to lowercase words joined by single hyphens (e.g. ml-runner)"
+            f"folder name {child.name!r} is not a valid runtime type name; "
+            "rename it to lowercase words joined by single hyphens (e.g. ml-runner)",
+            file=str(child),
         )
     for required in REQUIRED_FILES:
         if not (child / required).is_file():
@@ -96,18 +98,20 @@ def check_folder(child: Path) -> None:
                 if required == "requirements.lock"
                 else "copy it from python-runner/ (the plainest type) and adapt it"
             )
-            raise DiscoveryError(f"{child / required}: missing; {hint}")
+            raise DiscoveryError(f"missing; {hint}", file=str(child / required))
     if (child / "Dockerfile").exists():
         raise DiscoveryError(
-            f"{child / 'Dockerfile'}: a type holds no Dockerfile; every type builds from the "
-            f"shared runtime-environments/Dockerfile. Move the lines only this type needs to "
-            f"{child / FRAGMENT_FILE} (no FROM) and delete the Dockerfile"
+            "a type holds no Dockerfile; every type builds from the shared "
+            "runtime-environments/Dockerfile. Move the lines only this type needs to "
+            f"{child / FRAGMENT_FILE} (no FROM) and delete the Dockerfile",
+            file=str(child / "Dockerfile"),
         )
     fragment = child / FRAGMENT_FILE
     if fragment.is_file() and _FROM_RE.search(fragment.read_text()):
         raise DiscoveryError(
-            f"{fragment}: holds a FROM line; it is inserted into the shared runtime stage, so "
-            "it may only add instructions to that stage (ENV, RUN, COPY ...), not start one"
+            "holds a FROM line; it is inserted into the shared runtime stage, so it may only "
+            "add instructions to that stage (ENV, RUN, COPY ...), not start one",
+            file=str(fragment),
         )
 
 

@@ -18,6 +18,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from adp.errors import Failure
 from adp.images.config import SourceTree, source_tree
 from adp.images.discovery import RuntimeType
 
@@ -25,8 +26,8 @@ from adp.images.discovery import RuntimeType
 TOOL_KEYS = ("airflow-constraints",)
 
 
-class LockError(RuntimeError):
-    pass
+class LockError(Failure, RuntimeError):
+    """uv could not lock a type's requirements; the message holds uv's reason."""
 
 
 def uses_airflow_constraints(runtime: RuntimeType) -> bool:

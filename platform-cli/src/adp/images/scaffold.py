@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adp.errors import UsageError
 from adp.images.config import TYPE_NAME_RE, source_tree
 from adp.images.discovery import FRAGMENT_FILE, RuntimeType
 
 
-class ScaffoldError(ValueError):
-    pass
+class ScaffoldError(UsageError, ValueError):
+    """The new type's name is refused or the folder exists; the message says which."""
 
 
 # Like every type's: no version (the image is tagged with facts.env's PLATFORM_VERSION) and no
@@ -53,7 +54,7 @@ Runtime image for ... jobs (describe them here).
 def new_runtime(name: str, root: Path | None = None) -> RuntimeType:
     """Create `root/name` (default root: the source tree's runtime-environments/) with empty
     dependency lists and a README stub."""
-    if not TYPE_NAME_RE.match(name):
+    if not TYPE_NAME_RE.fullmatch(name):
         raise ScaffoldError(
             f"NAME={name!r}: use lowercase letters, digits and single hyphens, starting with "
             "a letter (e.g. ml-runner)"

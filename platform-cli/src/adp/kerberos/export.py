@@ -8,7 +8,6 @@ tickets in `KCM:` (sssd-kcm, Heimdal) or `KEYRING:` (the kernel), which are not 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import time
@@ -16,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CONFIG_REALM = b"X-CACHECONF:"
+from adp import fsatomic
+from adp.errors import Failure
 
 
 def _cache_names() -> Any:
@@ -41,7 +41,7 @@ def is_file_based(name: str) -> bool:
     return _cache_names().is_file_based(name)
 
 
-class TicketError(RuntimeError):
+class TicketError(Failure, RuntimeError):
     """No usable TGT; the message says what to run."""
 
 
@@ -115,15 +115,11 @@ def export_cache(source: str | None, destination: Path) -> CacheSummary:
     """
     krb5, ctx, principal, creds, summary = read_cache(source)
     destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
-    try:
+    with fsatomic.temporary(destination) as temp:
         out = krb5.cc_resolve(ctx, f"FILE:{temp}".encode())
         krb5.cc_initialize(ctx, out, principal)
         for cred in creds:
             krb5.cc_store_cred(ctx, out, cred)
         os.chmod(temp, 0o600)
-        os.replace(temp, destination)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        fsatomic.commit(temp, destination)
     return summary

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
+from adp.errors import UsageError
 from adp.mcp.hosts import HostAllowList, HostError, endpoint_of
-from adp.repos.config import ENV_VAR_RE
-from adp.repos.manage import NewRepository
+from adp.operations.repos import ENV_VAR_RE, NewRepository
 
 ENV_FIELDS = ("token_env", "ssh_key_env", "webhook_secret_env")
 FILE_FIELDS = ("token_file", "ssh_key_file", "webhook_secret_file", "known_hosts_file")
@@ -32,12 +32,13 @@ OPTIONS = (
 )
 
 
-class PolicyError(ValueError):
-    """A credential reference or URL the policy refuses; the message starts with the argument."""
+class PolicyError(UsageError, ValueError):
+    """A credential reference or URL the policy refuses: ``loc`` is the tool argument, so
+    ``str()`` starts with it (``token_env: ...``)."""
 
     def __init__(self, argument: str, message: str) -> None:
-        self.argument, self.message = argument, message
-        super().__init__(f"{argument}: {message}")
+        super().__init__(message, loc=(argument,))
+        self.argument = argument
 
 
 def credential_fields(new: NewRepository) -> list[str]:
@@ -127,7 +128,7 @@ class CredentialPolicy:
         checked: dict[str, str] = {}
         for argument in ENV_FIELDS:
             name = getattr(new, argument)
-            if name is not None and (name not in self.envs or not ENV_VAR_RE.match(name)):
+            if name is not None and (name not in self.envs or not ENV_VAR_RE.fullmatch(name)):
                 allowed = ", ".join(sorted(self.envs)) or "none"
                 raise PolicyError(
                     argument,

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import idna
 
+from adp.errors import UsageError
+
 DEFAULT_PORTS = {"https": 443, "http": 80, "ssh": 22}
 LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # user@host:path, as git reads an scp-like address (no '/' before the ':').
@@ -39,7 +41,7 @@ ENTRY_FIX = (
 )
 
 
-class HostError(ValueError):
+class HostError(UsageError, ValueError):
     """A URL or an allow-list entry that is refused; the message says why and the fix."""
 
 
@@ -79,7 +81,7 @@ def normalise_host(text: str) -> str:
     if address is not None:
         return address
     labels = host.split(".")
-    if len(host) > 253 or not all(LABEL_RE.match(label) for label in labels):
+    if len(host) > 253 or not all(LABEL_RE.fullmatch(label) for label in labels):
         raise HostError(f"{text!r} is not a host name (letters, digits, '-' and '.')")
     last = labels[-1]
     if last.isdigit() or last.startswith("0x"):
@@ -97,15 +99,15 @@ def endpoint_of(url: str) -> Endpoint:
         )
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url) or "\\" in url:
         raise HostError("holds spaces, control characters or a backslash: not a URL")
-    scp = SCP_RE.match(url)
+    scp = SCP_RE.fullmatch(url)
     if scp is not None and "://" not in url:
         return Endpoint(normalise_host(scp["host"]), DEFAULT_PORTS["ssh"])
-    match = SCHEME_RE.match(url)
+    match = SCHEME_RE.fullmatch(url)
     if match is None or match["scheme"].lower() not in DEFAULT_PORTS:
         raise HostError("use https://host/path, ssh://user@host/path or user@host:path")
     scheme = match["scheme"].lower()
     authority = re.split(r"[/?#]", match["rest"], maxsplit=1)[0]
-    parts = AUTHORITY_RE.match(authority)
+    parts = AUTHORITY_RE.fullmatch(authority)
     if parts is None or "%" in authority:
         raise HostError(
             f"{authority!r} is not host[:port] (nothing else, such as a second '@' or a "
@@ -139,7 +141,7 @@ class HostPattern:
         if any(c in text for c in "/@?#%\\ ") or not text:
             raise HostError(f"{entry!r}: {ENTRY_FIX}")
         port: int | None = None
-        bracket = re.match(r"^(\[[^\]]*\])(?::([0-9]{1,5}))?$", text)
+        bracket = re.fullmatch(r"^(\[[^\]]*\])(?::([0-9]{1,5}))?$", text)
         if bracket:
             text, port = bracket[1], int(bracket[2]) if bracket[2] else None
         elif text.count(":") == 1:

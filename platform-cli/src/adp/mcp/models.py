@@ -8,8 +8,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from adp.repos.promote import SyncResult
-from adp.sources import PackageSource, RepositorySource, SourceFinding
+from adp.operations import SourceFinding, SyncOutcome
+from adp.operations.repos import PackageSource, RepositorySource
+from adp.operations.results import OK, OUTCOME
+from adp.operations.validate import FileValidation
 
 # The library's messages name the CLI's commands; in a chat they are this server's tools.
 CLI_TO_TOOLS = (
@@ -37,12 +39,8 @@ class SyncReport(BaseModel):
     """What one sync (or approval, or rollback) of a repository did."""
 
     repository: str
-    outcome: str = Field(
-        description="promoted, unchanged, pending (passed, awaiting approval), refused "
-        "(findings), rewritten (force-push: awaiting approval), unreachable, failed, "
-        "approved or rolled-back."
-    )
-    ok: bool = Field(description="False for refused, rewritten, unreachable and failed.")
+    outcome: str = Field(description=OUTCOME)
+    ok: bool = Field(description=OK)
     commit: str | None = Field(default=None, description="The commit judged.")
     promoted: str | None = Field(default=None, description="The promoted commit now.")
     detail: str
@@ -51,16 +49,16 @@ class SyncReport(BaseModel):
     reparse: str | None = Field(default=None, description="What the running Airflow answered.")
 
     @classmethod
-    def of(cls, result: SyncResult) -> SyncReport:
+    def of(cls, result: SyncOutcome) -> SyncReport:
         return cls(
             repository=result.repository,
             outcome=result.outcome,
-            ok=result.outcome not in ("refused", "rewritten", "unreachable", "failed"),
+            ok=result.ok,
             commit=result.commit,
             promoted=result.promoted,
             detail=for_chat(result.detail),
-            dag_ids=list(result.dags),
-            findings=[SourceFinding.of_note(f) for f in result.findings],
+            dag_ids=result.dag_ids,
+            findings=result.findings,
             reparse=result.reparse,
         )
 
@@ -122,14 +120,5 @@ class DecisionReport(Confirmation):
     result: SyncReport | None = None
 
 
-class ValidationReport(BaseModel):
+class ValidationReport(FileValidation):
     """The findings of one DAG file, as ``adp dags validate`` reports them."""
-
-    file: str
-    package: str | None = None
-    passed: bool = Field(description="Nothing at or above fail_on.")
-    fail_on: str
-    counts: dict[str, int] = Field(description="error, warning and suppressed findings.")
-    dag_ids: list[str] = Field(default_factory=list, description="The DAGs the file defines.")
-    findings: list[SourceFinding] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)

@@ -1,7 +1,9 @@
 """The tools' work, free of the MCP SDK: each takes the tool's arguments and returns a model of
-``adp.mcp.models``, or raises ``ToolInputError`` naming the argument and the fix, having
-changed nothing. Everything is done by the libraries (``adp.sources``, ``adp.repos``,
-``adp.validation``); this module checks arguments and words the answers for a chat.
+``adp.mcp.models``, or raises an ``adp.errors`` type whose ``loc`` names the argument
+(``ToolInputError`` for this module's own refusals), having changed nothing. Every action is an
+operation of ``adp.operations``; this module adds what is the chat's own (the refusal of a
+pasted credential, the operator's credential policy, the confirmation) and words the answers
+for a chat (``chat_text`` renders an error's problems as ``argument: message``).
 
 Adding a repository is two steps: ``prepare_add`` checks everything (the entry as the file
 would hold it, then the operator's credential policy, ``adp.mcp.credential_policy``) and says
@@ -11,13 +13,10 @@ when it needs them."""
 
 from __future__ import annotations
 
-import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from adp.errors import Problem, UsageError
 from adp.mcp.credential_policy import (
     CredentialPolicy,
     PolicyError,
@@ -35,50 +34,40 @@ from adp.mcp.models import (
     WebhookSetup,
     for_chat,
 )
-from adp.releases.locate import open_store
-from adp.releases.names import InvalidName, check_env
-from adp.releases.pointer import ReleaseError
-from adp.releases.store import StoreError
-from adp.repos.config import (
+from adp.operations import Caller
+from adp.operations import repos as ops
+from adp.operations.repos import (
     TOKEN_PREFIXES,
+    NewRepository,
     ReposConfig,
     ReposConfigError,
     Repository,
-    load_config,
+    RepositorySource,
+    SourcesReport,
+    receiver_path,
     redact_url,
+    webhook_info,
 )
-from adp.repos.manage import (
-    MissingConfig,
-    NewRepository,
-    add_repository,
-    plan_removal,
-    planned_text,
-    remove_repository,
-)
-from adp.repos.mirror import SHA_RE
-from adp.repos.promote import Promoter, PromotionError
-from adp.sources import SourceFinding, SourcesReport, UnknownSource, list_sources, source_status
-from adp.sources.collect import receiver_path, webhook_info
-from adp.sources.models import RepositorySource
-from adp.validation import ConfigError, Severity, ValidationOptions, validate
+from adp.operations.validate import ImportStandby, validate_dag_file
 
-PROBLEM_RE = re.compile(
-    r"^(?P<where>.*?:[0-9]+): repositories\[(?P<index>[0-9]+)\]\.(?P<field>[A-Za-z_.]+): "
-    r"(?P<message>.*)$",
-    re.DOTALL,
-)
-STORE_RE = re.compile(r"^(?P<where>.*?:[0-9]+): release_store\.(?P<field>bucket|env): (?P<m>.*)$")
-FILENAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.py$")
-MAX_TEXT = 1_000_000
 CONFIRM = "call {tool} again with the same arguments and confirm=true"
 
 
-class ToolInputError(ValueError):
-    """An argument cannot be used; nothing was changed. The message starts with its name."""
+class ToolInputError(UsageError, ValueError):
+    """An argument cannot be used; nothing was changed. ``loc`` is the argument; the message
+    starts with its name."""
 
     def __init__(self, argument: str, message: str) -> None:
         self.argument = argument
-        super().__init__(f"{argument}: {message}")
+        super().__init__(message, loc=(argument,))
+
+
+def chat_text(problems: list[Problem]) -> str:
+    """An error's problems as a tool error says them: ``argument: message``, the first one
+    first and the others after ``also``; a problem of airflow-repos.yaml as the file says it
+    (``file:line: field: message``). The CLI's commands are named as this server's tools."""
+    parts = [p.text() if p.file or not p.loc else f"{p.loc[0]}: {p.message}" for p in problems]
+    return for_chat(parts[0] + "".join(f"; also {part}" for part in parts[1:]))
 
 
 @dataclass
@@ -91,6 +80,8 @@ class Settings:
     validate_roots: list[Path] = field(default_factory=lambda: [Path.cwd()])
     webhook_base_url: str | None = None
     policy: CredentialPolicy = field(default_factory=CredentialPolicy)
+    # the import check's worker kept warm by the server (``serve``); None: each run starts one
+    standby: ImportStandby | None = None
 
 
 @dataclass(frozen=True)
@@ -130,45 +121,23 @@ class Operations:
         self.settings = settings
 
     # -- helpers -------------------------------------------------------------------------
+    def _caller(self) -> Caller:
+        return Caller(
+            actor=self.settings.actor,
+            airflow_url=self.settings.airflow_url,
+            standby=self.settings.standby,
+        )
+
     def _config(self) -> ReposConfig:
         path = self.settings.config
         try:
-            return load_config(path)
+            return ops.open_config(path)
         except ReposConfigError as error:
             raise ToolInputError(
                 "config",
                 f"{error}. Fix {path} (adp mcp --config names it; add_repository creates it "
                 "when it does not exist)",
             ) from None
-
-    def _promoter(self, config: ReposConfig) -> Promoter:
-        try:
-            return Promoter(
-                config, actor=self.settings.actor, airflow_url=self.settings.airflow_url
-            )
-        except InvalidName as error:
-            raise ToolInputError("release_store", f"{config.path}: {error}") from None
-
-    def _repository(self, config: ReposConfig, name: str) -> Repository:
-        try:
-            return config.repository(name)
-        except ReposConfigError:
-            known = ", ".join(r.name for r in config.repositories) or "none"
-            raise ToolInputError(
-                "name",
-                f"no repository named {name!r} in {config.path} (repositories: {known}); "
-                "list_sources lists every source",
-            ) from None
-
-    @staticmethod
-    def _sha(sha: str) -> str:
-        if not SHA_RE.match(sha):
-            raise ToolInputError(
-                "sha",
-                "give the full commit id (40 hex digits): source_status lists the promoted, "
-                "pending and refused commits",
-            )
-        return sha
 
     # -- reading -------------------------------------------------------------------------
     def list_sources(self, env: str | None = None) -> SourcesReport:
@@ -181,46 +150,17 @@ class Operations:
                     "env, the release store and the environment)"
                 ],
             )
-        config = self._config()
-        if env is not None:
-            try:
-                check_env(env)
-            except InvalidName as error:
-                raise ToolInputError("env", str(error)) from None
-        return list_sources(config, self._promoter(config).store, env)
+        return ops.sources(self._config(), env)
 
     def source_status(self, name: str) -> SourceStatus:
-        config = self._config()
         try:
-            return SourceStatus(source=source_status(name, config, self._promoter(config).store))
-        except UnknownSource as error:
-            raise ToolInputError("name", f"{error}; list_sources lists every source") from None
+            return SourceStatus(source=ops.status(self._config(), name))
+        except ops.NotFound as error:
+            raise ToolInputError(
+                "name", f"{error.message}; list_sources lists every source"
+            ) from None
 
     # -- adding ----------------------------------------------------------------------------
-    def _config_problems(self, error: ReposConfigError, index: int) -> ToolInputError:
-        """The file's messages about the new entry as messages about the tool's arguments."""
-        mine, others = [], []
-        for problem in error.problems:
-            match = PROBLEM_RE.match(problem)
-            store = STORE_RE.match(problem)
-            if match and int(match["index"]) == index:
-                mine.append((match["field"].replace(".", "_"), match["message"]))
-            elif store:
-                mine.append((store["field"], store["m"]))
-            else:
-                others.append(problem)
-        if others or not mine:
-            return ToolInputError(
-                "config",
-                f"{self.settings.config} has problems to fix first (nothing was written): "
-                + "; ".join(others or error.problems),
-            )
-        argument, message = mine[0]
-        rest = "; ".join(f"{a}: {m}" for a, m in mine[1:])
-        if rest:
-            message += f"; also {rest}"
-        return ToolInputError(argument, f"{message} (nothing was written)")
-
     def prepare_add(
         self, new: NewRepository, sync: bool = True, bucket: str | None = None,
         env: str | None = None,
@@ -230,18 +170,9 @@ class Operations:
         for argument, value in new.model_dump().items():
             if isinstance(value, str) and argument != "url" and looks_like_credential(value):
                 raise credential_refusal(argument)
-        path = self.settings.config
-        if not path.exists() and bucket:
-            try:
-                open_store(bucket)
-            except InvalidName as error:
-                message = str(error).replace("--bucket", "bucket")
-                raise ToolInputError("bucket", message) from None
-            except ImportError:
-                message = "an s3:// store needs the s3 extra: pip install 'platform-cli[s3]'"
-                raise ToolInputError("bucket", message) from None
-        creates = not path.exists()
-        self._planned(new, bucket, env)
+        if self.settings.config.exists():
+            self._config()  # a file that cannot be used: the config argument, with the fix
+        creates = ops.check_addition(self.settings.config, new, bucket, env, self._caller())
         try:
             checked = self.settings.policy.check(new)
         except PolicyError as error:
@@ -252,25 +183,6 @@ class Operations:
         elif creates:
             ask = "bucket"
         return AddPlan(checked, bucket, env, ask, self._question(checked, sync, creates, bucket))
-
-    def _planned(self, new: NewRepository, bucket: str | None, env: str | None) -> None:
-        """The file with ``new`` added is valid (``ToolInputError`` naming the argument)."""
-        path = self.settings.config
-        index = 0
-        if path.exists():  # a file or a store that cannot be used is refused before writing
-            config = self._config()
-            self._promoter(config)
-            index = len(config.repositories)
-        try:
-            planned_text(path, new, bucket, env)
-        except MissingConfig:
-            raise ToolInputError(
-                "env" if bucket else "bucket",
-                f"{path} does not exist yet: give bucket (the release store: s3://bucket, "
-                "file:///folder or a folder) and env (the environment, e.g. dev) to create it",
-            ) from None
-        except ReposConfigError as error:
-            raise self._config_problems(error, index) from None
 
     def _question(self, new: NewRepository, sync: bool, creates: bool, bucket: str | None) -> str:
         """What the user is asked before ``new`` is added: names and hosts, never a value."""
@@ -319,21 +231,15 @@ class Operations:
             raise ToolInputError(
                 plan.ask, "the user did not confirm this repository: nothing was written"
             )
-        new, bucket, env = plan.new, plan.bucket, plan.env
-        path = self.settings.config
-        index = len(self._config().repositories) if path.exists() else 0
-        try:
-            config = add_repository(path, new, self.settings.actor, bucket, env)
-        except MissingConfig:
-            raise ToolInputError("bucket", f"{path} does not exist: nothing was written") from None
-        except ReposConfigError as error:
-            raise self._config_problems(error, index) from None
+        new = plan.new
+        added = ops.add_repository(
+            self.settings.config, new, self._caller(), plan.bucket, plan.env, sync,
+            "adp mcp add_repository",
+        )  # fmt: skip
+        config = self._config()
         repo = config.repository(new.name)
-        result: SyncReport | None = None
-        promoter = self._promoter(config)
-        if sync:
-            result = SyncReport.of(promoter.sync(new.name, reason="adp mcp add_repository"))
-        status = source_status(new.name, config, promoter.store)
+        result = SyncReport.of(added.sync) if added.sync is not None else None
+        status = ops.status(config, new.name)
         assert isinstance(status, RepositorySource)
         steps = []
         if result is not None and not result.ok:
@@ -422,25 +328,16 @@ class Operations:
 
     # -- syncing and decisions ---------------------------------------------------------------
     def sync(self, name: str) -> SyncReport:
-        config = self._config()
-        self._repository(config, name)
-        return SyncReport.of(self._promoter(config).sync(name, reason="adp mcp sync"))
+        return SyncReport.of(ops.sync(self._config(), name, self._caller(), reason="adp mcp sync"))
 
     def approve(self, name: str, sha: str, confirm: bool = False) -> DecisionReport:
         config = self._config()
-        repo = self._repository(config, name)
-        self._sha(sha)
-        promoter = self._promoter(config)
-        try:
-            note = promoter.check_approve(name, sha)
-        except PromotionError as error:
-            raise ToolInputError("sha", for_chat(str(error))) from None
-        state = promoter.state.load(name)
-        was = state.promoted[:12] if state.promoted else "nothing"
-        subject = f" ({note.subject})" if note.subject else ""
+        plan = ops.check_approve(config, name, sha, self._caller())
+        was = plan.promoted[:12] if plan.promoted else "nothing"
+        subject = f" ({plan.subject})" if plan.subject else ""
         summary = (
             f"approve {sha[:12]}{subject} of {name}: validate it again, publish it as release "
-            f"{sha} of {config.env}/{repo.namespace} and point Airflow at it (instead of {was})"
+            f"{sha} of {plan.env}/{plan.namespace} and point Airflow at it (instead of {was})"
         )
         report = DecisionReport(
             action="approve", repository=name, commit=sha, confirmed=confirm, changed=False,
@@ -449,50 +346,35 @@ class Operations:
         if not confirm:
             report.how_to_confirm = CONFIRM.format(tool="approve")
             return report
-        try:
-            result = SyncReport.of(promoter.approve(name, sha))
-        except PromotionError as error:
-            raise ToolInputError("sha", for_chat(str(error))) from None
+        result = SyncReport.of(ops.approve(config, name, sha, self._caller()))
         report.changed, report.result = True, result
         return report
 
     def rollback(self, name: str, sha: str, confirm: bool = False) -> DecisionReport:
         config = self._config()
-        repo = self._repository(config, name)
-        self._sha(sha)
-        promoter = self._promoter(config)
-        try:
-            moves = promoter.check_rollback(name, sha)
-        except PromotionError as error:
-            raise ToolInputError("sha", for_chat(str(error))) from None
-        except (ReleaseError, StoreError) as error:
-            raise ToolInputError("release_store", str(error)) from None
+        plan = ops.check_rollback(config, name, sha, self._caller())
         report = DecisionReport(
             action="rollback", repository=name, commit=sha, confirmed=confirm, changed=False,
             summary=(
-                f"roll {name} back to {sha[:12]}: point {config.env}/{repo.namespace} at its "
+                f"roll {name} back to {sha[:12]}: point {plan.env}/{plan.namespace} at its "
                 "release again; the newest upstream commit is held back until a newer one "
                 "arrives or it is approved"
             ),
         )  # fmt: skip
-        if not moves:
+        if not plan.moves:
             report.summary = f"{sha[:12]} is promoted and running already: nothing to do"
             return report
         if not confirm:
             report.how_to_confirm = CONFIRM.format(tool="rollback")
             return report
-        try:
-            result = SyncReport.of(promoter.rollback(name, sha))
-        except PromotionError as error:
-            raise ToolInputError("sha", for_chat(str(error))) from None
+        result = SyncReport.of(ops.rollback(config, name, sha, self._caller()))
         report.changed, report.result = result.outcome == "rolled-back", result
         return report
 
     def remove_repository(self, name: str, confirm: bool = False) -> RemovalReport:
         config = self._config()
-        self._repository(config, name)
         try:
-            removal, _ = plan_removal(config, name)
+            removal = ops.check_removal(config, name)
         except ReposConfigError as error:
             raise ToolInputError("name", f"{error}; nothing was changed") from None
         report = RemovalReport(
@@ -508,36 +390,14 @@ class Operations:
         if not confirm:
             report.how_to_confirm = CONFIRM.format(tool="remove_repository")
             return report
-        promoter = self._promoter(config)
         try:
-            done = remove_repository(promoter, name)
+            done = ops.remove_repository(config, name, self._caller())
         except ReposConfigError as error:
             raise ToolInputError("name", f"{error}; nothing was changed") from None
-        except PromotionError as error:
-            raise ToolInputError("release_store", str(error)) from None
         report.changed, report.previous_release, report.reparse = True, done.release, done.reparse
         return report
 
     # -- validation ------------------------------------------------------------------------
-    def _allowed(self, path: str) -> tuple[Path, Path]:
-        """The file ``path`` names and the allowed root it is under."""
-        roots = [r.resolve() for r in self.settings.validate_roots]
-        given = Path(path).expanduser()
-        target = (given if given.is_absolute() else roots[0] / given).resolve()
-        root = next((r for r in roots if target == r or r in target.parents), None)
-        if root is None:
-            shown = ", ".join(str(r) for r in roots)
-            raise ToolInputError(
-                "path",
-                f"{path} is outside the folders this server validates ({shown}): give a file "
-                "under them, or its text as text (adp mcp --validate-root adds a folder)",
-            )
-        if not target.is_file():
-            raise ToolInputError("path", f"{path}: no such file under {root}")
-        if target.suffix != ".py":
-            raise ToolInputError("path", f"{path}: not a Python file (a DAG file ends in .py)")
-        return target, root
-
     def validate_dag_file(
         self,
         path: str | None = None,
@@ -547,56 +407,8 @@ class Operations:
         import_check: bool = True,
         fail_on: str = "error",
     ) -> ValidationReport:
-        if (path is None) == (text is None):
-            raise ToolInputError(
-                "path", "give exactly one of path (a file under the allowed folders) or text "
-                "(the file's content)",
-            )  # fmt: skip
-        try:
-            options = ValidationOptions(
-                package=package, import_check=import_check, fail_on=Severity(fail_on)
-            )
-        except (ValidationError, ValueError) as error:
-            if isinstance(error, ValidationError):
-                first = error.errors()[0]
-                argument = str(first["loc"][0]) if first["loc"] else "package"
-                message = str(first.get("ctx", {}).get("error") or first["msg"])
-            else:
-                argument, message = "fail_on", "use error or warning"
-            raise ToolInputError(argument, message) from None
-        if text is not None:
-            if not FILENAME_RE.match(filename):
-                raise ToolInputError(
-                    "filename", "a file name such as sales_daily.py (letters, digits, '_', "
-                    "'.', '-', ending in .py; no folder)",
-                )  # fmt: skip
-            data = text.encode("utf-8")
-            if len(data) > MAX_TEXT:
-                raise ToolInputError("text", f"longer than {MAX_TEXT} bytes: give a path instead")
-            with tempfile.TemporaryDirectory(prefix="adp-mcp-validate-") as folder:
-                file = Path(folder) / filename
-                file.write_bytes(data)
-                return self._validated(file, Path(folder).resolve(), filename, options)
-        assert path is not None
-        file, root = self._allowed(path)
-        return self._validated(file, root, str(file.relative_to(root)), options)
-
-    @staticmethod
-    def _validated(
-        file: Path, root: Path, shown: str, options: ValidationOptions
-    ) -> ValidationReport:
-        try:
-            report = validate([str(file)], options)
-        except ConfigError as error:
-            raise ToolInputError("package", str(error)) from None
-        findings = [SourceFinding.of_finding(f, str(root)) for f in report.findings]
-        return ValidationReport(
-            file=shown,
-            package=options.package,
-            passed=report.exit_code(options.fail_on) == 0,
-            fail_on=str(options.fail_on),
-            counts=report.counts(),
-            dag_ids=[d.dag_id for d in report.dags],
-            findings=findings,
-            notes=[n.replace(str(root), ".") for n in report.notes],
-        )
+        checked = validate_dag_file(
+            self.settings.validate_roots, path, text, filename, package, import_check, fail_on,
+            self.settings.standby,
+        )  # fmt: skip
+        return ValidationReport.model_validate(checked.model_dump())

@@ -29,10 +29,9 @@ from adp.mcp.models import (
     SyncReport,
     ValidationReport,
 )
-from adp.mcp.operations import AddPlan, Operations, Settings, ToolInputError
-from adp.repos.config import INLINE_SECRETS
-from adp.repos.manage import NewRepository
-from adp.sources import SourcesReport
+from adp.mcp.operations import AddPlan, Operations, Settings, ToolInputError, chat_text
+from adp.operations import AdpError, SourcesReport
+from adp.operations.repos import INLINE_SECRETS, NewRepository
 
 T = TypeVar("T")
 
@@ -118,12 +117,12 @@ class AdpServer(MCPServer):
 
 
 async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn`` on a worker thread (git, validation and the store block); a ToolInputError as
-    the tool's error."""
+    """``fn`` on a worker thread (git, validation and the store block); an ``AdpError`` (an
+    operation's, naming the argument in ``loc``) as the tool's error."""
     try:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
-    except ToolInputError as error:
-        raise ToolError(str(error)) from None
+    except AdpError as error:  # loc names the tool's argument
+        raise ToolError(chat_text(error.problems)) from None
 
 
 def _can_ask_the_user(ctx: Context) -> bool:
@@ -533,7 +532,8 @@ def create_server(settings: Settings) -> AdpServer:
 def serve(settings: Settings) -> None:
     """Run the server over stdio until the client closes it. A long-running server keeps one
     import-check worker warm, as the webhook receiver does."""
-    from adp.validation import keep_warm
+    from adp.operations.validate import ImportStandby
 
-    keep_warm(True)
-    create_server(settings).run("stdio")
+    with ImportStandby() as standby:
+        settings.standby = standby
+        create_server(settings).run("stdio")

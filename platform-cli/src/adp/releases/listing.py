@@ -60,7 +60,7 @@ def list_releases(store: Store, env: str, package: str | None = None) -> list[Pa
     versions: dict[str, set[str]] = {}
     for key in store.list(prefix):
         parts = key.split("/")
-        if len(parts) < 3 or not names.PACKAGE_RE.match(parts[1]):
+        if len(parts) < 3 or not names.PACKAGE_RE.fullmatch(parts[1]):
             continue
         entry = found.setdefault(parts[1], PackageReleases(parts[1]))
         if len(parts) >= 4 and parts[2] == "releases":

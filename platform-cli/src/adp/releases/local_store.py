@@ -22,6 +22,7 @@ files are created as any file is (0666 less the umask, not mkstemp's 0600).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import fcntl
@@ -29,10 +30,10 @@ import hashlib
 import os
 import stat
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from adp import fsatomic
 from adp.releases.names import RESERVED_PREFIX, check_key
 from adp.releases.store import (
     UNCHANGED,
@@ -130,17 +131,6 @@ class LocalStore:
         except OSError:
             return False
 
-    @staticmethod
-    def _write_temp(fd: int, data: bytes) -> str:
-        """A new temporary file with ``data`` (on disk) in the folder ``fd``; its name."""
-        name = f"{TEMP}{uuid.uuid4().hex}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        with os.fdopen(os.open(name, flags, 0o666, dir_fd=fd), "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        return name
-
     def get(self, key: str, max_bytes: int | None = None) -> Blob | None:
         path = self._path(key)
         with self._folder(key, create=False) as folder:
@@ -183,9 +173,10 @@ class LocalStore:
             assert folder is not None
             fd, name = folder
             try:
-                temp = self._write_temp(fd, data)
+                temp = fsatomic.write_temp_at(fd, data, TEMP)  # 0666 less the umask
                 try:
                     os.link(temp, name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+                    fsatomic.fsync_folder_at(fd)
                 finally:
                     os.unlink(temp, dir_fd=fd)
             except FileExistsError:
@@ -233,12 +224,7 @@ class LocalStore:
                 if etag is not None and (current is None or current.etag != etag):
                     raise PreconditionFailed(f"{key} changed since it was read, in {self.url}")
                 try:
-                    temp = self._write_temp(fd, data)
-                    try:
-                        os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
-                    finally:
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(temp, dir_fd=fd)
+                    fsatomic.replace_at(fd, data, name, TEMP)  # 0666 less the umask
                 except OSError as error:
                     raise StoreError(f"{path}: cannot write it ({error.strerror})") from None
         return etag_of(data)
@@ -273,7 +259,7 @@ class LocalStore:
                     keys.append(key)
         yield from sorted(keys)
 
-    def folders(self, prefix: str) -> list[str]:
+    def folders(self, prefix: str) -> builtins.list[str]:
         if not self.root.is_dir():
             raise StoreError(f"release store {self.root} does not exist; publish creates it")
         key = prefix.rstrip("/") + "/x"  # a key in the folder: reached without a link

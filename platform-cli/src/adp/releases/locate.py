@@ -58,7 +58,7 @@ class Location:
 
 
 def _spellings(word: str) -> str:
-    s3 = f"s3://{word} for the S3 bucket, or " if BUCKET_RE.match(word) else ""
+    s3 = f"s3://{word} for the S3 bucket, or " if BUCKET_RE.fullmatch(word) else ""
     return f"write {s3}./{word} (or file:///<absolute folder>) for a local folder"
 
 
@@ -78,7 +78,7 @@ def locate(
         )
     if bucket.startswith("s3://"):
         name = bucket.removeprefix("s3://").rstrip("/")
-        if not BUCKET_RE.match(name) or ".." in name:
+        if not BUCKET_RE.fullmatch(name) or ".." in name:
             raise InvalidName(
                 f"{named}: not an S3 bucket name (3-63 lowercase letters, digits, "
                 "'.' and '-'); the store's keys are <env>/<package>/..., not part of it"

@@ -15,9 +15,11 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from adp import pydantic_problems
+from adp.errors import Failure
 from adp.releases import names
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[1] = 1
 _Doc = TypeVar("_Doc", bound=BaseModel)
 
 # Every name in a document is checked as the publisher checks it: a manifest or pointer is
@@ -29,7 +31,7 @@ Label = Annotated[str, Field(pattern=names.LABEL_PATTERN)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-class ManifestError(ValueError):
+class ManifestError(Failure, ValueError):
     """A manifest or pointer cannot be read; the message names the key and the problem."""
 
 
@@ -120,9 +122,7 @@ def _parse(model: type[_Doc], data: bytes, key: str) -> _Doc:
     except RecursionError:
         raise ManifestError(f"{key}: nested too deeply to be a release document") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "document"
-        raise ManifestError(f"{key}: {field}: {first['msg']}") from None
+        raise ManifestError(f"{key}: {pydantic_problems.first(error, empty='document')}") from None
 
 
 def parse_manifest(data: bytes, key: str) -> Manifest:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-ENV_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # the validation library's, with a length
+from adp.errors import UsageError
+from adp.names import ENV_RE, ENV_RULE, PACKAGE_RE, PACKAGE_RULE  # the rules' one place
+
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_PATH = 512
 RESERVED_PREFIX = ".adp-"  # the local store's temporary and lock files: no path segment's start
@@ -23,30 +24,24 @@ POINTER = "current.json"
 MANIFEST = "manifest.json"
 
 
-class InvalidName(ValueError):
+class InvalidName(UsageError, ValueError):
     """A name or key is not allowed; the message names it, what is wrong and the fix."""
 
 
 def check_env(env: str) -> str:
-    if not ENV_RE.match(env or ""):
-        raise InvalidName(
-            f"environment {env!r}: use 1-32 lowercase letters, digits and '-', starting with a "
-            "letter (for example dev, prod)"
-        )
+    if not ENV_RE.fullmatch(env or ""):
+        raise InvalidName(f"environment {env!r}: use {ENV_RULE}")
     return env
 
 
 def check_package(package: str) -> str:
-    if not PACKAGE_RE.match(package or ""):
-        raise InvalidName(
-            f"package {package!r}: use 1-64 lowercase letters, digits and '_', starting with a "
-            "letter (for example customer_360)"
-        )
+    if not PACKAGE_RE.fullmatch(package or ""):
+        raise InvalidName(f"package {package!r}: use {PACKAGE_RULE}")
     return package
 
 
 def check_version(version: str) -> str:
-    if not VERSION_RE.match(version or "") or ".." in version:
+    if not VERSION_RE.fullmatch(version or "") or ".." in version:
         raise InvalidName(
             f"version {version!r}: use 1-100 letters, digits, '.', '_' and '-', starting with a "
             "letter or digit, without '..' (for example 2026.12.01-1)"
@@ -57,7 +52,7 @@ def check_version(version: str) -> str:
 def check_label(value: str, what: str) -> str:
     """A recorded label (``--publisher``, ``--image-tag``, an actor): 1-200 characters on one
     line, so that what a writer records cannot forge lines in a log or a page."""
-    if not LABEL_RE.match(value or ""):
+    if not LABEL_RE.fullmatch(value or ""):
         raise InvalidName(
             f"{what} {value[:60]!r}: use 1-200 characters on one line (no control characters)"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from adp.errors import Failure
 from adp.releases import names
 from adp.releases.manifest import (
     Manifest,
@@ -29,7 +30,7 @@ from adp.releases.store import (
 )
 
 
-class ReleaseError(RuntimeError):
+class ReleaseError(Failure, RuntimeError):
     """A publication, rollback or listing cannot go on; the message says why and what to do."""
 
 
@@ -112,7 +113,7 @@ def move_pointer(
         previous=expected.version,
         updated_at=now(),
         updated_by=updated_by,
-        action=action,  # type: ignore[arg-type]
+        action=action,
     )
     data = pointer.to_bytes()  # unique: it carries this move's time and mover
     try:

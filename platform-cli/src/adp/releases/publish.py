@@ -9,6 +9,7 @@ release was written, so a publisher that lost a race gets PointerConflict.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import os
@@ -37,7 +38,7 @@ from adp.releases.pointer import (
     read_pointer,
 )
 from adp.releases.store import DOCUMENT_MAX_BYTES, AlreadyExists, Store, StoreError, retrying
-from adp.validation import Finding, Report, Severity, ValidationOptions, validate
+from adp.validation import Finding, ImportStandby, Report, Severity, ValidationOptions, validate
 
 SKIPPED_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".ruff_cache", ".pytest_cache"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -174,7 +175,7 @@ def check_ownership(store: Store, env: str, package: str, dag_ids: list[str]) ->
         if not (isinstance(store, LocalStore) and not store.root.exists()):
             raise
         found = []  # the first publication creates the store
-    packages = {p for p in found if names.PACKAGE_RE.match(p)} | {package}
+    packages = {p for p in found if names.PACKAGE_RE.fullmatch(p)} | {package}
     for dag_id in dag_ids:
         belongs = names.owner(dag_id, packages)
         if belongs != package:
@@ -289,7 +290,7 @@ def write_release(store: Store, plan: Plan) -> None:
     naming its publisher and time, still lets only one publish of a version complete)."""
     for key, data in [*plan.files.items(), (plan.manifest_key, plan.manifest_bytes)]:
         try:
-            retrying(lambda k=key, d=data: store.put_new(k, d), key)
+            retrying(functools.partial(store.put_new, key, data), key)
         except AlreadyExists:
             existing = store.get(key)
             if existing is not None and existing.data == data:
@@ -325,11 +326,15 @@ def publish_validated(
 
 
 def publish(
-    store: Store, request: PublishRequest, options: ValidationOptions, dry_run: bool = False
+    store: Store,
+    request: PublishRequest,
+    options: ValidationOptions,
+    dry_run: bool = False,
+    standby: ImportStandby | None = None,
 ) -> Plan:
     """Validate ``request.path`` (as ``options`` say, for ``request.package``, with the import
-    check, which yields the DAG ids), then write the release and move the pointer. With
-    ``dry_run`` it returns the plan and writes nothing."""
+    check, which yields the DAG ids; ``standby``: the caller's ``ImportStandby``), then write the
+    release and move the pointer. With ``dry_run`` it returns the plan and writes nothing."""
     names.check_env(request.env)
     names.check_package(request.package)
     root = Path(request.path)
@@ -337,5 +342,5 @@ def publish(
         raise ReleaseError(f"--path {request.path}: not a folder; give the DAG folder to publish")
     options = options.model_copy(update={"package": request.package, "import_check": True})
     read = collect_files(root)  # the bytes published: validation must see these very ones
-    report = validate([str(root.resolve())], options)
+    report = validate([str(root.resolve())], options, standby)
     return publish_validated(store, request, report, dry_run, read)

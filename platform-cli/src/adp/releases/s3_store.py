@@ -10,6 +10,7 @@ ConditionalRequestConflict is Busy, for the caller to retry.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from typing import Any
 
@@ -196,7 +197,7 @@ class S3Store:
         except (self._botocore.ClientError, self._botocore.BotoCoreError) as error:
             raise self._error(error, prefix, "listing") from None
 
-    def folders(self, prefix: str) -> list[str]:
+    def folders(self, prefix: str) -> builtins.list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         found: list[str] = []
         try:

@@ -19,13 +19,16 @@ the store's documents (pointers, manifests, snapshot documents).
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from adp.errors import Failure
 
-class StoreError(RuntimeError):
+
+class StoreError(Failure, RuntimeError):
     """The store cannot be used (no such bucket, no credentials, unreachable); the message says
     which and what to do."""
 
@@ -104,7 +107,7 @@ class Store(Protocol):
         """Every key under ``prefix``, in key order."""
         ...
 
-    def folders(self, prefix: str) -> list[str]:
+    def folders(self, prefix: str) -> builtins.list[str]:
         """The names one level below ``prefix`` (which ends with '/') that hold keys, sorted:
         for ``dev/`` the packages of dev, without listing their releases."""
         ...

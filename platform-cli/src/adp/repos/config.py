@@ -10,6 +10,7 @@ written inline is refused.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from adp import pydantic_problems
+from adp.errors import Problem, UsageError
 from adp.releases import names
 from adp.releases.locate import locate
 from adp.releases.names import InvalidName
@@ -51,13 +54,65 @@ AuthType = Literal["public", "oauth_token", "ssh_key"]
 Provider = Literal["github", "gitlab", "bitbucket"]
 
 
-class ReposConfigError(ValueError):
-    """``airflow-repos.yaml`` cannot be used; ``problems`` are ``file:line: field: message``."""
+class FileProblem(str):
+    """One problem of ``airflow-repos.yaml``: its text (``file:line: field: message``, what
+    callers always read) that also carries it as data (``problem``: ``file``, ``line``, ``loc``
+    inside the file, ``message``), so no caller parses the text back."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        head = problems[0] if len(problems) == 1 else f"{len(problems)} problems:\n  "
-        super().__init__(head if len(problems) == 1 else head + "\n  ".join(problems))
+    problem: Problem
+
+    def __new__(cls, problem: Problem | str) -> FileProblem:
+        if isinstance(problem, str):
+            problem = Problem(message=str(problem))
+        parts = [f"{problem.file}:{problem.line}" if problem.line else problem.file]
+        parts += [_field(problem.loc) if problem.loc or problem.line else None, problem.message]
+        made = super().__new__(cls, ": ".join(p for p in parts if p))
+        made.problem = problem
+        return made
+
+    @property
+    def message(self) -> str:
+        return self.problem.message
+
+    @property
+    def loc(self) -> Loc:
+        return tuple(self.problem.loc)
+
+    @property
+    def fix(self) -> str | None:
+        return self.problem.fix
+
+    @property
+    def file(self) -> str | None:
+        return self.problem.file
+
+    @property
+    def line(self) -> int | None:
+        return self.problem.line
+
+    def where(self) -> str:
+        return self.problem.where()
+
+    def text(self, loc_text: str | None = None) -> str:
+        return str(self) if loc_text is None else self.problem.text(loc_text)
+
+
+class ReposConfigError(UsageError, ValueError):
+    """``airflow-repos.yaml`` cannot be used. ``problems`` are :class:`FileProblem` s: the text
+    ``file:line: field: message`` carrying ``file``, ``line`` and ``loc`` (inside the file) as
+    data."""
+
+    problems: list[FileProblem]  # type: ignore[assignment]  # str and Problem at once
+
+    def __init__(self, problems: Iterable[Problem | str]) -> None:
+        listed = [p if isinstance(p, FileProblem) else FileProblem(p) for p in problems]
+        super().__init__(problems=[p.problem for p in listed])
+        self.problems = listed
+        head = listed[0] if len(listed) == 1 else f"{len(listed)} problems:\n  "
+        self.args = (head if len(listed) == 1 else head + "\n  ".join(listed),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class _Model(BaseModel):
@@ -70,7 +125,7 @@ def parse_duration(value: object) -> float:
         raise ValueError("must be a duration such as 60s, 5m or 1h")
     if isinstance(value, int | float):
         return float(value)
-    match = DURATION_RE.match(str(value))
+    match = DURATION_RE.fullmatch(str(value))
     if not match:
         raise ValueError(f"{value!r} is not a duration: write it as 60s, 5m or 1h")
     return float(int(match["n"]) * UNITS[match["unit"]])
@@ -215,7 +270,9 @@ class ReposConfig:
         try:
             self.store_location = locate(store.bucket, store.endpoint_url, self.base, "")
         except InvalidName as error:  # parse checked it; the folder went since
-            raise ReposConfigError([f"{path}: release_store.bucket: {error}"]) from None
+            raise ReposConfigError(
+                [Problem(file=str(path), loc=("release_store", "bucket"), message=str(error))]
+            ) from None
         self.state_dir = anchored(Path(model.state_dir), self.base)
         bucket = store.bucket
         if self.store_location.folder is not None and not bucket.startswith("file://"):
@@ -271,12 +328,12 @@ def _field(loc: Loc) -> str:
 
 
 def _is_ssh(url: str) -> bool:
-    return url.startswith("ssh://") or bool(SCP_RE.match(url))
+    return url.startswith("ssh://") or bool(SCP_RE.fullmatch(url))
 
 
 def redact_url(url: str) -> str:
     """``url`` with any password (and, for http(s), any user name: often a token) replaced."""
-    if SCP_RE.match(url):
+    if SCP_RE.fullmatch(url):
         return url
     parts = urlsplit(url)
     if parts.password is None and not (parts.username and parts.scheme in ("http", "https")):
@@ -295,7 +352,7 @@ def _url_problems(repo: Repository) -> list[tuple[str, str]]:
     shown = redact_url(url)
     if url.startswith("-") or any(c.isspace() or ord(c) < 32 for c in url):
         return [("url", f"{shown!r}: not a repository URL (it starts with '-' or holds spaces)")]
-    parts = urlsplit(url) if not SCP_RE.match(url) else None
+    parts = urlsplit(url) if not SCP_RE.fullmatch(url) else None
     if parts is not None and (
         parts.password is not None or (parts.username and parts.scheme in ("http", "https"))
     ):
@@ -357,7 +414,7 @@ def _url_problems(repo: Repository) -> list[tuple[str, str]]:
 
 
 def _variable_name(name: str) -> bool:
-    return bool(ENV_VAR_RE.match(name)) and not name.startswith(TOKEN_PREFIXES)
+    return bool(ENV_VAR_RE.fullmatch(name)) and not name.startswith(TOKEN_PREFIXES)
 
 
 def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
@@ -441,7 +498,7 @@ def _credential_problems(repo: Repository) -> list[tuple[str, str]]:
 
 def _entry_problems(repo: Repository) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    if not NAME_RE.match(repo.name):
+    if not NAME_RE.fullmatch(repo.name):
         problems.append(
             (
                 "name",
@@ -455,7 +512,7 @@ def _entry_problems(repo: Repository) -> list[tuple[str, str]]:
         problems.append(
             ("namespace", f"{error} (the namespace is the package its DAG ids start with)")
         )
-    if not BRANCH_RE.match(repo.branch) or repo.branch.endswith(".lock"):
+    if not BRANCH_RE.fullmatch(repo.branch) or repo.branch.endswith(".lock"):
         problems.append(("branch", f"{repo.branch!r} is not a branch name"))
     if repo.branch.startswith("promoted/"):
         problems.append(
@@ -478,7 +535,7 @@ def _inline_secrets(data: Any) -> list[tuple[Loc, str]]:
     for index, entry in enumerate(repos if isinstance(repos, list) else []):
         if not isinstance(entry, dict):
             continue
-        places = [(("repositories", index), entry)]
+        places: list[tuple[Loc, dict[str, Any]]] = [(("repositories", index), entry)]
         if isinstance(entry.get("webhook"), dict):
             places.append((("repositories", index, "webhook"), entry["webhook"]))
         for loc, mapping in places:
@@ -496,7 +553,7 @@ def _inline_secrets(data: Any) -> list[tuple[Loc, str]]:
     return found
 
 
-def _message(item: dict) -> str:
+def _message(item: pydantic_problems.Item) -> str:
     kind = item["type"]
     if kind == "value_error":
         return str(item["ctx"]["error"])
@@ -517,7 +574,7 @@ def parse(text: str, source: str, base: Path | None = None) -> ReposFile:
         raise ReposConfigError(
             [
                 f"{source}:1: the file must be a mapping with release_store "
-                "and repositories (see docs/how-to/git-repositories.md)"
+                "and repositories (see docs/git-repositories.md)"
             ]
         )
     problems = [(loc, message) for loc, message in _inline_secrets(data)]
@@ -525,12 +582,14 @@ def parse(text: str, source: str, base: Path | None = None) -> ReposFile:
         try:
             model = ReposFile.model_validate(data)
         except ValidationError as error:
-            problems = [(tuple(item["loc"]), _message(item)) for item in error.errors()]
+            found = pydantic_problems.problems(error, message=_message)
+            problems = [(problem.loc, problem.message) for problem in found]
         else:
             problems = _file_problems(model, base or Path(source).resolve().parent)
     if problems:
         raise ReposConfigError(
-            [f"{source}:{line_of(lines, loc)}: {_field(loc)}: {msg}" for loc, msg in problems]
+            Problem(file=source, line=line_of(lines, loc), loc=loc, message=msg)
+            for loc, msg in problems
         )
     return model
 

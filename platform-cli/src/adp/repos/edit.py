@@ -4,14 +4,13 @@ replaces the file (atomically); a change that would make the file invalid writes
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from adp import fsatomic
 from adp.repos.config import ReposConfigError, parse
 from adp.repos.yaml_lines import YamlError, is_block_sequence, load, node_span
 
@@ -19,7 +18,7 @@ REPOSITORIES_LINE = re.compile(r"^repositories:\s*(\[\s*\])?\s*(#.*)?$")
 
 HEADER = """\
 # airflow-repos.yaml: the git repositories this environment takes DAGs from.
-# adp repos add|remove edit it; docs/how-to/git-repositories.md explains every field.
+# adp repos add|remove edit it; docs/git-repositories.md explains every field.
 # Credentials are never written here: name the environment variable or file that holds them.
 """
 
@@ -44,7 +43,7 @@ def _load(text: str, source: str) -> Any:
         raise ReposConfigError([str(error)]) from None
 
 
-def _names(text: str, source: str) -> list[str]:
+def _names(text: str, source: str) -> list[str | None]:
     data = _load(text, source)
     repos = data.get("repositories") if isinstance(data, dict) else None
     return [r.get("name") for r in repos or [] if isinstance(r, dict)]
@@ -72,7 +71,7 @@ def with_entry(text: str, entry: dict[str, Any], source: str) -> str:
         dash = lines[first].index("-") if "-" in lines[first] else 2
         return "\n".join([*lines[:end], *_entry_lines(entry, dash), *lines[end:]]) + "\n"
     # absent, null or an empty list: the key is written again with the one entry
-    kept = [line for line in lines if not REPOSITORIES_LINE.match(line)]
+    kept = [line for line in lines if not REPOSITORIES_LINE.fullmatch(line)]
     while kept and not kept[-1].strip():
         kept.pop()
     return "\n".join([*kept, "repositories:", *_entry_lines(entry, 2)]) + "\n"
@@ -116,15 +115,5 @@ def write_checked(path: Path, text: str) -> None:
     """Validate ``text`` as the file at ``path``, then replace the file atomically."""
     check(text, path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if path.exists():
-            os.chmod(temp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fsatomic.write_text(path, text, mode=mode)

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adp.errors import Failure
 from adp.repos.config import ReposConfig, Repository
 
 TOKEN_VAR = "ADP_GIT_TOKEN"
@@ -28,7 +29,7 @@ HELPER = (
 )
 
 
-class GitError(RuntimeError):
+class GitError(Failure, RuntimeError):
     """A git command failed; the message names the repository and holds no secret."""
 
 

@@ -11,6 +11,7 @@ origin. Nothing secret is printed.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from adp.repos.config import ReposConfig
 
@@ -26,7 +27,7 @@ def conn_id(name: str) -> str:
     return "adp_git_" + name.replace("-", "_")
 
 
-def git_bundle_entries(config: ReposConfig) -> list[dict]:
+def git_bundle_entries(config: ReposConfig) -> list[dict[str, Any]]:
     """One entry per repository, tracking its promoted branch through its connection."""
     entries = []
     for repo in config.repositories:

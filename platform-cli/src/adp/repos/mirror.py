@@ -77,10 +77,7 @@ class Mirror:
         except GitError:
             return None
         sha = out.decode().strip()
-        return sha if SHA_RE.match(sha) else None
-
-    def has_commit(self, sha: str) -> bool:
-        return bool(SHA_RE.match(sha)) and self.resolve(sha) == sha
+        return sha if SHA_RE.fullmatch(sha) else None
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         try:
@@ -186,7 +183,7 @@ def _entries(listing: bytes) -> list[_Entry]:
             continue
         meta, _, path = record.partition(b"\t")
         mode, kind, oid, size = meta.decode("ascii").split()
-        if not SHA_RE.match(oid) or kind not in ("blob", "commit"):
+        if not SHA_RE.fullmatch(oid) or kind not in ("blob", "commit"):
             raise GitError(f"git ls-tree: unexpected entry {meta!r}")
         entries.append(_Entry(mode, kind, oid, int(size) if size.isdigit() else 0, path))
     return entries

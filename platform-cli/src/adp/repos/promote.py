@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from adp import airflow_access
 from adp.bundles.config import default_bundle_name
-from adp.bundles.reparse import request_reparse
-from adp.dev.api import AirflowClient
+from adp.bundles.reparse import ask_airflow
+from adp.errors import Failure
 from adp.releases.locate import open_store
 from adp.releases.manifest import ManifestFile, content_sha256
 from adp.releases.pointer import (
@@ -47,7 +50,7 @@ from adp.repos.git import CredentialError, GitError, credentials
 from adp.repos.mirror import SHA_RE, ExportRefused, Mirror
 from adp.repos.protected import Protected
 from adp.repos.state import CommitNote, FindingNote, Outcome, RepoState, StateDir, now
-from adp.validation import ConfigError, ImportTarget, ValidationOptions
+from adp.validation import ConfigError, ImportStandby, ImportTarget, ValidationOptions
 
 
 def folder_sha256(folder: Path) -> str:
@@ -60,7 +63,11 @@ def folder_sha256(folder: Path) -> str:
     return content_sha256(listed)
 
 
-class PromotionError(RuntimeError):
+# The outcomes of a sync or a decision that count as failures, for every front end.
+FAILED: frozenset[Outcome] = frozenset({"refused", "rewritten", "unreachable", "failed"})
+
+
+class PromotionError(Failure, RuntimeError):
     """A person's request (approve, rollback) cannot be carried out; nothing was changed."""
 
 
@@ -78,6 +85,11 @@ class SyncResult:
     @property
     def moved(self) -> bool:
         return self.outcome in ("promoted", "approved", "rolled-back")
+
+    @property
+    def ok(self) -> bool:
+        """False for the outcomes that are failures (exit 1 of the CLI, ok=false elsewhere)."""
+        return self.outcome not in FAILED
 
 
 def validation_options(
@@ -100,7 +112,7 @@ def validation_options(
         withheld_env=sorted(withheld or set()),
         hide_paths=protected.hide,
         visible_paths=protected.visible,
-        redact=protected.redact,
+        redact=[SecretStr(value) for value in protected.redact],
     )
 
 
@@ -114,9 +126,11 @@ class Promoter:
         store: Store | None = None,
         airflow_url: str | None = None,
         airflow_token: str | None = None,
+        standby: ImportStandby | None = None,
     ) -> None:
         """``airflow_url``/``airflow_token``: the Airflow asked to re-parse after a move (default:
-        the file's ``airflow.url``, ``ADP_AIRFLOW_URL`` and ``ADP_AIRFLOW_TOKEN``)."""
+        the file's ``airflow.url``, ``ADP_AIRFLOW_URL`` and ``ADP_AIRFLOW_TOKEN``); ``standby``:
+        the import check's worker kept warm by a long-running server that owns it."""
         self.config = config
         self.actor = actor or default_publisher()
         settings = config.model.release_store
@@ -126,10 +140,9 @@ class Promoter:
             self._mtime: int | None = config.path.stat().st_mtime_ns
         except OSError:
             self._mtime = None
-        self.airflow_url = (
-            airflow_url or config.model.airflow.url or os.environ.get("ADP_AIRFLOW_URL")
-        )
+        self.airflow_url = airflow_url or config.model.airflow.url or airflow_access.airflow_url()
         self.airflow_token = airflow_token
+        self.standby = standby
 
     # -- helpers ----------------------------------------------------------------------
     def mirror(self, repo: Repository) -> Mirror:
@@ -138,15 +151,12 @@ class Promoter:
     def reparse(self) -> str | None:
         """Ask the configured Airflow to re-parse the environment's bundle now; what it said
         (None without an Airflow URL). Never raises: the bundle's refresh is the fallback."""
-        if not self.airflow_url:
-            return None
         bundle = self.config.model.airflow.bundle or default_bundle_name(self.config.env)
-        token = self.airflow_token or os.environ.get("ADP_AIRFLOW_TOKEN")
-        with AirflowClient(self.airflow_url, timeout=10, token=token) as api:
-            return request_reparse(api, bundle).detail
+        asked = ask_airflow(self.airflow_url, bundle, self.airflow_token)
+        return asked.detail if asked is not None else None
 
     @contextlib.contextmanager
-    def _exported(self, repo: Repository, mirror: Mirror, sha: str):
+    def _exported(self, repo: Repository, mirror: Mirror, sha: str) -> Iterator[Path]:
         self.state.work.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f"{repo.name}-{sha[:12]}-", dir=self.state.work))
         try:
@@ -162,7 +172,7 @@ class Promoter:
         release; the findings below the failing level and the DAG ids the commit defines.
         ValidationFailed when it fails."""
         env = self.config.env
-        token = self.airflow_token or os.environ.get("ADP_AIRFLOW_TOKEN")
+        token = self.airflow_token or airflow_access.airflow_token()
         protected = Protected.of(self.config, (token,))
         with self._exported(repo, mirror, sha) as folder:
             request = PublishRequest(
@@ -174,6 +184,7 @@ class Promoter:
                     request,
                     validation_options(repo, named_variables(self.config.model), protected),
                     dry_run=dry_run,
+                    standby=self.standby,
                 )
             except VersionExists:
                 # published before (a rollback, or a run stopped after its publish); this very
@@ -264,7 +275,8 @@ class Promoter:
                 f"of {tip[:12]} (a force-push); {promoted[:12]} stays promoted. After "
                 f"review: adp repos approve {name} {tip}"
             )
-            state.note("refused", CommitNote(sha=tip, subject=subject, reason=why))
+            note = CommitNote(sha=tip, subject=subject, reason=why, rewritten=True)
+            state.note("refused", note)
             self.state.audit("refuse", name, self.actor, tip, detail=f"{reason}: {why}")
             return SyncResult(name, "rewritten", tip, promoted, why)
         dry_run = not repo.auto_deploy
@@ -349,7 +361,7 @@ class Promoter:
                 f"{name}: {sha[:12]} failed validation ({len(refused.findings)} finding(s)) "
                 "and cannot be approved: fix it and push; nothing was changed"
             )
-        if refused is not None and not refused.reason.startswith("history rewritten"):
+        if refused is not None and not refused.rewritten:
             raise PromotionError(
                 f"{name}: {sha[:12]} was refused ({refused.reason}) and cannot be approved: "
                 "fix it and push; nothing was changed"
@@ -394,7 +406,7 @@ class Promoter:
             return self._record(state, moved)
 
     def _rollback_target(self, name: str, state: RepoState, sha: str) -> None:
-        if not SHA_RE.match(sha):
+        if not SHA_RE.fullmatch(sha):
             raise PromotionError(f"{sha!r}: give the full commit id (adp repos status {name})")
         if sha not in state.history:
             known = ", ".join(s[:12] for s in state.history) or "none"
@@ -417,7 +429,7 @@ class Promoter:
         """Point the namespace back at an earlier promoted commit; the upstream commit seen now
         is not promoted again until a newer one arrives or it is approved."""
         repo = self._repository(name)
-        if not SHA_RE.match(sha):
+        if not SHA_RE.fullmatch(sha):
             raise PromotionError(f"{sha!r}: give the full commit id (adp repos status {name})")
         with self.state.locked(name):
             state = self.state.load(name)

@@ -13,14 +13,14 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from adp import fsatomic
 from adp.validation import Finding
 
 Outcome = Literal[
@@ -69,6 +69,19 @@ class CommitNote(BaseModel):
     reason: str
     findings: list[FindingNote] = Field(default_factory=list)
     dags: list[str] = Field(default_factory=list)  # the DAG ids it defines (when it passed)
+    # refused because the branch's history was rewritten (a force-push), not for its content:
+    # the one refusal a person may approve
+    rewritten: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_rewritten(cls, data: Any) -> Any:
+        """A state file written before ``rewritten`` existed said so only in its reason."""
+        if isinstance(data, dict) and "rewritten" not in data:
+            reason = data.get("reason")
+            if isinstance(reason, str) and reason.startswith("history rewritten"):
+                return {**data, "rewritten": True}
+        return data
 
 
 class RepoState(BaseModel):
@@ -126,17 +139,9 @@ class StateDir:
     def save(self, state: RepoState) -> None:
         path = self._state_file(state.name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(state.model_dump_json(indent=2) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        fsatomic.write_text(
+            path, state.model_dump_json(indent=2) + "\n", mode=0o600, temp_prefix=".state-"
+        )
 
     def set_aside(self, name: str) -> None:
         """Keep a removed repository's state for the record, out of the way of a new one."""
@@ -185,7 +190,7 @@ class StateDir:
             os.fsync(handle.fileno())
             fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def audit_entries(self, repo: str | None = None) -> list[dict]:
+    def audit_entries(self, repo: str | None = None) -> list[dict[str, Any]]:
         try:
             lines = self.audit_file.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:

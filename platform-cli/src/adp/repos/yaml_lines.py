@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from adp.errors import UsageError
+
 Loc = tuple[int | str, ...]
 # A configuration file's bounds: a few thousand entries fit in 1 MiB; the deepest value of
 # airflow-repos.yaml is 4 levels down (repositories[i].validation.field).
@@ -21,7 +23,7 @@ MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 
 
-class YamlError(ValueError):
+class YamlError(UsageError, ValueError):
     """The text is not YAML the model can read; the message names the source and the line."""
 
 
@@ -29,7 +31,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """The safe loader, refusing a key written twice in one mapping (PyYAML keeps the last)."""
 
 
-def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
@@ -66,9 +70,12 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _walk(item, (*loc, index), lines)
 
 
+# Private control flow, not an AdpError: raised inside the loader's constructors and turned into
+# a YamlError naming the file and line by _compose; it never leaves this module.
 class _Refused(Exception):
-    def __init__(self, mark: yaml.Mark, message: str) -> None:
-        self.mark = mark
+    def __init__(self, event: yaml.Event, message: str) -> None:
+        mark = event.start_mark
+        self.line = mark.line + 1 if mark is not None else None
         self.message = message
 
 
@@ -88,12 +95,12 @@ class _BoundedLoader(_UniqueKeyLoader):
     def get_event(self) -> yaml.Event:
         event = super().get_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise _Refused(event.start_mark, ALIASES)
+            raise _Refused(event, ALIASES)
         if isinstance(event, yaml.CollectionStartEvent):
             self.depth += 1
             if self.depth > self.max_depth:
                 raise _Refused(
-                    event.start_mark,
+                    event,
                     f"nested more than {self.max_depth} levels deep (a configuration file needs "
                     "a few): write it flatter",
                 )
@@ -108,8 +115,10 @@ def _too_large(text: str, source: str, max_bytes: int) -> YamlError | None:
         return None
     line = data[:max_bytes].count(b"\n") + 1
     return YamlError(
-        f"{source}:{line}: too large: over the {max_bytes // 1024} KiB limit of a "
-        "configuration file from this line on; keep only configuration in it"
+        f"too large: over the {max_bytes // 1024} KiB limit of a configuration file from this "
+        "line on; keep only configuration in it",
+        file=source,
+        line=line,
     )
 
 
@@ -125,18 +134,20 @@ def _compose(text: str, source: str, max_bytes: int, max_depth: int) -> tuple[An
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        where = f":{mark.line + 1}" if mark else ""
         problem = error.problem or error.context or "not valid YAML"
-        raise YamlError(f"{source}{where}: {problem}; fix the YAML") from None
-    except yaml.reader.ReaderError as error:
-        line = text[: error.position].count("\n") + 1
         raise YamlError(
-            f"{source}:{line}: character U+{error.character:04X} is not allowed in YAML; remove it"
+            f"{problem}; fix the YAML", file=source, line=mark.line + 1 if mark else None
+        ) from None
+    except yaml.reader.ReaderError as error:
+        raise YamlError(
+            f"character U+{error.character:04X} is not allowed in YAML; remove it",
+            file=source,
+            line=text[: error.position].count("\n") + 1,
         ) from None
     except yaml.YAMLError as error:
-        raise YamlError(f"{source}: not valid YAML ({error}); fix the YAML") from None
+        raise YamlError(f"not valid YAML ({error}); fix the YAML", file=source) from None
     except _Refused as refused:
-        raise YamlError(f"{source}:{refused.mark.line + 1}: {refused.message}") from None
+        raise YamlError(refused.message, file=source, line=refused.line) from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from adp.releases.listing import PackageReleases, list_releases
+from adp.errors import UsageError
+from adp.releases.listing import PackageReleases, Release, list_releases
 from adp.releases.locate import open_store
 from adp.releases.names import InvalidName
 from adp.releases.pointer import ReleaseError
@@ -26,7 +27,7 @@ from adp.sources.models import (
 AUDIT_SHOWN = 20
 
 
-class UnknownSource(LookupError):
+class UnknownSource(UsageError, LookupError):
     """No DAG source has that name; the message lists the known ones."""
 
 
@@ -82,7 +83,7 @@ def webhook_info(repo: Repository) -> WebhookInfo | None:
     )
 
 
-def _release(release) -> ReleaseInfo:  # adp.releases.listing.Release
+def _release(release: Release) -> ReleaseInfo:
     m = release.manifest
     return ReleaseInfo(
         version=release.version,

@@ -33,7 +33,7 @@ class SourceFinding(BaseModel):
     @classmethod
     def of_note(cls, note: FindingNote) -> SourceFinding:
         """A finding as the promoter's state keeps it (``location`` = ``file:line:column``)."""
-        match = LOCATION_RE.match(note.location)
+        match = LOCATION_RE.fullmatch(note.location)
         assert match is not None  # the pattern matches every string
         rule = RULES.get(note.rule)
         return cls(

@@ -144,7 +144,7 @@ class Syncer:
 
     def _cycle(self) -> CycleResult:
         found = self.store.folders(f"{self.env}/")
-        packages = [p for p in found if names.PACKAGE_RE.match(p)]
+        packages = [p for p in found if names.PACKAGE_RE.fullmatch(p)]
         chosen: dict[str, PackageRelease] = {}
         errors: dict[str, str] = {}
         etags: dict[str, str] = {}

@@ -94,7 +94,7 @@ def remove_leftovers(sync_dir: SyncDir, keep: set[str]) -> None:
     if sync_dir.releases.is_dir():
         for package in sync_dir.releases.iterdir():
             if package.is_dir() and not package.is_symlink():
-                kept.update(p.name for p in package.iterdir() if SHA256_RE.match(p.name))
+                kept.update(p.name for p in package.iterdir() if SHA256_RE.fullmatch(p.name))
     for doc in sync_dir.snapshots.glob("*.json"):
         try:
             snapshot = parse_snapshot(doc.read_bytes(), doc.stem)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from adp.errors import Failure
 
-class SyncError(RuntimeError):
+
+class SyncError(Failure, RuntimeError):
     """A sync step failed; the message names the package, key or file and the problem."""
 
 

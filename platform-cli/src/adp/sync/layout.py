@@ -27,6 +27,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from adp import fsatomic
 from adp.releases import names
 from adp.sync.errors import SyncError
 
@@ -39,7 +40,7 @@ LAYOUT = {"format": "adp-sync", "version": 2}
 def check_sha256(value: str, what: str = "sha256") -> str:
     """``value`` if it is a sha256 (64 lowercase hex digits): the only local names made from
     hashes read from the store."""
-    if not isinstance(value, str) or not SHA256_RE.match(value):
+    if not isinstance(value, str) or not SHA256_RE.fullmatch(value):
         raise SyncError(f"{what} {str(value)[:80]!r}: not a sha256 (64 lowercase hex digits)")
     return value
 
@@ -99,7 +100,7 @@ class SyncDir:
         except (FileNotFoundError, OSError):
             return None
         name = Path(target).name
-        return name if SHA256_RE.match(name) else None
+        return name if SHA256_RE.fullmatch(name) else None
 
 
 def temp_name(folder: Path, hint: str = "") -> Path:
@@ -116,17 +117,10 @@ def fsync_path(path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """``path`` holds the old bytes or ``data``, never a part."""
+    """``path`` holds the old bytes or ``data``, never a part (``adp.fsatomic``'s rule; the
+    temporary file is a ``.tmp-`` name that ``clean_temporaries`` knows)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_name(path.parent)
-    try:
-        with open(temp, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    fsatomic.write_bytes(path, data, mode=None, temp_prefix=TEMP)
 
 
 def swap_symlink(link: Path, target: str) -> None:

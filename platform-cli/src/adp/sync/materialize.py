@@ -128,6 +128,8 @@ def _from_pack(
     return left
 
 
+# Private control flow, not an AdpError: the mark of a download skipped inside _download_all,
+# never raised to a caller (the first real error of the release is).
 class _Stopped(Exception):
     """A download not made because another one of its release had failed."""
 

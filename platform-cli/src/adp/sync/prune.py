@@ -22,7 +22,7 @@ from adp.sync.snapshot import Snapshot, parse_snapshot
 def _kept_snapshots(sync_dir: SyncDir, keep: int) -> list[Snapshot]:
     current = sync_dir.current_id()
     docs = sorted(
-        (p for p in sync_dir.snapshots.glob("*.json") if SHA256_RE.match(p.stem)),
+        (p for p in sync_dir.snapshots.glob("*.json") if SHA256_RE.fullmatch(p.stem)),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )

@@ -50,7 +50,7 @@ class Snapshot:
 
 
 def check_id(snapshot_id: str) -> str:
-    if not ID_RE.match(snapshot_id or ""):
+    if not ID_RE.fullmatch(snapshot_id or ""):
         raise SyncError(f"snapshot id {snapshot_id!r}: not a sha256 (64 lowercase hex digits)")
     return snapshot_id
 

@@ -19,10 +19,16 @@ from jinja2 import Environment as Templates
 from jinja2 import FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 
-from adp.releases.locate import open_store
-from adp.releases.names import InvalidName
-from adp.repos.config import redact_url
-from adp.sources import PackageSource, RepositorySource, SourcesReport, age_text, list_sources
+from adp import pydantic_problems
+from adp.operations import AdpError, SourcesReport, UsageError
+from adp.operations.releases import environment_sources
+from adp.operations.repos import (
+    PackageSource,
+    ReposConfig,
+    RepositorySource,
+    age_text,
+    redact_url,
+)
 from adp.ui import actions
 from adp.ui.actions import ActionRefused, ActionResult, Caller
 from adp.ui.settings import Environment, UiSettings, internal_airflow_url, read_settings
@@ -101,12 +107,15 @@ def may_read(user: Any) -> bool:
 def may_edit(user: Any, dag_ids: list[str]) -> bool:
     """The user may edit every DAG of ``dag_ids`` (none: DAGs in general)."""
     from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.batch_apis import IsAuthorizedDagRequest
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 
     manager = get_auth_manager()
     if not dag_ids:
         return bool(manager.is_authorized_dag(method="PUT", user=user))
-    requests = [{"method": "PUT", "details": DagDetails(id=dag_id)} for dag_id in dag_ids]
+    requests: list[IsAuthorizedDagRequest] = [
+        {"method": "PUT", "details": DagDetails(id=dag_id)} for dag_id in dag_ids
+    ]
     return bool(manager.batch_is_authorized_dag(requests, user=user))
 
 
@@ -134,11 +143,12 @@ def environment_view(settings: UiSettings, environment: Environment, user: Any) 
         config=str(config.path) if config else None,
     )
     try:
-        store = open_store(environment.store, environment.endpoint_url)
-    except (InvalidName, ImportError) as error:
-        view.notes.append(f"release store {redact_url(environment.store)}: {error}")
+        report: SourcesReport = environment_sources(
+            environment.store, environment.endpoint_url, environment.env, config
+        )
+    except UsageError as error:
+        view.notes.append(f"release store {redact_url(environment.store)}: {error.message}")
         return view
-    report: SourcesReport = list_sources(config, store, environment.env, detail=True)
     view.notes.extend(report.notes)
     view.repositories = [
         SourceView(source=r, can_act=may_edit(user, actions.dags_touched(r)))
@@ -186,17 +196,19 @@ def create_app() -> FastAPI:
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    @app.exception_handler(ActionRefused)
-    async def refused(_: Request, error: ActionRefused) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=error.status)
+    @app.exception_handler(AdpError)
+    async def refused(_: Request, error: AdpError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": actions.detail(error)}, status_code=actions.http_status(error)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        problems = []
-        for item in error.errors():
-            where = ".".join(str(p) for p in item.get("loc", ()) if p != "body") or "body"
-            problems.append(f"{where}: {item.get('msg', 'invalid')}")
-        return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+        found = pydantic_problems.problems(
+            error.errors(), loc=lambda item: tuple(p for p in item.get("loc", ()) if p != "body")
+        )
+        detail = pydantic_problems.render(found, empty="body")
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page(request: Request) -> Response:
@@ -229,8 +241,9 @@ def create_app() -> FastAPI:
         if request.headers.get(ACTION_HEADER) != ACTION_HEADER_VALUE:
             raise ActionRefused(
                 403,
-                f"{ACTION_HEADER}: send '{ACTION_HEADER}: {ACTION_HEADER_VALUE}' with every "
-                "action (the page does; a cross-site form cannot)",
+                f"send '{ACTION_HEADER}: {ACTION_HEADER_VALUE}' with every action (the page "
+                "does; a cross-site form cannot)",
+                loc=(ACTION_HEADER,),
             )
         caller = Caller(
             actor=f"{user_name(user)} (Airflow UI)",
@@ -239,11 +252,12 @@ def create_app() -> FastAPI:
         )
         return read_settings(), caller
 
-    def checked_repository(settings: UiSettings, user: Any, name: str, target: str | None):
+    def checked_repository(
+        settings: UiSettings, user: Any, name: str, target: str | None
+    ) -> ReposConfig:
         actions.repository(settings.config, name)
         assert settings.config is not None
-        promoter = actions.promoter(settings.config, Caller(actor=user_name(user)))
-        status = actions.repository_status(settings.config, promoter, name)
+        status = actions.repository_status(settings.config, name)
         refuse_unless_allowed(user, f"repository {name}", actions.dags_touched(status, target))
         return settings.config
 
@@ -284,7 +298,9 @@ def create_app() -> FastAPI:
         environment = next((e for e in settings.environments if e.env == env), None)
         if environment is None:
             known = ", ".join(e.env for e in settings.environments) or "none"
-            raise ActionRefused(404, f"env: no environment {env!r} here (environments: {known})")
+            raise ActionRefused(
+                404, f"no environment {env!r} here (environments: {known})", loc=("env",)
+            )
         status = actions.package_status(environment, name)
         refuse_unless_allowed(user, f"package {name}", actions.dags_touched(status, choice.version))
         result = actions.rollback_package(

@@ -4,7 +4,7 @@ in the UI's Browse menu (an external view: the UI shows the page in a frame at
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
@@ -15,10 +15,12 @@ URL_ROUTE = "dag-sources"
 
 class DagSourcesPlugin(AirflowPlugin):
     name = "adp_dag_sources"
-    fastapi_apps: ClassVar[list[Any]] = [
+    # Declared as AirflowPlugin declares them (instance variables with a class default, which
+    # Airflow reads from the class): ClassVar would contradict the base class.
+    fastapi_apps: list[Any] = [  # noqa: RUF012
         {"app": create_app(), "url_prefix": PREFIX, "name": "DAG sources"}
     ]
-    external_views: ClassVar[list[Any]] = [
+    external_views: list[Any] = [  # noqa: RUF012
         {
             "name": "DAG sources",
             "href": f"{PREFIX}/",

@@ -1,20 +1,50 @@
 """What the page reads: the environments of the platform's bundles (Airflow's
-``dag_bundle_config_list``) and the ``airflow-repos.yaml`` named by ``ADP_REPOS_CONFIG``."""
+``dag_bundle_config_list``) and the ``airflow-repos.yaml`` named by ``ADP_REPOS_CONFIG``.
+
+Its variables are one settings model, :class:`PageSettings` (see adp.settings_base), read again at
+every request.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adp.bundles.config import CLASSPATH, SETTING, default_bundle_name
-from adp.repos.config import ReposConfig, ReposConfigError, load_config, redact_url
+from pydantic import Field
 
-REPOS_CONFIG = "ADP_REPOS_CONFIG"
-AIRFLOW_URL = "ADP_UI_AIRFLOW_URL"
+from adp.operations import ReposConfig, ReposConfigError, load_config, redact_url
+from adp.operations.bundles import CLASSPATH, SETTING, default_bundle_name
+from adp.settings_base import AdpSettings
+
 BUNDLES = "[dag_processor] dag_bundle_config_list"
+
+
+class PageSettings(AdpSettings):
+    """The page's variables."""
+
+    config: Path | None = Field(
+        None,
+        validation_alias="ADP_REPOS_CONFIG",
+        description="The airflow-repos.yaml whose repositories the page shows",
+    )
+    airflow_url: str | None = Field(
+        None,
+        validation_alias="ADP_UI_AIRFLOW_URL",
+        description="Where this api-server answers from inside its own container "
+        "(default http://127.0.0.1:<[api] port>)",
+    )
+    bundle_config_list: str | None = Field(
+        None,
+        validation_alias=SETTING,
+        description="Airflow's [dag_processor] dag_bundle_config_list, read from the "
+        "variable only where Airflow's configuration cannot be imported",
+    )
+
+
+REPOS_CONFIG = PageSettings.variable("config")
+AIRFLOW_URL = PageSettings.variable("airflow_url")
 
 
 @dataclass(frozen=True)
@@ -66,27 +96,32 @@ def bundle_environments(value: str | None) -> tuple[list[Environment], list[str]
     return found, []
 
 
-def airflow_bundle_setting() -> str | None:
-    """The api-server's ``[dag_processor] dag_bundle_config_list`` (None outside Airflow)."""
+def airflow_bundle_setting(fallback: str | None = None) -> str | None:
+    """The api-server's ``[dag_processor] dag_bundle_config_list``; ``fallback`` (the
+    variable) where Airflow's configuration cannot be imported (the page's own tests)."""
     try:
         from airflow.configuration import conf
-    except ImportError:  # the page's own tests may read the variable instead
-        return os.environ.get(SETTING)
+    except ImportError:
+        return fallback
     return conf.get("dag_processor", "dag_bundle_config_list", fallback=None)
 
 
 def read_settings(
-    environ: Mapping[str, str] = os.environ, bundle_setting: str | None = None
+    environ: Mapping[str, str] | None = None, bundle_setting: str | None = None
 ) -> UiSettings:
-    """The page's settings, read again at every request (a file changed is seen at once)."""
+    """The page's settings from ``environ`` (default: this process's environment), read again
+    at every request (a file changed is seen at once)."""
+    page = PageSettings.load(environ=environ)
     environments, notes = bundle_environments(
-        bundle_setting if bundle_setting is not None else airflow_bundle_setting()
+        bundle_setting
+        if bundle_setting is not None
+        else airflow_bundle_setting(page.bundle_config_list)
     )
     settings = UiSettings(environments=environments, notes=notes)
-    path = environ.get(REPOS_CONFIG)
+    path = page.config
     if path:
         try:
-            settings.config = load_config(Path(path))
+            settings.config = load_config(path)
         except ReposConfigError as error:
             settings.notes.append(
                 f"{REPOS_CONFIG}={path}: {error}. Fix the file: its repositories are not shown"
@@ -109,11 +144,12 @@ def read_settings(
     return settings
 
 
-def internal_airflow_url(environ: Mapping[str, str] = os.environ) -> str:
+def internal_airflow_url(environ: Mapping[str, str] | None = None) -> str:
     """Where this api-server answers from inside its own container (for the re-parse request
     made after an action): ``ADP_UI_AIRFLOW_URL``, else ``http://127.0.0.1:<[api] port>``."""
-    if environ.get(AIRFLOW_URL):
-        return environ[AIRFLOW_URL].rstrip("/")
+    url = PageSettings.load(environ=environ).airflow_url
+    if url:
+        return url.rstrip("/")
     try:
         from airflow.configuration import conf
 

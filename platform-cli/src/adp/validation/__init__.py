@@ -7,7 +7,8 @@ image, network blocked, no metadata database, a timeout per file), and returns t
 ``Report`` to every caller: the CLI, CI, the publisher, the git promoter, the webhook and the
 datakit's own tests. ``render`` turns it into text, JSON or SARIF. Bad options, manifests or
 baselines raise ``ConfigError`` before anything runs. Pure library: no typer. A long-running
-caller may ``keep_warm()``: the import check then takes a worker started in advance.
+caller may own an ``ImportStandby`` and pass it (``validate(..., standby=...)``): the import
+check then takes a worker started in advance.
 
 The rules are listed in ``rules.RULES`` (``adp dags rules``); docs/dag-validation.md
 explains each one.
@@ -16,7 +17,7 @@ explains each one.
 from adp.validation.engine import validate
 from adp.validation.findings import DagInfo, Finding, Report, Severity
 from adp.validation.formats import render
-from adp.validation.import_check import keep_warm
+from adp.validation.import_check import ImportStandby
 from adp.validation.options import (
     ConfigError,
     ImportTarget,
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigError",
     "DagInfo",
     "Finding",
+    "ImportStandby",
     "ImportTarget",
     "PackageImports",
     "Report",
@@ -40,7 +42,6 @@ __all__ = [
     "Severity",
     "ValidationOptions",
     "build_options",
-    "keep_warm",
     "load_pyproject",
     "render",
     "validate",

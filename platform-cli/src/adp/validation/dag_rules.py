@@ -112,14 +112,14 @@ def check_dags(
             for task in dag.tasks:
                 task_id = str(task["task_id"])
                 task_line = locate(source, task_id.rsplit(".", 1)[-1]) or line
-                where = f"{dag.dag_id}.{task_id}"
+                task_name = f"{dag.dag_id}.{task_id}"
                 if options.require_owner and (not task["owner"] or task["owner"] == "airflow"):
                     findings.append(
-                        _finding("ADP401", source, task_line, f"task {where} has no owner")
+                        _finding("ADP401", source, task_line, f"task {task_name} has no owner")
                     )
                 if options.require_retries and not task["retries"]:
                     findings.append(
-                        _finding("ADP402", source, task_line, f"task {where} has no retries")
+                        _finding("ADP402", source, task_line, f"task {task_name} has no retries")
                     )
     for dag_id, places in owners.items():
         files = {source.real for source, _ in places}

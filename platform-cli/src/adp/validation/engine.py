@@ -18,7 +18,7 @@ from pathlib import Path
 from adp.validation import scanners, suppressions
 from adp.validation.dag_rules import check_dags, load_manifests
 from adp.validation.findings import Finding, Report, fingerprint
-from adp.validation.import_check import ImportRun, TargetUnavailable, findings_of
+from adp.validation.import_check import ImportRun, ImportStandby, TargetUnavailable, findings_of
 from adp.validation.options import PackageImports, ValidationOptions
 from adp.validation.rules import new_finding
 from adp.validation.sources import Source, collect
@@ -115,9 +115,14 @@ def _ruff_start(sources: Sequence[Source]) -> subprocess.Popen[str] | None:
     )
 
 
-def validate(paths: Sequence[str | Path], options: ValidationOptions) -> Report:
+def validate(
+    paths: Sequence[str | Path],
+    options: ValidationOptions,
+    standby: ImportStandby | None = None,
+) -> Report:
     """Validate the DAG files under ``paths`` (folders or files). Raises ConfigError for a bad
-    manifest or baseline (before anything runs); every problem with the files is a finding."""
+    manifest or baseline (before anything runs); every problem with the files is a finding.
+    ``standby``: the caller's ``ImportStandby``, whose waiting worker the import check may take."""
     manifests = load_manifests(options.env_manifests)
     baseline = suppressions.load_baseline(options.baseline) if options.baseline else None
     jobs = options.jobs or os.cpu_count() or 1
@@ -142,6 +147,7 @@ def validate(paths: Sequence[str | Path], options: ValidationOptions) -> Report:
             hide=options.hide_paths,
             visible=options.visible_paths,
             redact=[secret.get_secret_value() for secret in options.redact],
+            standby=standby,
         )
         if options.import_check
         else None

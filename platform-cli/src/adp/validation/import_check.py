@@ -24,8 +24,9 @@ network targets, its last words on stderr) passes through ``Redactor(redact)`` b
 becomes an ``ImportResult`` or a message: the secret values the caller knows never reach a
 finding, plain or in the encodings ``redaction`` lists.
 
-``keep_warm()`` (off by default) keeps one worker of a local interpreter started in advance, so a
-long-running caller (the webhook) does not pay Airflow's import on every run; see ``keep_warm``.
+An ``ImportStandby``, owned by a long-running server (the webhook receiver, the MCP server) and
+given to each run, keeps one worker of a local interpreter started in advance, so that server
+does not pay Airflow's import on every run; see ``ImportStandby``.
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
+from adp.errors import Failure
 from adp.validation.findings import Finding
 from adp.validation.import_environment import worker_environment
 from adp.validation.import_hiding import HidePlan
 from adp.validation.import_hiding import plan as hiding_plan
 from adp.validation.import_isolation import Isolation, IsolationError, choose
+from adp.validation.import_settings import ImportCheckSettings
 from adp.validation.options import ImportTarget
 from adp.validation.redaction import Redactor
 from adp.validation.rules import new_finding
@@ -79,7 +82,7 @@ class ImportResult:
     unsealed: str = ""  # why the worker's seccomp filter is missing ("" when it holds)
 
 
-class TargetUnavailable(RuntimeError):
+class TargetUnavailable(Failure, RuntimeError):
     """The target environment could not run the worker (no Airflow, no image, no docker)."""
 
 
@@ -88,7 +91,7 @@ def _docker_command(
 ) -> tuple[list[str], Callable[[Path], str]]:
     """``docker run`` of the worker: no network, read-only, and no variable of the caller but
     the ``pass_env`` names (``--env NAME``: docker copies that one value, nothing else)."""
-    docker = os.environ.get("DOCKER") or shutil.which("docker")
+    docker = ImportCheckSettings.load().docker or shutil.which("docker")
     if not docker:
         raise TargetUnavailable(
             "no docker client on PATH for --image; install docker or use --python"
@@ -248,11 +251,11 @@ def _send(stdin: IO[bytes], data: bytes) -> None:
 
 @dataclass(frozen=True)
 class WarmStats:
-    """What the standby did (``warm_stats()``): for tests and benchmarks."""
+    """What a standby did (``ImportStandby.stats()``): for tests and benchmarks."""
 
     enabled: bool
     hits: int  # runs that took a standby
-    misses: int  # runs (keep_warm on, its interpreter) that found none alive and started one
+    misses: int  # runs (given it, its interpreter) that found none alive and started one
     standby_pid: int | None  # the standby waiting now
     last_pid: int | None  # the worker the last hit took
     last_started: float | None  # when that worker was started (time.time())
@@ -261,113 +264,126 @@ class WarmStats:
 HidingRequest = tuple[tuple[Path, ...], tuple[Path, ...]]  # (hide, visible) of a run
 
 
-class _Standby:
-    """The one standby worker of this process, behind one lock."""
+class ImportStandby:
+    """One import worker of a local interpreter (``python``, default: this one) kept started in
+    advance, owned by the long-running server that wants it (the webhook receiver, the MCP
+    server): ``with ImportStandby() as standby:`` (or ``start()`` ... ``stop()``), and each run
+    that may take it is given it (``validate(..., standby=standby)``, ``Promoter(...,
+    standby=standby)``). One-shot callers (the CLI's commands) have none.
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.enabled = False
-        self.python = sys.executable
-        self.worker: _Worker | None = None
-        # the last run's since keep_warm was turned on: the next standby hides the same
-        self.hiding: HidingRequest = ((), ())
-        self.hits = 0
-        self.misses = 0
-        self.last: _Worker | None = None
-        self.exit_registered = False
+    While started, an ``ImportRun`` given it whose target is its interpreter (``target.python``
+    None or equal to it; never an image) takes the waiting worker, which has already imported
+    Airflow, instead of starting one; the next one starts in the background when the run ends.
+    A standby is used only if alive and started with exactly the command (isolation and hidden
+    paths included) and the environment a fresh start would get now (the allow-list, no
+    ``pass_env``); otherwise a fresh worker runs, as without a standby (fail closed: never a
+    worker started in another view). The next standby hides what the last run asked to hide
+    (``hide``/``visible``), so a caller that always asks the same (the promoter) finds it. One
+    worker serves one run only. ``stop()`` (also at the interpreter's exit) stops the waiting
+    worker and removes its folder. Thread-safe: every state change is under one lock."""
+
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
+        self._lock = threading.Lock()
+        self._enabled = False
+        self._worker: _Worker | None = None
+        # the last run's since start(): the next standby hides the same
+        self._hiding: HidingRequest = ((), ())
+        self._hits = 0
+        self._misses = 0
+        self._last: _Worker | None = None
+
+    def __enter__(self) -> ImportStandby:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> ImportStandby:
+        """Start keeping a worker waiting (in the background: this returns at once)."""
+        with self._lock:
+            if self._enabled:
+                return self
+            self._enabled = True
+            self._hiding = ((), ())  # a new start: no run asked for anything yet
+        atexit.register(self.stop)
+        self._refill_later()
+        return self
+
+    def stop(self) -> None:
+        """No more standbys; the waiting one is stopped and its folder removed."""
+        with self._lock:
+            self._enabled = False
+            old, self._worker = self._worker, None
+        atexit.unregister(self.stop)
+        if old is not None:
+            old.stop()
 
     def stats(self) -> WarmStats:
-        with self.lock:
-            waiting = self.worker.process.pid if self.worker is not None else None
+        """Its counters (hits, misses) and its workers' pids: for tests and benchmarks."""
+        with self._lock:
+            waiting = self._worker.process.pid if self._worker is not None else None
             return WarmStats(
-                self.enabled,
-                self.hits,
-                self.misses,
+                self._enabled,
+                self._hits,
+                self._misses,
                 waiting,
-                self.last.process.pid if self.last is not None else None,
-                self.last.started if self.last is not None else None,
+                self._last.process.pid if self._last is not None else None,
+                self._last.started if self._last is not None else None,
             )
 
-    def configure(self, enabled: bool, python: str) -> None:
-        with self.lock:
-            old = self.worker if (not enabled or python != self.python) else None
-            if old is not None:
-                self.worker = None
-            if not self.enabled or not enabled or python != self.python:
-                self.hiding = ((), ())  # a new start: no run asked for anything yet
-            self.enabled = enabled
-            self.python = python
-            if enabled and not self.exit_registered:
-                atexit.register(self.shutdown)
-                self.exit_registered = True
-        if old is not None:
-            old.stop()
-        if enabled:
-            self.refill_later()
-
-    def shutdown(self) -> None:
-        """At exit (or keep_warm(False)): no more standbys; the waiting one is stopped."""
-        with self.lock:
-            self.enabled = False
-            old, self.worker = self.worker, None
-        if old is not None:
-            old.stop()
-
-    def refill_later(self, discard: _Worker | None = None) -> None:
+    def _refill_later(self, discard: _Worker | None = None) -> None:
         def work() -> None:
             if discard is not None:
                 discard.stop()
-            self.refill()
+            self._refill()
 
         threading.Thread(target=work, name="adp-import-standby", daemon=True).start()
 
-    def refill(self) -> None:
+    def _refill(self) -> None:
         """Start the next standby unless one waits (under the lock: never two at once), as a
         run without ``pass_env`` would start its worker: same isolation, same environment, the
         same paths hidden as the last run asked for (a folder validated inside a hidden one
         needs a worker of its own: its mounts are made at the start)."""
-        with self.lock:
-            if not self.enabled or self.worker is not None:
+        with self._lock:
+            if not self._enabled or self._worker is not None:
                 return
             # a run then starts its own worker and says why not
             with contextlib.suppress(OSError, IsolationError):
                 isolation = choose(python=self.python)
-                hiding = _hiding(isolation, self.python, *self.hiding, roots=())
-                self.worker = _spawn_waiting(self.python, isolation, hiding, worker_environment())
+                hiding = _hiding(isolation, self.python, *self._hiding, roots=())
+                self._worker = _spawn_waiting(self.python, isolation, hiding, worker_environment())
 
-    def applies(self, python: str) -> bool:
-        with self.lock:
-            return self.enabled and python == self.python
+    def _applies(self, python: str) -> bool:
+        with self._lock:
+            return self._enabled and python == self.python
 
-    def take(
+    def _take(
         self, python: str, command: list[str], env: dict[str, str], hiding: HidingRequest
     ) -> _Worker | None:
         """The waiting standby if it is alive and was started exactly as ``command`` in ``env``
-        would start now (but for its own temporary folder); None otherwise (keep_warm off,
-        another interpreter). The next standby starts when the run ends (``refill_later``), so
-        that its Airflow import does not take the CPU from the run, hiding what this run's
+        would start now (but for its own temporary folder); None otherwise (stopped, another
+        interpreter). The next standby starts when the run ends (``_refill_later``), so that
+        its Airflow import does not take the CPU from the run, hiding what this run's
         ``hiding`` asked for."""
-        with self.lock:
-            if not self.enabled or python != self.python:
+        with self._lock:
+            if not self._enabled or python != self.python:
                 return None
-            self.hiding = hiding
-            worker, self.worker = self.worker, None
+            self._hiding = hiding
+            worker, self._worker = self._worker, None
             discard = None
             if worker is not None and (
                 worker.process.poll() is not None or worker.command != command or worker.env != env
             ):
                 discard, worker = worker, None  # died, or started with another environment
             if worker is None:
-                self.misses += 1
+                self._misses += 1
             else:
-                self.hits += 1
-                self.last = worker
+                self._hits += 1
+                self._last = worker
         if discard is not None:
             threading.Thread(target=discard.stop, name="adp-import-discard", daemon=True).start()
         return worker
-
-
-_STANDBY = _Standby()
 
 
 def _worker_command(
@@ -395,27 +411,6 @@ def _hiding(
     return hiding_plan(hide, roots, needs, visible)
 
 
-def keep_warm(enabled: bool = True, python: str | None = None) -> None:
-    """Keep one import worker of ``python`` (default: this interpreter) started in advance.
-
-    While on, an ``ImportRun`` whose target is that interpreter (``target.python`` None or equal
-    to it; never an image) takes the waiting worker, which has already imported Airflow, instead
-    of starting one, and the next one starts in the background at once. A standby is used only
-    if alive and started with exactly the command (isolation and hidden paths included) and the
-    environment a fresh start would get now (the allow-list, no ``pass_env``); otherwise a fresh
-    worker runs, as with keep_warm off. The next standby hides what the last run asked to hide
-    (``hide``/``visible``), so a caller that always asks the same (the promoter) finds it. One
-    worker serves one run only. Off by default; ``keep_warm(False)`` stops the standby, and it
-    is stopped when the interpreter exits.
-    Thread-safe. For long-running callers (the webhook receiver), not for one-shot CLI runs."""
-    _STANDBY.configure(enabled, python or sys.executable)
-
-
-def warm_stats() -> WarmStats:
-    """Counters of ``keep_warm``'s standby (hits, misses) and its workers' pids."""
-    return _STANDBY.stats()
-
-
 class ImportRun:
     """The import check of some sources, running in the background from ``start`` (so that the
     target's Airflow warms up while the static rules run) until ``results``.
@@ -425,7 +420,8 @@ class ImportRun:
     ``auto``, ``namespace`` or ``in-process`` (default: ``ADP_IMPORT_ISOLATION``, else auto);
     ``hide``: files and folders hidden from it in namespaces (with the user's credential files;
     ``visible``: folders of the caller kept visible inside its hidden ones); ``redact``: secret
-    values removed from every result. After ``results``, ``isolation`` is what the worker had,
+    values removed from every result; ``standby``: the ``ImportStandby`` the run may take its
+    worker from (None: it starts one). After ``results``, ``isolation`` is what the worker had,
     ``hiding`` what it hid, and ``weaker`` (the ADP026 message) says when that was less than
     namespaces and seccomp, or a path could not be hidden."""
 
@@ -442,12 +438,13 @@ class ImportRun:
         hide: Sequence[Path] = (),
         visible: Sequence[Path] = (),
         redact: Sequence[str] = (),
+        standby: ImportStandby | None = None,
     ) -> None:
         self.sources = list(sources)
         self.timeout = timeout
         self.jobs = jobs
         self.where = ""
-        self.warm = False  # this run took keep_warm's standby
+        self.warm = False  # this run took the standby's worker
         self.isolation: Isolation | None = None  # None: an image (docker --network none)
         self.weaker = ""
         self.hiding: HidePlan | None = None
@@ -460,7 +457,8 @@ class ImportRun:
         self._process: subprocess.Popen[bytes] | None = None
         self._private: Path | None = None  # the worker's temporary folder, removed by close()
         self._writer: threading.Thread | None = None
-        self._kept_warm = False
+        self._standby = standby
+        self._kept_warm: ImportStandby | None = None  # the standby refilled when the run ends
         self._error: TargetUnavailable | None = None
         # The worker writes to files, not pipes: it never waits for this process to read.
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
@@ -505,9 +503,10 @@ class ImportRun:
             "isolation": self.isolation.kind if self.isolation else "namespace",
         }
         data = json.dumps(request).encode()
-        self._kept_warm = not target.image and _STANDBY.applies(python)
+        if self._standby is not None and not target.image and self._standby._applies(python):
+            self._kept_warm = self._standby
         asked = (self._hide, self._visible)
-        standby = _STANDBY.take(python, command, env, asked) if self._kept_warm else None
+        standby = self._kept_warm._take(python, command, env, asked) if self._kept_warm else None
         if standby is not None:
             self.warm = True
             self._process = standby.process
@@ -577,9 +576,9 @@ class ImportRun:
         if self._private is not None:
             _remove(self._private)
             self._private = None
-        if self._kept_warm:  # the run is over: the next one's worker warms up now
-            self._kept_warm = False
-            _STANDBY.refill_later()
+        if self._kept_warm is not None:  # the run is over: the next one's worker warms up now
+            kept, self._kept_warm = self._kept_warm, None
+            kept._refill_later()
 
     def _kill(self) -> None:
         """The worker and every process it started (``unshare --kill-child`` takes its
@@ -640,8 +639,8 @@ class ImportRun:
             return results, f"{where}, docker run --network=none"
         unsealed = next((result.unsealed for result in results if result.unsealed), "")
         if unsealed:
-            detail = f"{self.isolation.detail}; {unsealed}" if self.isolation.detail else unsealed
-            self.isolation = replace(self.isolation, detail=detail, seccomp=False)
+            why = f"{self.isolation.detail}; {unsealed}" if self.isolation.detail else unsealed
+            self.isolation = replace(self.isolation, detail=why, seccomp=False)
         warnings = [self.isolation.warning()] if self.isolation.weaker else []
         if self.hiding is not None and self.hiding.skipped:
             warnings.append(self.hiding.warning())

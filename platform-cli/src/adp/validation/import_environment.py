@@ -78,7 +78,7 @@ def allowed(name: str) -> bool:
 
 def pass_env_problem(name: str, withheld: Collection[str] = ()) -> str | None:
     """Why ``name`` may not be passed to the code under validation, or None when it may."""
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         return (
             f"{name!r} is not an environment variable's name (letters, digits and '_', not "
             "starting with a digit): give the name, never a value"

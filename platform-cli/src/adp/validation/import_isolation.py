@@ -46,12 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from adp.errors import UsageError
 from adp.validation.import_environment import worker_environment
 from adp.validation.import_hiding import HidePlan
+from adp.validation.import_settings import ImportCheckSettings
 
 WORKER = Path(__file__).with_name("import_worker.py")
 MOUNTS = Path(__file__).with_name("import_mounts.py")
-SETTING = "ADP_IMPORT_ISOLATION"
+SETTING = ImportCheckSettings.variable("isolation")  # ADP_IMPORT_ISOLATION
 MODES = ("auto", "namespace", "in-process")
 # Every capability dropped, none regained by exec (also as root), no new privileges.
 SETPRIV = ("--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs")
@@ -64,7 +66,7 @@ PROBE_SECONDS = 30
 Kind = Literal["namespace", "in-process"]
 
 
-class IsolationError(RuntimeError):
+class IsolationError(UsageError, RuntimeError):
     """The isolation asked for (``ADP_IMPORT_ISOLATION``) cannot be given; nothing ran."""
 
 
@@ -137,7 +139,7 @@ class Isolation:
 
 def requested(environ: Mapping[str, str] | None = None) -> str:
     """The mode ``ADP_IMPORT_ISOLATION`` asks for (default auto); IsolationError if unknown."""
-    value = (os.environ if environ is None else environ).get(SETTING, "").strip() or "auto"
+    value = ImportCheckSettings.load(environ=environ).isolation.strip() or "auto"
     if value not in MODES:
         raise IsolationError(f"{SETTING}={value!r}: use auto, namespace or in-process")
     return value

@@ -67,7 +67,9 @@ def _read_only_failed(path, what):
 
 def _arguments(argv):
     """(hide, keep, writable, command) of ``argv``."""
-    hide, keep, writable = [], [], []
+    hide: list[str] = []
+    keep: list[str] = []
+    writable: list[str] = []
     index = 0
     usage = "usage: [--hide PATH]... [--keep PATH]... [--writable FOLDER] -- COMMAND..."
     while index < len(argv) and argv[index] != "--":
@@ -188,6 +190,7 @@ def main(argv):
             _read_only_failed(writable, f"its writable folder: {error.strerror}")
     devices = set()  # ids of the mounts through which a device may be opened
     folders = []
+    steps: list[tuple[str, str]]
     steps = sorted([(p, "hide") for p in hide] + [(p, "keep") for p in handles],
                    key=lambda step: (_depth(step[0]), step[1] == "keep", step[0]))  # fmt: skip
     for path, kind in steps:

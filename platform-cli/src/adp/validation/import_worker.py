@@ -57,8 +57,9 @@ import sys
 import tempfile
 import time
 import traceback
+from typing import Any
 
-TEMPORARY = []  # folders the worker made; removed when it ends
+TEMPORARY: list[str] = []  # folders the worker made; removed when it ends
 FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 BLOCKED = "network access is blocked while a DAG file is imported"
 
@@ -192,7 +193,7 @@ def _install_guard(path, record, strict):
             line = 0
             for frame in traceback.extract_stack():
                 if frame.filename == path:
-                    line = frame.lineno
+                    line = frame.lineno or 0
             record.append({"line": line, "target": str(target)[:120]})
 
     def hook(event, args):
@@ -239,7 +240,7 @@ def _probe(mode):
     """What the seal gives here, as one JSON line (run by the platform's probe)."""
     import socket
 
-    found = {"pid": os.getpid()}
+    found: dict[str, object] = {"pid": os.getpid()}
     with contextlib.suppress(OSError):
         found["net"] = os.readlink("/proc/self/ns/net")
     with contextlib.suppress(OSError), open("/proc/self/status") as status:
@@ -357,7 +358,7 @@ def _child(request, timeout, isolation, write_fd):
     from airflow.dag_processing.dagbag import BundleDagBag
 
     path, root = request["path"], request["root"]
-    network = []
+    network: list[dict[str, object]] = []
     result = {"id": request["id"], "status": "ok", "dags": [], "network": network}
     _pre_import_airflow_modules(path)
     result["unsealed"] = _seal(path, network, isolation)
@@ -473,6 +474,8 @@ def _finish(job, status=None):
     return json.loads(data)
 
 
+# Not an AdpError: this file runs alone in the target's interpreter (no adp there), and a stop
+# derives from BaseException so that it passes through the `except Exception` of an import.
 class _Stopped(BaseException):
     """SIGTERM: a standby told to stop; the finally at the end removes its folders."""
 
@@ -527,7 +530,7 @@ def main():
     )
     gc.freeze()  # forks share the warmed-up heap instead of copying it page by page
     pending = list(request["files"])
-    running = {}
+    running: dict[int, Any] = {}
     hard_limit = timeout + 10
     while pending or running:
         while pending and len(running) < jobs:

@@ -7,7 +7,6 @@ the command line; an unknown or ill-typed setting is refused with its name and t
 from __future__ import annotations
 
 import enum
-import re
 import tomllib
 from pathlib import Path
 
@@ -22,10 +21,12 @@ from pydantic import (
     model_validator,
 )
 
+from adp import names, pydantic_problems
+from adp.errors import UsageError
 from adp.validation.findings import Severity
 from adp.validation.import_environment import pass_env_problem
 
-PACKAGE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+PACKAGE_RE = names.PACKAGE_RE  # adp.names: the one rule, with its length
 
 
 class PackageImports(enum.StrEnum):
@@ -36,7 +37,7 @@ class PackageImports(enum.StrEnum):
     never = "never"  # package code runs only in the package's runtime image (the S3 seed)
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A setting is wrong; the message names the file, the field and the fix."""
 
 
@@ -107,11 +108,8 @@ class ValidationOptions(BaseModel):
     @field_validator("package")
     @classmethod
     def _package_name(cls, value: str | None) -> str | None:
-        if value is not None and not PACKAGE_RE.match(value):
-            raise ValueError(
-                f"{value!r} is not a package name: use lowercase letters, digits and underscores, "
-                "starting with a letter (for example customer_360)"
-            )
+        if value is not None and not PACKAGE_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a package name: use {names.PACKAGE_RULE}")
         return value
 
     @field_validator("pass_env")
@@ -159,8 +157,7 @@ def load_pyproject(path: Path) -> dict[str, object]:
 
 def first_problem(error: ValidationError) -> str:
     """``field.path: message`` of a pydantic error's first problem."""
-    first = error.errors()[0]
-    return f"{'.'.join(str(part) for part in first['loc']) or 'settings'}: {first['msg']}"
+    return pydantic_problems.first(error, empty="settings")
 
 
 def build_options(settings: dict[str, object], source: str) -> ValidationOptions:
@@ -168,8 +165,5 @@ def build_options(settings: dict[str, object], source: str) -> ValidationOptions
     try:
         return ValidationOptions.model_validate(settings)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}"
-            for item in error.errors()
-        )
+        problems = pydantic_problems.render(pydantic_problems.problems(error), empty="settings")
         raise ConfigError(f"{source}: {problems}") from None

@@ -73,9 +73,9 @@ def _parts(value: str) -> list[str | bytes]:
     parts: list[str | bytes] = [value]
     lines = [line.strip() for line in value.splitlines()]
     if len(lines) > 1:
-        parts += [line for line in lines if len(line) >= MIN_LINE and not PEM_ARMOR.match(line)]
-    body = "".join(line for line in lines if line and not PEM_ARMOR.match(line))
-    if len(lines) > 2 and any(PEM_ARMOR.match(line) for line in lines):
+        parts += [line for line in lines if len(line) >= MIN_LINE and not PEM_ARMOR.fullmatch(line)]
+    body = "".join(line for line in lines if line and not PEM_ARMOR.fullmatch(line))
+    if len(lines) > 2 and any(PEM_ARMOR.fullmatch(line) for line in lines):
         with contextlib.suppress(binascii.Error, ValueError):
             parts.append(base64.b64decode(body, validate=True))
     return parts

@@ -15,13 +15,15 @@ import sys
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from types import TracebackType
 
+from adp.errors import Failure
 from adp.validation.findings import Finding
 from adp.validation.rules import DETECT_SECRETS_PLUGINS, RUFF_SELECT, upstream_rule
 from adp.validation.sources import Source
 
 
-class ScannerMissing(RuntimeError):
+class ScannerMissing(Failure, RuntimeError):
     """A scanner is not installed in this environment."""
 
 
@@ -147,8 +149,13 @@ class SecretScanner:
         self._plugins = [(plugin, _prefilter(plugin)) for plugin in self._scan.get_plugins()]
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._settings.__exit__(*exc)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._settings.__exit__(exc_type, exc, traceback)
 
     def scan(self, source: Source) -> list[Finding]:
         filtered = self._scan._is_filtered_out

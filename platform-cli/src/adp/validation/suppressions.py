@@ -157,10 +157,10 @@ def apply(
                 break
         if finding.suppressed:
             continue
-        number = accepted.get((finding.rule, finding.fingerprint))
-        if number is not None:
-            used_entries.add(number)
-            reason = entries[number].reason.strip()
+        entry_number = accepted.get((finding.rule, finding.fingerprint))
+        if entry_number is not None:
+            used_entries.add(entry_number)
+            reason = entries[entry_number].reason.strip()
             finding.suppressed = Suppression(kind="baseline", reason=reason)
     for display, comments in inline.items():
         for comment in comments:

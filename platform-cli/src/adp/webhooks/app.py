@@ -27,6 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from adp.errors import UsageError
 from adp.webhooks.connections import MAX_REQUEST_HEAD, ConnectionLimits, guarded_protocol
 from adp.webhooks.dedup import DeliveryLog
 from adp.webhooks.metrics import CONTENT_TYPE, DeliveryCounts, exposition
@@ -48,8 +49,9 @@ DB_NAME = "deliveries.sqlite"
 DECIMAL = re.compile(r"[0-9]+")
 
 
-class TooLarge(Exception):
-    pass
+class BodyTooLarge(UsageError):
+    """A request body over the receiver's limit (413); named apart from the release store's
+    TooLarge."""
 
 
 def _redactor(targets: Sequence[HookTarget]) -> Callable[[str], str]:
@@ -71,19 +73,19 @@ def _redactor(targets: Sequence[HookTarget]) -> Callable[[str], str]:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused (TooLarge) as soon as it is known to pass ``limit`` bytes."""
+    """The raw body, refused (BodyTooLarge) as soon as it is known to pass ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not DECIMAL.fullmatch(declared):
             raise Malformed("Content-Length is not a number")
         digits = declared.lstrip("0") or "0"
         if len(digits) > len(str(limit)) or int(digits) > limit:  # no int() of 5,000 digits
-            raise TooLarge
+            raise BodyTooLarge(f"the body is over {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge
+            raise BodyTooLarge(f"the body is over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -140,7 +142,7 @@ def create_app(
         client = request.client.host if request.client else "?"
         try:
             body = await _read_body(request, max_body)
-        except TooLarge:
+        except BodyTooLarge:
             log.warning("webhooks: %s: body over %d bytes from %s refused", name, max_body, client)
             return outcome(name, "too_large", 413, f"body over {max_body} bytes")
         except Malformed as exc:

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from adp.errors import UsageError
 from adp.webhooks.targets import HookTarget
 
 TOLERANCE = 300.0  # seconds between webhook-timestamp and our clock (Standard Webhooks)
@@ -39,11 +40,11 @@ ZERO = re.compile(r"0+")
 UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 
 
-class BadSignature(Exception):
+class BadSignature(UsageError):
     """The request is not authenticated (missing, malformed or wrong signature, stale time)."""
 
 
-class Malformed(Exception):
+class Malformed(UsageError):
     """The request is authenticated but its body or headers cannot be understood."""
 
 
@@ -80,6 +81,7 @@ def authenticate(
             "push" if event == "repo:push" else event or "?", _id(headers, "x-request-uuid")
         )
     # gitlab
+    delivery_id: str | None
     if "webhook-signature" in headers:
         delivery_id = _check_standard_webhook(headers, target.secret, body, now)
     else:

@@ -126,10 +126,6 @@ class SyncQueue:
                 for name, state in self._states.items()
             }
 
-    def depth(self) -> int:
-        with self._lock:
-            return sum(int(s.queued) + int(s.pending) for s in self._states.values())
-
     def _work(self) -> None:
         name: str | None = None
         try:

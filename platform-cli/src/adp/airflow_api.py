@@ -2,6 +2,9 @@
 
 SimpleAuthManager with every user an admin (the local stack's setting): `GET /auth/token`
 hands out a bearer token; `/api/v2/monitor/health` needs none.
+
+Layering: a shared primitive below the libraries (repos, bundles, releases), the front ends
+and `adp.dev`; of `adp` it imports only `adp.errors`, so any of them may use it.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from typing import Any
 
 import httpx
 
+from adp.errors import Failure
+
 HEALTH_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 FINISHED_STATES = frozenset({"success", "failed"})
 
 
-class AirflowApiError(RuntimeError):
+class AirflowApiError(Failure, RuntimeError):
     """A request Airflow answered with an error, or a wait that ran out of time."""
 
 
@@ -104,22 +109,6 @@ class AirflowClient:
         answer.raise_for_status()
         return dict(answer.json())
 
-    def wait_healthy(self, timeout: float, interval: float = 1.0) -> dict[str, Any]:
-        """Wait until every component of HEALTH_COMPONENTS is healthy; return the answer."""
-        deadline = time.monotonic() + timeout
-        last: Any = "no answer yet"
-        while True:
-            try:
-                health = self.health()
-                if not unhealthy(health):
-                    return health
-                last = health
-            except (httpx.TransportError, httpx.HTTPStatusError) as exc:
-                last = exc
-            if time.monotonic() > deadline:
-                raise AirflowApiError(f"Airflow not healthy after {timeout:.0f} s: {last}")
-            time.sleep(interval)
-
     # -- DAGs and runs --------------------------------------------------------------
     def dags(self, **params: Any) -> list[dict[str, Any]]:
         answer = self.request("GET", "/api/v2/dags", params={"limit": 1000, **params})
@@ -151,10 +140,6 @@ class AirflowClient:
         body: dict[str, Any] = {"logical_date": None, **({"conf": conf} if conf else {})}
         answer = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body).json()
         return DagRun(dag_id, answer["dag_run_id"], answer["state"])
-
-    def dag_run(self, dag_id: str, run_id: str) -> DagRun:
-        answer = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}").json()
-        return DagRun(dag_id, run_id, answer["state"])
 
     def wait_for_run(self, run: DagRun, timeout: float, interval: float = 1.0) -> DagRun:
         """Wait until `run` has finished (success or failed); return its final state."""

@@ -7,7 +7,8 @@ import itertools
 from pathlib import Path
 
 from adp_test_servers.s3 import S3Server
-from dag_corpus import dag
+
+from adp_test_helpers.dag_corpus import dag
 
 _buckets = itertools.count()
 
