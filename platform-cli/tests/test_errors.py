@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 # Private control flow that is not an AdpError, each with the reason; nothing else may be.
 PRIVATE_CONTROL_FLOW = {
     # Raised inside the YAML loader's constructors, turned into a YamlError by _compose.
-    "adp.repos.yaml_lines._Refused",
+    "adp.yaml_lines._Refused",
     # Raised inside a pydantic validator (which wraps a ValueError into a field error) and read
     # back into SpecError's text; a caller only sees SpecError.
     "adp.generate.spec._FieldProblem",
@@ -68,7 +68,7 @@ HISTORICAL_BASES = {
     "adp.releases.pointer.ReleaseError": RuntimeError,
     "adp.releases.store.StoreError": RuntimeError,
     "adp.repos.git.GitError": RuntimeError,
-    "adp.repos.yaml_lines.YamlError": ValueError,
+    "adp.yaml_lines.YamlError": ValueError,
     "adp.sources.collect.UnknownSource": LookupError,
     "adp.sync.errors.SyncError": RuntimeError,
     "adp.validation.import_check.TargetUnavailable": RuntimeError,
@@ -138,7 +138,7 @@ def test_the_historical_builtin_base_is_kept(name: str) -> None:
 def test_an_error_keeps_its_text_and_carries_its_location_as_data(tmp_path: Path) -> None:
     from adp.images.discovery import DiscoveryError, check_folder
     from adp.mcp.credential_policy import PolicyError
-    from adp.repos.yaml_lines import YamlError, load
+    from adp.yaml_lines import YamlError, load
 
     refused = PolicyError("token_env", "not allowed")
     assert str(refused) == "token_env: not allowed" and refused.argument == "token_env"

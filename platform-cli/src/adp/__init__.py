@@ -7,7 +7,8 @@ directly (platform-cli/README.md says what each holds and its invariant):
 
 1. Shared primitives, which import no other tier: ``errors`` (``AdpError`` and ``Problem``,
    the one error vocabulary), ``fsatomic`` (atomic, durable file writes), ``envfile``
-   (``KEY=value`` files), ``pydantic_problems`` (pydantic errors as problems),
+   (``KEY=value`` files), ``yaml_lines`` (the one YAML reader: duplicate keys refused,
+   bounded, every value's line), ``pydantic_problems`` (pydantic errors as problems),
    ``settings_base`` (settings from variables, each declared once), ``airflow_api`` (Airflow's
    REST client) and ``airflow_access`` (which Airflow, with which token), ``facts`` (the
    pinned facts of facts.env), ``names`` (the rules for package, environment and image-type

@@ -6,7 +6,8 @@ more :class:`Problem` s, each with ``loc`` (the operation argument or the field 
 file), ``message`` (what is wrong) and ``fix`` (what to do); ``file`` and ``line`` when it is in a
 file. Each front end renders ``loc`` in its own words: the CLI as its flag (``--bucket``), the MCP
 server as the tool argument (``bucket``), the UI as the form field. No front end rewrites or
-parses ``str(error)``.
+parses ``str(error)``. Likewise a problem's ``next_step`` (approve this commit, read the
+status) is data that each front end says as its own command, tool or button.
 
 Two kinds, which decide the exit code of the CLI:
 
@@ -22,10 +23,23 @@ ValueError)``), so callers that catch ``ValueError`` keep working.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 Loc = tuple[str | int, ...]
+
+
+class NextStep(BaseModel):
+    """What to do next about a repository, as data: each front end says it in its own words
+    (the CLI as ``adp repos approve NAME SHA``, the MCP server as its tool call, the UI as its
+    button). ``commit`` None: the person picks one (a rollback's target)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Literal["approve", "rollback", "status", "sync"]
+    repository: str
+    commit: str | None = None
 
 
 class Problem(BaseModel):
@@ -38,6 +52,8 @@ class Problem(BaseModel):
     fix: str | None = None
     file: str | None = None
     line: int | None = None
+    # the next step as data (a front end renders it; ``text`` leaves it out)
+    next_step: NextStep | None = None
 
     def where(self) -> str:
         """``file:line: a.b.c`` (the parts that are known), or ``""``."""

@@ -4,7 +4,7 @@ kind; no front end parses a message's text."""
 
 from __future__ import annotations
 
-from adp.errors import Problem, UsageError
+from adp.errors import NextStep, Problem, UsageError
 from adp.mcp.operations import ToolInputError, chat_text
 from adp.operations import NotFound, Refused
 from adp.repos.config import ReposConfigError
@@ -15,8 +15,9 @@ def test_the_mcp_server_names_the_argument_and_the_tools() -> None:
     error = UsageError(problems=[Problem(message="bad", loc=("namespace",)),
                                  Problem(message="worse", loc=("sync_interval",))])  # fmt: skip
     assert chat_text(error.problems) == "namespace: bad; also sync_interval: worse"
-    refused = Refused("x: not waiting (adp repos status x lists them)", loc=("sha",))
-    assert chat_text(refused.problems) == "sha: x: not waiting (source_status x lists them)"
+    step = NextStep(action="status", repository="x")
+    refused = Refused(problems=[Problem(message="x: not waiting", loc=("sha",), next_step=step)])
+    assert chat_text(refused.problems) == "sha: x: not waiting (source_status x)"
     assert str(ToolInputError("bucket", "no such store")) == "bucket: no such store"
     in_file = ReposConfigError(
         [Problem(file="f.yaml", line=3, loc=("release_store",), message="m")]

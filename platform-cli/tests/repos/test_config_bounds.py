@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from adp.repos.config import ReposConfigError, load_config, parse
 from adp.repos.edit import with_entry
-from adp.repos.yaml_lines import MAX_BYTES, MAX_DEPTH
+from adp.yaml_lines import MAX_BYTES, MAX_DEPTH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from adp.errors import NextStep
 from adp.releases.local_store import LocalStore
 from adp.releases.pointer import read_manifest, read_pointer
 from adp.releases.s3_store import S3Store
@@ -155,7 +156,8 @@ def test_with_auto_deploy_off_a_passing_commit_waits_for_approval(setup: Setup) 
     promoter = setup.promoter(auto_deploy=False)
     result = promoter.sync("workflows")
     assert (result.outcome, result.promoted) == ("pending", None), result
-    assert f"adp repos approve workflows {sha}" in result.detail
+    assert result.next_step == NextStep(action="approve", repository="workflows", commit=sha)
+    assert "adp repos" not in result.detail  # the next step is data, each front end words it
     assert setup.current() is None  # nothing published yet
     assert promoter.sync("workflows").outcome == "pending"  # still waiting, not validated again
     with pytest.raises(PromotionError, match="not waiting for approval"):

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from adp.errors import NextStep, Problem
 from adp.operations import AdpError, Caller, SyncOutcome
 from adp.operations import repos as ops
 from adp.operations.repos import DEFAULT_FILE, NewRepository, ReposConfig, SyncResult
@@ -55,15 +56,43 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def command(step: NextStep) -> str:
+    """``step`` as the command that does it: ``adp repos approve NAME SHA``, ``adp repos status
+    NAME``, ``adp repos rollback NAME <sha>`` (the person picks the commit)."""
+    words = ["adp", "repos", step.action, step.repository]
+    if step.action in ("approve", "rollback"):
+        words.append(step.commit or "<sha>")
+    return " ".join(words)
+
+
+def with_step(text: str, step: NextStep | None) -> str:
+    """A sync's ``detail`` followed by its next step as a command."""
+    return f"{text}: {command(step)}" if step is not None else text
+
+
+def _worded(problem: Problem, positional: bool) -> Problem:
+    """``problem`` as this command says it: NAME or SHA without a flag, the next step as the
+    command's fix."""
+    update: dict[str, object] = {"loc": ()} if positional else {}
+    step = getattr(problem, "next_step", None)  # airflow-repos.yaml's FileProblem has none
+    if step is not None and problem.fix is None:
+        update |= {"fix": command(step), "next_step": None}
+    return problem.model_copy(update=update)
+
+
 @contextlib.contextmanager
 def _positional() -> Iterator[None]:
-    """An operation's error about NAME or SHA (arguments, not options): shown without a flag."""
+    """An operation's error about NAME or SHA (arguments, not options): shown without a flag;
+    a problem's next step shown as the command that does it."""
     try:
         yield
     except AdpError as error:
-        if error.loc[:1] not in (("name",), ("sha",)) or any(p.file for p in error.problems):
+        positional = error.loc[:1] in (("name",), ("sha",)) and not any(
+            p.file for p in error.problems
+        )
+        if not positional and not any(getattr(p, "next_step", None) for p in error.problems):
             raise
-        problems = [p.model_copy(update={"loc": ()}) for p in error.problems]
+        problems = [_worded(p, positional) for p in error.problems]
         raise type(error)(problems=problems) from None
 
 
@@ -74,7 +103,8 @@ def _caller(actor: str | None, airflow_url: str | None) -> Caller:
 def _say(result: SyncOutcome) -> None:
     colour = "green" if result.ok else "red"
     typer.echo(f"{result.repository}: ", nl=False)
-    console.print(f"[{colour}]{result.outcome}[/] {escape(result.detail)}", highlight=False)
+    detail = with_step(result.detail, result.next_step)
+    console.print(f"[{colour}]{result.outcome}[/] {escape(detail)}", highlight=False)
     for note in result.findings:
         typer.echo(f"  {note.location}: {note.rule} [{note.severity}] {note.message}")
     if result.reparse:
@@ -216,7 +246,11 @@ def status_command(
         for kind in ("pending", "refused"):
             for note in r[kind]:
                 typer.echo(f"  {kind}:   {note['sha'][:12]} {note['subject']}")
-                typer.echo(f"             {note['reason']}")
+                reason = note["reason"]
+                if kind == "pending":  # a pending commit's next step: approve it
+                    step = NextStep(action="approve", repository=r["name"], commit=note["sha"])
+                    reason = with_step(reason, step)
+                typer.echo(f"             {reason}")
                 for f in note["findings"]:
                     typer.echo(f"             {f['location']}: {f['rule']} {f['message']}")
 
@@ -403,7 +437,8 @@ def serve_command(
 
     def sync(name: str, reason: str) -> SyncResult:
         result = promoter.sync(name, reason=reason)
-        print(f"{result.repository}: {result.outcome} {result.detail} ({reason})", flush=True)
+        detail = with_step(result.detail, result.next_step)
+        print(f"{result.repository}: {result.outcome} {detail} ({reason})", flush=True)
         return result
 
     # A long-running receiver keeps one import-check worker warm (Airflow imported) for the

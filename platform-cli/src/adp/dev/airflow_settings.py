@@ -12,10 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from adp import pydantic_problems
+from adp import pydantic_problems, yaml_lines
 from adp.airflow_api import AirflowClient
 from adp.dev.errors import DevError
 
@@ -70,10 +69,11 @@ class Settings(_Entry):
 
 def load(path: Path) -> Settings:
     """The `airflow:` section of `path`, validated; DevError names the bad entry."""
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise DevError(f"{path}: not valid YAML ({exc})") from None
+    try:  # bounded (1 MiB, 32 levels); aliases allowed, as the Astro CLI allows them
+        data = yaml_lines.load(path.read_text(), str(path), allow_aliases=True)[0] or {}
+    except yaml_lines.YamlError as exc:
+        where = f"line {exc.problems[0].line}: " if exc.problems[0].line else ""
+        raise DevError(f"{path}: not valid YAML ({where}{exc.message})") from None
     if not isinstance(data, dict) or not isinstance(data.get("airflow", {}), dict):
         raise DevError(f"{path}: expected a mapping with an `airflow:` section")
     section = {k: v or [] for k, v in (data.get("airflow") or {}).items()}

@@ -8,8 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from adp import yaml_lines
 from adp.dev.errors import DevError
 
 
@@ -62,10 +61,13 @@ def project_name(root: Path) -> str:
     folder name."""
     config = root / ".astro" / "config.yaml"
     if config.is_file():
-        try:
-            data = yaml.safe_load(config.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise DevError(f"{config} is not valid YAML ({exc}); fix or delete it") from None
+        try:  # bounded (1 MiB, 32 levels); aliases allowed, as the Astro CLI allows them
+            data = yaml_lines.load(config.read_text(), str(config), allow_aliases=True)[0] or {}
+        except yaml_lines.YamlError as exc:
+            where = f"line {exc.problems[0].line}: " if exc.problems[0].line else ""
+            raise DevError(
+                f"{config} is not valid YAML ({where}{exc.message}); fix or delete it"
+            ) from None
         name = (data.get("project") or {}).get("name") if isinstance(data, dict) else None
         if isinstance(name, str) and name.strip():
             return name.strip()

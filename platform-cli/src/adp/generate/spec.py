@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from adp import pydantic_problems
+from adp import pydantic_problems, yaml_lines
 from adp.errors import UsageError
 from adp.names import PACKAGE_RE, PACKAGE_RULE
 
@@ -285,28 +284,6 @@ class _FieldProblem(ValueError):
         self.message = message
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key written twice in one mapping (PyYAML keeps the last)."""
-
-
-def _mapping(
-    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in result:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} is written twice in one mapping (keep one)", mark
-            )
-        result[key] = loader.construct_object(value_node, deep=deep)
-    return result
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
 _FIXES = {
     "missing": "required: add it",
     "extra_forbidden": "unknown field: remove it or check its spelling",
@@ -372,14 +349,14 @@ def _allowed(loc: tuple[int | str, ...]) -> str:
 def parse_spec(text: str, source: str) -> DagSpec:
     """The spec in ``text`` (YAML); ``source`` names it in every error."""
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader, refusing duplicate keys
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = error.problem or error.context or "not valid YAML"
-        raise SpecError(f"{source}: {where}{problem}; fix the YAML") from None
-    except yaml.YAMLError as error:
-        raise SpecError(f"{source}: not valid YAML ({error}); fix the YAML") from None
+        # The one loader: duplicate keys, a size over 1 MiB and nesting over 32 levels refused;
+        # anchors and aliases allowed, as a spec always accepted them.
+        data, _ = yaml_lines.load(text, source, allow_aliases=True)
+    except yaml_lines.YamlError as error:
+        line = f"line {error.problems[0].line}" if error.problems[0].line else ""
+        column = f", column {error.column}" if line and error.column else ""
+        where = f"{line}{column}: " if line else ""
+        raise SpecError(f"{source}: {where}{error.message}") from None
     if not isinstance(data, dict):
         raise SpecError(
             f"{source}: the spec must be a mapping with package, image and jobs "

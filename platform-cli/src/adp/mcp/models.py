@@ -8,25 +8,28 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from adp.errors import NextStep
 from adp.operations import SourceFinding, SyncOutcome
 from adp.operations.repos import PackageSource, RepositorySource
 from adp.operations.results import OK, OUTCOME
 from adp.operations.validate import FileValidation
 
-# The library's messages name the CLI's commands; in a chat they are this server's tools.
-CLI_TO_TOOLS = (
-    ("adp repos status ", "source_status "),
-    ("adp repos approve ", "approve "),
-    ("adp repos rollback ", "rollback "),
-    ("adp repos sync ", "sync "),
-)
+# The tool that does each next step of the library (``NextStep.action``).
+TOOLS = {"approve": "approve", "rollback": "rollback", "status": "source_status", "sync": "sync"}
 
 
-def for_chat(text: str) -> str:
-    """``text`` with the ``adp repos`` commands it names as the tools that do the same."""
-    for command, tool in CLI_TO_TOOLS:
-        text = text.replace(command, tool)
-    return text
+def tool_call(step: NextStep) -> str:
+    """``step`` as the tool call that does it: ``approve NAME SHA``, ``source_status NAME``,
+    ``rollback NAME <sha>`` (the person picks the commit)."""
+    words = [TOOLS[step.action], step.repository]
+    if step.action in ("approve", "rollback"):
+        words.append(step.commit or "<sha>")
+    return " ".join(words)
+
+
+def with_step(text: str, step: NextStep | None) -> str:
+    """A sync's ``detail`` followed by its next step as a tool call."""
+    return f"{text}: {tool_call(step)}" if step is not None else text
 
 
 class SourceStatus(BaseModel):
@@ -56,7 +59,7 @@ class SyncReport(BaseModel):
             ok=result.ok,
             commit=result.commit,
             promoted=result.promoted,
-            detail=for_chat(result.detail),
+            detail=with_step(result.detail, result.next_step),
             dag_ids=result.dag_ids,
             findings=result.findings,
             reparse=result.reparse,

@@ -32,7 +32,7 @@ from adp.mcp.models import (
     SyncReport,
     ValidationReport,
     WebhookSetup,
-    for_chat,
+    tool_call,
 )
 from adp.operations import Caller
 from adp.operations import repos as ops
@@ -65,9 +65,15 @@ class ToolInputError(UsageError, ValueError):
 def chat_text(problems: list[Problem]) -> str:
     """An error's problems as a tool error says them: ``argument: message``, the first one
     first and the others after ``also``; a problem of airflow-repos.yaml as the file says it
-    (``file:line: field: message``). The CLI's commands are named as this server's tools."""
-    parts = [p.text() if p.file or not p.loc else f"{p.loc[0]}: {p.message}" for p in problems]
-    return for_chat(parts[0] + "".join(f"; also {part}" for part in parts[1:]))
+    (``file:line: field: message``). A problem's next step is named as this server's tool."""
+
+    def one(p: Problem) -> str:
+        text = p.text() if p.file or not p.loc else f"{p.loc[0]}: {p.message}"
+        step = getattr(p, "next_step", None)  # airflow-repos.yaml's FileProblem has none
+        return f"{text} ({tool_call(step)})" if step else text
+
+    parts = [one(p) for p in problems]
+    return parts[0] + "".join(f"; also {part}" for part in parts[1:])
 
 
 @dataclass

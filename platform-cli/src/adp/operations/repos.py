@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from adp.errors import Problem, UsageError
+from adp.errors import Problem, UsageError, problems_of
 from adp.operations.caller import Caller
 from adp.operations.errors import NotFound, Refused
 from adp.operations.results import Addition, Decision, Removal, SyncOutcome
@@ -99,7 +99,9 @@ def promoter(config: ReposConfig, caller: Caller | None = None) -> Promoter:
 
 
 def _refused(error: PromotionError | ReleaseError | StoreError, at: str) -> Refused:
-    return Refused(str(error), loc=(at,))
+    """``error`` refused at argument ``at``, its next step (data) kept."""
+    step = next((p.next_step for p in problems_of(error) if p.next_step), None)
+    return Refused(problems=[Problem(message=str(error), loc=(at,), next_step=step)])
 
 
 # -- syncing and a person's decisions ---------------------------------------------------------

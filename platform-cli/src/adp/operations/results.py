@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from adp.bundles.reparse import Reparse as _Reparse
+from adp.errors import NextStep
 from adp.repos.promote import SyncResult
 from adp.sources import SourceFinding
 
@@ -52,6 +53,9 @@ class SyncOutcome(BaseModel):
     dag_ids: list[str] = Field(default_factory=list)
     findings: list[SourceFinding] = Field(default_factory=list)
     reparse: str | None = Field(default=None, description="What the running Airflow answered.")
+    next_step: NextStep | None = Field(
+        default=None, description="What a person does next (approve the commit), as data."
+    )
 
     @classmethod
     def of(cls, action: Literal["sync", "approve", "rollback"], result: SyncResult) -> SyncOutcome:
@@ -67,6 +71,7 @@ class SyncOutcome(BaseModel):
             dag_ids=list(result.dags),
             findings=[SourceFinding.of_note(f) for f in result.findings],
             reparse=result.reparse,
+            next_step=result.next_step,
         )
 
 

@@ -29,9 +29,9 @@ from adp.errors import Problem, UsageError
 from adp.releases import names
 from adp.releases.locate import locate
 from adp.releases.names import InvalidName
-from adp.repos.yaml_lines import MAX_BYTES, Loc, YamlError, line_of, load
 from adp.validation import PackageImports, Severity
 from adp.validation.import_environment import pass_env_problem
+from adp.yaml_lines import MAX_BYTES, Loc, YamlError, line_of, load
 
 DEFAULT_FILE = "airflow-repos.yaml"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

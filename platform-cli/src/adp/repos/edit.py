@@ -12,7 +12,7 @@ import yaml
 
 from adp import fsatomic
 from adp.repos.config import ReposConfigError, parse
-from adp.repos.yaml_lines import YamlError, is_block_sequence, load, node_span
+from adp.yaml_lines import YamlError, is_block_sequence, load, node_span
 
 REPOSITORIES_LINE = re.compile(r"^repositories:\s*(\[\s*\])?\s*(#.*)?$")
 

@@ -8,6 +8,8 @@ approval (it passed) or refused (its findings). A repository that cannot be reac
 force-push that rewrites history and a commit that fails leave the promoted commit, and so what
 Airflow runs, as it was; the state says why. ``approve`` and ``rollback`` are the two ways a
 person moves the promoted commit; every move, refusal and approval is written to the audit.
+What a person does next (approve this commit, read the status, roll back) is data, a
+``NextStep`` on the result or the refusal's problem, never a front end's command in the text.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pydantic import SecretStr
 from adp import airflow_access
 from adp.bundles.config import default_bundle_name
 from adp.bundles.reparse import ask_airflow
-from adp.errors import Failure
+from adp.errors import Failure, NextStep, Problem
 from adp.releases.locate import open_store
 from adp.releases.manifest import ManifestFile, content_sha256
 from adp.releases.pointer import (
@@ -71,6 +73,11 @@ class PromotionError(Failure, RuntimeError):
     """A person's request (approve, rollback) cannot be carried out; nothing was changed."""
 
 
+def _refusal(message: str, step: NextStep) -> PromotionError:
+    """A refusal whose next step is data (its problem's ``next_step``), never command text."""
+    return PromotionError(problems=[Problem(message=message, next_step=step)])
+
+
 @dataclass
 class SyncResult:
     repository: str
@@ -81,6 +88,8 @@ class SyncResult:
     findings: list[FindingNote] = field(default_factory=list)
     reparse: str | None = None
     dags: list[str] = field(default_factory=list)  # the DAG ids of ``commit``, when validated
+    # what a person does next (approve a pending or rewritten commit); each front end words it
+    next_step: NextStep | None = None
 
     @property
     def moved(self) -> bool:
@@ -265,20 +274,23 @@ class Promoter:
             known = next((n for n in getattr(state, kind) if n.sha == tip), None)
             if known is not None:
                 outcome: Outcome = "pending" if kind == "pending" else "refused"
+                step = NextStep(action="approve", repository=name, commit=tip)
                 return SyncResult(
-                    name, outcome, tip, promoted, known.reason, known.findings, dags=known.dags
-                )
+                    name, outcome, tip, promoted, known.reason, known.findings, dags=known.dags,
+                    next_step=step if kind == "pending" or known.rewritten else None,
+                )  # fmt: skip
         subject = mirror.subject(tip)
         if promoted and not mirror.is_ancestor(promoted, tip):
             why = (
                 f"history rewritten: the promoted commit {promoted[:12]} is not an ancestor "
-                f"of {tip[:12]} (a force-push); {promoted[:12]} stays promoted. After "
-                f"review: adp repos approve {name} {tip}"
+                f"of {tip[:12]} (a force-push); {promoted[:12]} stays promoted until {tip[:12]} "
+                "is approved after review"
             )
             note = CommitNote(sha=tip, subject=subject, reason=why, rewritten=True)
             state.note("refused", note)
             self.state.audit("refuse", name, self.actor, tip, detail=f"{reason}: {why}")
-            return SyncResult(name, "rewritten", tip, promoted, why)
+            step = NextStep(action="approve", repository=name, commit=tip)
+            return SyncResult(name, "rewritten", tip, promoted, why, next_step=step)
         dry_run = not repo.auto_deploy
         try:
             notes, dags = self._publish(repo, mirror, tip, dry_run=dry_run)
@@ -303,11 +315,12 @@ class Promoter:
         except GitError as error:
             return SyncResult(name, "failed", tip, promoted, f"{tip[:12]}: {error}")
         if dry_run:
-            why = f"passed validation; auto_deploy is off: adp repos approve {name} {tip}"
+            why = "passed validation; auto_deploy is off"
             note = CommitNote(sha=tip, subject=subject, reason=why, findings=notes, dags=dags)
             state.note("pending", note)
             self.state.audit("pending", name, self.actor, tip, notes, reason)
-            return SyncResult(name, "pending", tip, promoted, why, notes, dags=dags)
+            step = NextStep(action="approve", repository=name, commit=tip)
+            return SyncResult(name, "pending", tip, promoted, why, notes, dags=dags, next_step=step)
         moved = self._moved(repo, mirror, state, tip, "promoted", "promote", reason, notes)
         moved.dags = dags
         return moved
@@ -352,9 +365,10 @@ class Promoter:
         refused = next((n for n in state.refused if n.sha == sha), None)
         held = sha == state.held_upstream
         if pending is None and refused is None and not held:
-            raise PromotionError(
-                f"{name}: {sha} is not waiting for approval (adp repos status {name} lists "
-                "the pending commits); nothing was changed"
+            raise _refusal(
+                f"{name}: {sha} is not waiting for approval (the status lists the pending "
+                "commits); nothing was changed",
+                NextStep(action="status", repository=name),
             )
         if refused is not None and refused.findings:
             raise PromotionError(
@@ -368,10 +382,10 @@ class Promoter:
             )
         rewrites = refused is not None  # accepting a rewritten history is the point
         if state.promoted and not rewrites and not mirror.is_ancestor(state.promoted, sha):
-            raise PromotionError(
+            raise _refusal(
                 f"{name}: {sha[:12]} is older than the promoted {state.promoted[:12]} (or "
-                f"beside it): use adp repos rollback {name} <sha> to go back; nothing was "
-                "changed"
+                "beside it): roll back to go back; nothing was changed",
+                NextStep(action="rollback", repository=name),
             )
         reason = "held back by a rollback" if held else "waiting for approval"
         return pending or refused or CommitNote(sha=sha, reason=reason)
@@ -407,7 +421,9 @@ class Promoter:
 
     def _rollback_target(self, name: str, state: RepoState, sha: str) -> None:
         if not SHA_RE.fullmatch(sha):
-            raise PromotionError(f"{sha!r}: give the full commit id (adp repos status {name})")
+            raise _refusal(
+                f"{sha!r}: give the full commit id", NextStep(action="status", repository=name)
+            )
         if sha not in state.history:
             known = ", ".join(s[:12] for s in state.history) or "none"
             raise PromotionError(
@@ -430,7 +446,9 @@ class Promoter:
         is not promoted again until a newer one arrives or it is approved."""
         repo = self._repository(name)
         if not SHA_RE.fullmatch(sha):
-            raise PromotionError(f"{sha!r}: give the full commit id (adp repos status {name})")
+            raise _refusal(
+                f"{sha!r}: give the full commit id", NextStep(action="status", repository=name)
+            )
         with self.state.locked(name):
             state = self.state.load(name)
             mirror = self.mirror(repo)

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,16 @@ Outcome = Literal[
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+# A reason written before the next step was data ended with the CLI's command; it is now the
+# result's ``next_step``, which each front end words itself. Read only, never written.
+LEGACY_COMMAND = re.compile(r": adp repos approve \S+ [0-9a-f]{40}$")
+
+
+def without_legacy_command(reason: str) -> str:
+    """``reason`` as it is written now: without the command an older state file ends it with."""
+    return LEGACY_COMMAND.sub("", reason)
 
 
 class FindingNote(BaseModel):
@@ -76,11 +87,13 @@ class CommitNote(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _legacy_rewritten(cls, data: Any) -> Any:
-        """A state file written before ``rewritten`` existed said so only in its reason."""
-        if isinstance(data, dict) and "rewritten" not in data:
-            reason = data.get("reason")
-            if isinstance(reason, str) and reason.startswith("history rewritten"):
-                return {**data, "rewritten": True}
+        """A state file written before ``rewritten`` existed said so only in its reason; one
+        written before the next step was data ended its reason with the CLI's command."""
+        if isinstance(data, dict) and isinstance(data.get("reason"), str):
+            reason = data["reason"]
+            data = {**data, "reason": without_legacy_command(reason)}
+            if "rewritten" not in data and reason.startswith("history rewritten"):
+                data["rewritten"] = True
         return data
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from adp.errors import AdpError, Failure, Loc, Problem, UsageError
+from adp.errors import AdpError, Failure, Loc, NextStep, Problem, UsageError
 from adp.operations import Caller, NotFound, PointerMove, SourceFinding, SyncOutcome
 from adp.operations import releases as release_ops
 from adp.operations import repos as ops
@@ -49,13 +49,35 @@ def http_status(error: AdpError) -> int:
     return 422 if isinstance(error, UsageError) else 409
 
 
+def page_words(step: NextStep) -> str:
+    """``step`` as the page does it: the button of the repository's section."""
+    name = step.repository
+    if step.action == "approve":
+        commit = f" {step.commit[:12]}" if step.commit else ""
+        return f"approve{commit} of {name} with its Approve button"
+    if step.action == "rollback":
+        return f"roll {name} back to an earlier commit with its Roll back button"
+    if step.action == "sync":
+        return f"sync {name} with its Sync now button"
+    return f"the section of {name} lists its commits"
+
+
+def with_step(text: str, step: NextStep | None) -> str:
+    """A sync's ``detail`` followed by its next step in the page's words."""
+    return f"{text}: {page_words(step)}" if step is not None else text
+
+
 def detail(error: AdpError) -> str:
-    """``error`` in the page's words: each problem as ``field: message``."""
+    """``error`` in the page's words: each problem as ``field: message``, its next step after
+    it in parentheses."""
 
     def one(problem: Problem) -> str:
         if problem.file or not problem.loc:
-            return problem.text()
-        return f"{'.'.join(str(p) for p in problem.loc)}: {problem.message}"
+            text = problem.text()
+        else:
+            text = f"{'.'.join(str(p) for p in problem.loc)}: {problem.message}"
+        step = getattr(problem, "next_step", None)  # airflow-repos.yaml's FileProblem has none
+        return f"{text} ({page_words(step)})" if step else text
 
     return "; ".join(one(p) for p in error.problems)
 
@@ -86,7 +108,7 @@ class ActionResult(BaseModel):
             ok=result.ok,
             commit=result.commit,
             promoted=result.promoted,
-            detail=result.detail,
+            detail=with_step(result.detail, result.next_step),
             dag_ids=result.dag_ids,
             findings=result.findings,
             reparse=result.reparse,

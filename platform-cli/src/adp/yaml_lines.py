@@ -1,10 +1,14 @@
-"""YAML read with the line of every value, so that an error names ``file:line``.
+"""The one YAML reader of adp: duplicate keys refused, bounded, and the line of every value.
 
 ``load(text, source)`` returns the data (PyYAML's safe loader, refusing a key written twice in
-one mapping, anchors and aliases, a text over ``MAX_BYTES`` and nesting deeper than
-``MAX_DEPTH``, each as a ``YamlError`` naming ``source:line``) and a map from each value's path
-(``("repositories", 0, "url")``) to its 1-based line. ``line_of(lines, loc)`` finds the nearest
-known line for a pydantic error location.
+one mapping, a key that is a list or a mapping, a text over ``MAX_BYTES`` and nesting deeper
+than ``MAX_DEPTH``, each as a ``YamlError`` naming ``source:line``) and a map from each value's
+path (``("repositories", 0, "url")``) to its 1-based line. Anchors and aliases are refused too,
+unless the caller passes ``allow_aliases=True`` (for files whose format has always accepted
+them: a DAG spec, the Astro CLI's files). No input raises ``RecursionError``: the size is
+checked before parsing and the depth as the parser emits each event, before anything recurses.
+``line_of(lines, loc)`` finds the nearest known line for a pydantic error location;
+``node_span`` and ``is_block_sequence`` serve edits that keep the rest of a file as written.
 """
 
 from __future__ import annotations
@@ -18,13 +22,19 @@ from adp.errors import UsageError
 
 Loc = tuple[int | str, ...]
 # A configuration file's bounds: a few thousand entries fit in 1 MiB; the deepest value of
-# airflow-repos.yaml is 4 levels down (repositories[i].validation.field).
+# airflow-repos.yaml is 4 levels down (repositories[i].validation.field), and a DAG spec's or
+# airflow_settings.yaml's a few more at most.
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 
 
 class YamlError(UsageError, ValueError):
-    """The text is not YAML the model can read; the message names the source and the line."""
+    """The text is not YAML the model can read; the message names the source and the line.
+    ``column`` is the 1-based column of the problem, when the parser knows it;
+    ``context_line`` the line of the context it names (of a key written twice, the first)."""
+
+    column: int | None = None
+    context_line: int | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -36,6 +46,7 @@ def _mapping(
 ) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     result: dict[Any, Any] = {}
+    first: dict[Any, yaml.Node] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
             raise yaml.constructor.ConstructorError(
@@ -45,11 +56,12 @@ def _mapping(
         key = loader.construct_object(key_node, deep=deep)
         if key in result:
             raise yaml.constructor.ConstructorError(
-                None,
-                None,
+                f"key {key!r} first written here",
+                first[key].start_mark,
                 f"key {key!r} is written twice in one mapping (keep one)",
                 key_node.start_mark,
             )
+        first[key] = key_node
         result[key] = loader.construct_object(value_node, deep=deep)
     return result
 
@@ -57,17 +69,20 @@ def _mapping(
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], seen: set[int]) -> None:
     lines[loc] = node.start_mark.line + 1
+    if id(node) in seen:  # an alias of a node already walked (allow_aliases): maybe a cycle
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             lines[(*loc, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*loc, key), lines)
+            _walk(value_node, (*loc, key), lines, seen)
             lines[(*loc, key)] = key_node.start_mark.line + 1  # the key's line, not the value's
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), lines)
+            _walk(item, (*loc, index), lines, seen)
 
 
 # Private control flow, not an AdpError: raised inside the loader's constructors and turned into
@@ -76,6 +91,7 @@ class _Refused(Exception):
     def __init__(self, event: yaml.Event, message: str) -> None:
         mark = event.start_mark
         self.line = mark.line + 1 if mark is not None else None
+        self.column = mark.column + 1 if mark is not None else None
         self.message = message
 
 
@@ -83,18 +99,22 @@ ALIASES = "anchors and aliases (& and *) are not supported: write each value out
 
 
 class _BoundedLoader(_UniqueKeyLoader):
-    """The loader, refusing anchors, aliases and nesting deeper than ``max_depth`` as the
-    parser emits each event: nothing deeper is ever composed (composing recurses), and no
-    alias is expanded."""
+    """The loader, refusing nesting deeper than ``max_depth`` and (unless ``allow_aliases``)
+    anchors and aliases as the parser emits each event: nothing deeper is ever composed
+    (composing recurses), and no alias is expanded unless allowed. An allowed alias is composed
+    as a reference to its anchor's node, never copied, so it adds no depth to compose."""
 
-    def __init__(self, text: str, max_depth: int) -> None:
+    def __init__(self, text: str, max_depth: int, allow_aliases: bool) -> None:
         super().__init__(text)
         self.depth = 0
         self.max_depth = max_depth
+        self.allow_aliases = allow_aliases
 
     def get_event(self) -> yaml.Event:
         event = super().get_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+        if not self.allow_aliases and (
+            isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None)
+        ):
             raise _Refused(event, ALIASES)
         if isinstance(event, yaml.CollectionStartEvent):
             self.depth += 1
@@ -122,22 +142,29 @@ def _too_large(text: str, source: str, max_bytes: int) -> YamlError | None:
     )
 
 
-def _compose(text: str, source: str, max_bytes: int, max_depth: int) -> tuple[Any, Any]:
+def _compose(
+    text: str, source: str, max_bytes: int, max_depth: int, allow_aliases: bool = False
+) -> tuple[Any, Any]:
     """The node tree and the data of ``text``, within the bounds; ``YamlError`` otherwise."""
     too_large = _too_large(text, source, max_bytes)
     if too_large is not None:
         raise too_large
     loader = None
     try:
-        loader = _BoundedLoader(text, max_depth)  # reads the text: refuses unprintable ones
+        # Constructing the loader reads the text: it refuses unprintable characters.
+        loader = _BoundedLoader(text, max_depth, allow_aliases)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "not valid YAML"
-        raise YamlError(
+        syntax = YamlError(
             f"{problem}; fix the YAML", file=source, line=mark.line + 1 if mark else None
-        ) from None
+        )
+        syntax.column = mark.column + 1 if mark else None
+        context = error.context_mark if error.problem_mark else None
+        syntax.context_line = context.line + 1 if context else None
+        raise syntax from None
     except yaml.reader.ReaderError as error:
         raise YamlError(
             f"character U+{error.character:04X} is not allowed in YAML; remove it",
@@ -147,7 +174,9 @@ def _compose(text: str, source: str, max_bytes: int, max_depth: int) -> tuple[An
     except yaml.YAMLError as error:
         raise YamlError(f"not valid YAML ({error}); fix the YAML", file=source) from None
     except _Refused as refused:
-        raise YamlError(refused.message, file=source, line=refused.line) from None
+        refusal = YamlError(refused.message, file=source, line=refused.line)
+        refusal.column = refused.column
+        raise refusal from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -155,18 +184,25 @@ def _compose(text: str, source: str, max_bytes: int, max_depth: int) -> tuple[An
 
 
 def load(
-    text: str, source: str, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH
+    text: str,
+    source: str,
+    max_bytes: int = MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+    *,
+    allow_aliases: bool = False,
 ) -> tuple[Any, dict[Loc, int]]:
     """The data of ``text`` and the line of each value; ``YamlError`` naming ``source``.
-    Anchors and aliases are refused: each entry is written out, as a reviewer reads it.
+    Anchors and aliases are refused unless ``allow_aliases``: each entry is written out, as a
+    reviewer reads it. An allowed alias is the same object as its anchor's value (PyYAML's
+    safe loader), so the data may share values, or even hold itself (``&a [*a]``).
 
     Bounded before anything recurses: a text over ``max_bytes`` is refused unread, and
     nesting is counted as the parser emits it (the parser itself keeps an explicit stack), so
     nothing deeper than ``max_depth`` is composed: no input raises ``RecursionError``."""
-    node, data = _compose(text, source, max_bytes, max_depth)
+    node, data = _compose(text, source, max_bytes, max_depth, allow_aliases)
     lines: dict[Loc, int] = {}
     if node is not None:
-        _walk(node, (), lines)
+        _walk(node, (), lines, set())
     return data, lines
 
 
