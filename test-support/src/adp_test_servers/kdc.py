@@ -171,6 +171,35 @@ def start_realm(directory: Path, name: str = "ADP.TEST", *, max_life: str = "10h
     directory.chmod(0o755)
     port = free_port()
     kdc_conf = directory / "kdc.conf"
+    _write_kdc_conf(kdc_conf, directory, name, port, max_life)
+    (directory / "kadm5.acl").write_text("")
+    krb5_conf = write_krb5_conf(directory / "krb5.conf", name, port)
+    realm = Realm(name=name, directory=directory, port=port, krb5_conf=krb5_conf, kdc_conf=kdc_conf)
+    subprocess.run(
+        ["kdb5_util", "create", "-s", "-r", name, "-P", "throwaway-master-key"],
+        env=realm.env(),
+        capture_output=True,
+        check=True,
+    )
+    realm.kadmin(f"modprinc -maxlife {max_life} -maxrenewlife 7d krbtgt/{name}@{name}")
+    # free_port checks 127.0.0.1, krb5kdc binds every address: another process (a container's
+    # published port) can hold the port elsewhere or take it in between. Then krb5kdc exits at
+    # once; start it again on another port (the database does not depend on the port).
+    for attempt in range(3):
+        if attempt:
+            realm.port = free_port()
+            _write_kdc_conf(kdc_conf, directory, name, realm.port, max_life)
+            write_krb5_conf(krb5_conf, name, realm.port)
+        if _start_kdc(realm):
+            return realm
+    log = directory / "krb5kdc.stdout"
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    raise ServerUnavailable(
+        f"krb5kdc did not start on 127.0.0.1 in 3 attempts; its output:\n{tail}"
+    )
+
+
+def _write_kdc_conf(kdc_conf: Path, directory: Path, name: str, port: int, max_life: str) -> None:
     kdc_conf.write_text(
         f"""[kdcdefaults]
     kdc_ports = {port}
@@ -190,19 +219,13 @@ def start_realm(directory: Path, name: str = "ADP.TEST", *, max_life: str = "10h
     kdc = FILE:{directory}/kdc.log
 """
     )
-    (directory / "kadm5.acl").write_text("")
-    krb5_conf = write_krb5_conf(directory / "krb5.conf", name, port)
-    realm = Realm(name=name, directory=directory, port=port, krb5_conf=krb5_conf, kdc_conf=kdc_conf)
-    subprocess.run(
-        ["kdb5_util", "create", "-s", "-r", name, "-P", "throwaway-master-key"],
-        env=realm.env(),
-        capture_output=True,
-        check=True,
-    )
-    realm.kadmin(f"modprinc -maxlife {max_life} -maxrenewlife 7d krbtgt/{name}@{name}")
-    log = (directory / "krb5kdc.stdout").open("wb")
+
+
+def _start_kdc(realm: Realm) -> bool:
+    """Start krb5kdc for ``realm``; True once it listens, False if it exited at start-up."""
+    log = (realm.directory / "krb5kdc.stdout").open("ab")
     realm.process = subprocess.Popen(
-        ["krb5kdc", "-n", "-r", name, "-P", str(directory / "krb5kdc.pid")],
+        ["krb5kdc", "-n", "-r", realm.name, "-P", str(realm.directory / "krb5kdc.pid")],
         env=realm.env(),
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -210,14 +233,12 @@ def start_realm(directory: Path, name: str = "ADP.TEST", *, max_life: str = "10h
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if realm.process.poll() is not None:
-            raise ServerUnavailable(
-                f"krb5kdc exited with {realm.process.returncode}; see {log.name}"
-            )
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return realm
+            return False
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", realm.port), 0.5):
+            return True
         time.sleep(0.05)
     realm.stop()
-    raise ServerUnavailable(f"krb5kdc did not listen on 127.0.0.1:{port} within 15 s")
+    raise ServerUnavailable(f"krb5kdc did not listen on 127.0.0.1:{realm.port} within 15 s")
 
 
 @contextlib.contextmanager
