@@ -12,6 +12,8 @@ inside the file) onto the arguments of an addition."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,16 +116,34 @@ def sync(
     return SyncOutcome.of("sync", promoter(config, caller).sync(name, reason=reason))
 
 
-def check_approve(source: Source, name: str, sha: str, caller: Caller | None = None) -> Decision:
-    """What approving ``sha`` would do (``Refused`` at ``sha`` when it would refuse); reads only."""
+def _commit_of(source: Source, name: str, sha: str) -> tuple[ReposConfig, Repository]:
+    """The file and ``name``'s entry, ``sha`` checked: what every decision on a commit needs."""
     config = open_config(source)
     repo = find_repository(config, name)
     check_sha(sha)
-    acting = promoter(config, caller)
+    return config, repo
+
+
+@contextlib.contextmanager
+def _refusals(*, store: bool = False) -> Iterator[None]:
+    """The promoter's refusal as ``Refused`` at ``sha``; with ``store``, the release store's
+    errors as ``Refused`` at ``release_store`` (a rollback moves a pointer there)."""
     try:
-        note = acting.check_approve(name, sha)
+        yield
     except PromotionError as error:
         raise _refused(error, "sha") from None
+    except (ReleaseError, StoreError) as error:
+        if not store:
+            raise
+        raise _refused(error, "release_store") from None
+
+
+def check_approve(source: Source, name: str, sha: str, caller: Caller | None = None) -> Decision:
+    """What approving ``sha`` would do (``Refused`` at ``sha`` when it would refuse); reads only."""
+    config, repo = _commit_of(source, name, sha)
+    acting = promoter(config, caller)
+    with _refusals():
+        note = acting.check_approve(name, sha)
     state = acting.state.load(name)
     return Decision(action="approve", repository=name, commit=sha, env=config.env,
                     namespace=repo.namespace, subject=note.subject,
@@ -132,41 +152,25 @@ def check_approve(source: Source, name: str, sha: str, caller: Caller | None = N
 
 def approve(source: Source, name: str, sha: str, caller: Caller | None = None) -> SyncOutcome:
     """Promote ``sha`` (waiting for approval, rewritten or held back), validated again."""
-    config = open_config(source)
-    find_repository(config, name)
-    check_sha(sha)
-    try:
+    config, _ = _commit_of(source, name, sha)
+    with _refusals():
         return SyncOutcome.of("approve", promoter(config, caller).approve(name, sha))
-    except PromotionError as error:
-        raise _refused(error, "sha") from None
 
 
 def check_rollback(source: Source, name: str, sha: str, caller: Caller | None = None) -> Decision:
     """What rolling back to ``sha`` would do (``moves`` False: it runs already); reads only."""
-    config = open_config(source)
-    repo = find_repository(config, name)
-    check_sha(sha)
-    try:
+    config, repo = _commit_of(source, name, sha)
+    with _refusals(store=True):
         moves = promoter(config, caller).check_rollback(name, sha)
-    except PromotionError as error:
-        raise _refused(error, "sha") from None
-    except (ReleaseError, StoreError) as error:
-        raise _refused(error, "release_store") from None
     return Decision(action="rollback", repository=name, commit=sha, env=config.env,
                     namespace=repo.namespace, moves=moves)  # fmt: skip
 
 
 def rollback(source: Source, name: str, sha: str, caller: Caller | None = None) -> SyncOutcome:
     """Point ``name``'s namespace back at ``sha``, a commit promoted before."""
-    config = open_config(source)
-    find_repository(config, name)
-    check_sha(sha)
-    try:
+    config, _ = _commit_of(source, name, sha)
+    with _refusals(store=True):
         return SyncOutcome.of("rollback", promoter(config, caller).rollback(name, sha))
-    except PromotionError as error:
-        raise _refused(error, "sha") from None
-    except (ReleaseError, StoreError) as error:
-        raise _refused(error, "release_store") from None
 
 
 # -- adding and removing ----------------------------------------------------------------------
